@@ -1,0 +1,40 @@
+# The README's two set-up commands are `make demo` and `make test`.
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+PIP     := $(PY) -m pip
+STAMP   := $(VENV)/.installed
+
+.PHONY: demo test test-all lint bench check install
+
+$(PY):
+	python3 -m venv $(VENV)
+
+# torch is installed first and pinned, so that no later step can resolve a bare `torch`
+# to a multi-GB CUDA build.
+$(STAMP): $(PY) pyproject.toml constraints.txt
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c constraints.txt torch
+	$(PIP) install --quiet -c constraints.txt -e '.[dev,demo]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/scratchnn demo
+
+check: $(STAMP)
+	$(VENV)/bin/scratchnn check
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-all: $(STAMP)
+	$(PY) -m pytest -q -m ''
+
+lint: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m ruff format --check src tests benchmarks
+	$(PY) -m mypy
+
+bench: $(STAMP)
+	$(VENV)/bin/scratchnn bench

@@ -1,0 +1,13 @@
+"""scratchnn: PyTorch layers rebuilt from sliding windows, einops and multiply-and-sum.
+
+``scratchnn.functional`` and ``scratchnn.nn`` are drop-in twins of ``torch.nn.functional`` and
+``torch.nn``. ``scratchnn.contraction("literal")`` switches every contraction to the
+cheatsheet's broadcast-multiply-and-sum form (chunked under a memory budget).
+"""
+
+from . import functional, nn
+from ._contract import FORMS, contraction, current_budget, current_form
+
+__version__ = "0.1.0"
+
+__all__ = ["FORMS", "contraction", "current_budget", "current_form", "functional", "nn"]

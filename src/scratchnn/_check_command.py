@@ -1,0 +1,30 @@
+"""Run every implemented op against torch (float64, forward and backward) and print a table.
+
+Columns: the op, its number of cases, the largest output error and the largest input-gradient
+error, each relative to the reference (max |ours - torch| / (1 + max |torch|)), and ok/FAIL.
+Exit status 1 when any case fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from . import check
+from ._contract import FORMS, contraction
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("ops", nargs="*", help="ops to check (default: all)")
+    parser.add_argument("--form", choices=FORMS, default="fast", help="contraction form (default: fast)")
+    parser.add_argument("--tolerance", type=float, default=1e-9, help="largest error accepted (default: 1e-9)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the first case (default: 0)")
+
+
+def run(args: argparse.Namespace) -> int:
+    with contraction(args.form):
+        rows = check.run(args.ops or None, tolerance=args.tolerance, seed=args.seed)
+    print(check.format_table(rows))
+    failed = [row.op for row in rows if not row.ok]
+    total = sum(row.cases for row in rows)
+    print(f"\n{len(rows)} ops, {total} cases, form={args.form}: " + (f"FAIL ({', '.join(failed)})" if failed else "all ok"))
+    return 1 if failed else 0

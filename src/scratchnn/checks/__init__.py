@@ -1,0 +1,1 @@
+"""Check cases for ``scratchnn check``, one module per family (found automatically)."""

@@ -1,0 +1,53 @@
+"""Check cases: linear, matmul, mm, bmm, including 1-D operands and broadcast batch dims."""
+
+import torch
+import torch.nn.functional as torch_F
+
+from .. import functional as F
+from ..check import register
+
+
+def shapes(*shapes):
+    def make(generator: torch.Generator):
+        return tuple(torch.randn(*s, generator=generator, dtype=torch.float64) for s in shapes), {}
+
+    return make
+
+
+def linear_case(input_shape, weight_shape, bias_shape):
+    def make(generator: torch.Generator):
+        args = [torch.randn(*input_shape, generator=generator, dtype=torch.float64)]
+        args.append(torch.randn(*weight_shape, generator=generator, dtype=torch.float64))
+        args.append(None if bias_shape is None else torch.randn(*bias_shape, generator=generator, dtype=torch.float64))
+        return tuple(args), {}
+
+    return make
+
+
+register(
+    "linear",
+    F.linear,
+    torch_F.linear,
+    [
+        linear_case((5, 3), (4, 3), (4,)),
+        linear_case((2, 5, 3), (4, 3), None),
+        linear_case((3,), (4, 3), (4,)),
+        linear_case((2, 3), (3,), None),
+    ],
+)
+register(
+    "matmul",
+    F.matmul,
+    torch.matmul,
+    [
+        shapes((3,), (3,)),
+        shapes((2, 3), (3,)),
+        shapes((3,), (3, 4)),
+        shapes((5, 2, 3), (3, 4)),
+        shapes((7, 1, 2, 3), (5, 3, 4)),
+        shapes((3,), (5, 3, 4)),
+        shapes((5, 2, 3), (3,)),
+    ],
+)
+register("mm", F.mm, torch.mm, [shapes((2, 3), (3, 4)), shapes((1, 5), (5, 1))])
+register("bmm", F.bmm, torch.bmm, [shapes((5, 2, 3), (5, 3, 4)), shapes((1, 1, 5), (1, 5, 2))])

@@ -1,0 +1,19 @@
+"""Drop-in twins of ``torch.nn.functional`` (and of ``torch.matmul``/``mm``/``bmm``), from scratch.
+
+Each family lives in its own module and is re-exported here flat.
+"""
+
+from .conv import conv1d, conv2d, conv3d
+from .linear import bmm, linear, matmul, mm
+from .padding import pad
+
+__all__ = [
+    "bmm",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "linear",
+    "matmul",
+    "mm",
+    "pad",
+]

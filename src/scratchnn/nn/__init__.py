@@ -1,0 +1,7 @@
+"""Drop-in twins of ``torch.nn`` modules, from scratch: same constructors, parameter names and
+shapes, initialization and ``state_dict``; ``forward`` is one call into ``scratchnn.functional``."""
+
+from .conv import Conv1d, Conv2d, Conv3d
+from .linear import Linear
+
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "Linear"]
