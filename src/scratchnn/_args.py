@@ -58,10 +58,10 @@ def fail(
     """
     lines = [f"{op}: {message}"]
     if shapes:
-        labels = {name: f"{name} ({legend})" for name, (legend, _) in shapes.items()}
-        width = max(len(label) for label in labels.values())
-        for name, (_, shape) in shapes.items():
-            lines.append(f"  {labels[name].ljust(width)} = {tuple(shape)}")
+        name_width = max(len(name) for name in shapes)
+        legend_width = max(len(legend) for legend, _ in shapes.values()) + 2
+        for name, (legend, shape) in shapes.items():
+            lines.append(f"  {name.ljust(name_width)} {f'({legend})'.ljust(legend_width)} = {tuple(shape)}")
     return exc_type("\n".join(lines))
 
 

@@ -49,7 +49,15 @@ def pad(
         else:
             out = out.index_select(dim, _source_index(out.shape[dim], before, after, mode, out.device))
     if is_recording():
-        record("pad", f"pad({list(pad)}, mode={mode!r})", [input], out)
+        copied = out is not input
+        record(
+            "pad",
+            f"pad({list(pad)}, mode={mode!r})" + (f", value={value!r}" if value not in (None, 0) else ""),
+            [input],
+            out,
+            literal_bytes=out.numel() * out.element_size() if copied else 0,
+            note="a copy" if copied else "nothing to pad: the input itself",
+        )
     return out
 
 
@@ -100,32 +108,27 @@ def _normalize(
                 f"for dim {dim} of size {size}",
                 shapes,
             )
-        if mode == "circular":
-            cropped = size + min(before, 0) + min(after, 0)
-            if cropped < 0:
-                raise fail(
-                    RuntimeError,
-                    "pad",
-                    f"negative padding ({before}, {after}) crops dim {dim} of size {size} below 0",
-                    shapes,
-                )
-            if max(before, after) > cropped:
-                raise fail(
-                    RuntimeError,
-                    "pad",
-                    f"circular padding ({before}, {after}) of dim {dim} wraps around more than once "
-                    f"(size {cropped} after cropping)",
-                    shapes,
-                )
         out_size = size + before + after
-        smallest = 0 if mode in ("constant", "circular") else 1
-        if out_size < smallest:
+        if out_size < 0:
             raise fail(
                 RuntimeError,
                 "pad",
                 f"padding ({before}, {after}) leaves dim {dim} of size {size} with size {out_size}",
                 shapes,
             )
+        cropped = size + min(before, 0) + min(after, 0)
+        if mode == "circular" and out_size > 0 and max(before, after) > cropped:
+            raise fail(
+                RuntimeError,
+                "pad",
+                f"circular padding ({before}, {after}) of dim {dim} wraps around more than once "
+                f"(size {cropped} after cropping)",
+                shapes,
+            )
+    if mode in ("reflect", "replicate") and all(
+        input.shape[input.ndim - 1 - offset] + before + after < 1 for offset, (before, after) in enumerate(pairs)
+    ):
+        raise fail(RuntimeError, "pad", f"padding {tuple(pad)} leaves no element in the padded dims", shapes)
     return pairs
 
 
