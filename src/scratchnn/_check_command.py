@@ -2,12 +2,13 @@
 
 Columns: the op, its number of cases, the largest output error and the largest input-gradient
 error, each relative to the reference (max |ours - torch| / (1 + max |torch|)), and ok/FAIL.
-Exit status 1 when any case fails.
+Exit status 1 when any case fails, 2 for an unknown op.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from . import check
 from ._contract import FORMS, contraction
@@ -21,8 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with contraction(args.form):
-        rows = check.run(args.ops or None, tolerance=args.tolerance, seed=args.seed)
+    try:
+        with contraction(args.form):
+            rows = check.run(args.ops or None, tolerance=args.tolerance, seed=args.seed)
+    except KeyError as exc:
+        print(exc.args[0], file=sys.stderr)
+        return 2
     print(check.format_table(rows))
     failed = [row.op for row in rows if not row.ok]
     total = sum(row.cases for row in rows)

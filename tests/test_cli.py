@@ -1,0 +1,42 @@
+"""The scratchnn command: check's table and exit status."""
+
+import subprocess
+import sys
+
+import torch
+
+from scratchnn import check, cli
+
+
+def test_check_prints_a_table_and_succeeds(capsys):
+    assert cli.main(["check", "conv2d", "pad", "matmul"]) == 0
+    out = capsys.readouterr().out
+    for op in ("conv2d", "pad", "matmul"):
+        assert any(line.startswith(op) and line.rstrip().endswith("ok") for line in out.splitlines())
+    assert "3 ops" in out and "all ok" in out
+
+
+def test_check_literal_form(capsys):
+    assert cli.main(["check", "conv1d", "--form", "literal"]) == 0
+    assert "form=literal: all ok" in capsys.readouterr().out
+
+
+def test_check_fails_on_a_mismatch(capsys):
+    check.register("broken_relu", lambda x: x.clamp(min=0) * 1.01, torch.relu,
+                   [lambda g: ((torch.randn(5, generator=g, dtype=torch.float64),), {})])
+    try:
+        assert cli.main(["check", "broken_relu"]) == 1
+        out = capsys.readouterr().out
+        assert "FAIL" in out and "case 0: error" in out
+    finally:
+        del check._REGISTRY["broken_relu"]
+
+
+def test_unknown_op_is_reported(capsys):
+    assert cli.main(["check", "no_such_op"]) == 2
+    assert "no cases for op 'no_such_op'; known ops: " in capsys.readouterr().err
+
+
+def test_module_entry_point_help():
+    result = subprocess.run([sys.executable, "-m", "scratchnn", "--help"], capture_output=True, text=True, check=True)
+    assert "check" in result.stdout
