@@ -7,7 +7,8 @@ cheatsheet's broadcast-multiply-and-sum form (chunked under a memory budget).
 
 from . import functional, nn
 from ._contract import FORMS, contraction, current_budget, current_form
+from .explain import explain
 
 __version__ = "0.1.0"
 
-__all__ = ["FORMS", "contraction", "current_budget", "current_form", "functional", "nn"]
+__all__ = ["FORMS", "contraction", "current_budget", "current_form", "explain", "functional", "nn"]

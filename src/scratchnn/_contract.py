@@ -137,7 +137,7 @@ def contract(spec: str, left: torch.Tensor, right: torch.Tensor, *, form: str | 
             [sizes[a] for a in parsed.out],
             bindings=sizes,
             literal_bytes=math.prod(sizes.values()) * left.element_size(),
-            note=f"{form} form",
+            note=f"computed in the {form} form",
         )
     if form == "fast":
         return torch.einsum(parsed.einsum, left, right)

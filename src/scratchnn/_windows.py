@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import torch
 
+from ._args import spatial_legend
 from ._trace import is_recording, record
 from .functional.padding import pad as pad_fn
 
@@ -89,6 +90,14 @@ def sliding_windows(
             f"windows of kernel {tuple(kernel_size)}, stride {tuple(stride)}, dilation {dilation}",
             [x],
             windows,
+            bindings=_window_bindings(windows, n),
             note="a view: no copy",
         )
     return windows
+
+
+def _window_bindings(windows: torch.Tensor, n: int) -> dict[str, int]:
+    """The legend letters of the output positions and kernel offsets, bound to their sizes."""
+    out_names, kernel_names = spatial_legend(n)
+    sizes = windows.shape[windows.ndim - 2 * n :]
+    return dict(zip([*out_names, *kernel_names], (int(size) for size in sizes)))
