@@ -7,7 +7,9 @@ from hypothesis import HealthCheck, settings
 
 sys.path.insert(0, str(Path(__file__).parent))  # `from helpers import ...`
 
-common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], derandomize=True)
+common = dict(
+    deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], derandomize=True
+)
 settings.register_profile("dev", max_examples=100, **common)
 settings.register_profile("ci", max_examples=200, **common)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -37,9 +37,13 @@ def tensors_in(value: Any) -> list[torch.Tensor]:
     return []
 
 
-def assert_close(actual: torch.Tensor, expected: torch.Tensor, what: str = "output", rtol=None, atol=None) -> None:
+def assert_close(
+    actual: torch.Tensor, expected: torch.Tensor, what: str = "output", rtol=None, atol=None
+) -> None:
     """Values, shape and dtype; tolerance from the dtype unless given, atol scaled by max |expected|."""
-    assert actual.shape == expected.shape, f"{what}: shape {tuple(actual.shape)} != torch's {tuple(expected.shape)}"
+    assert actual.shape == expected.shape, (
+        f"{what}: shape {tuple(actual.shape)} != torch's {tuple(expected.shape)}"
+    )
     assert actual.dtype == expected.dtype, f"{what}: dtype {actual.dtype} != torch's {expected.dtype}"
     default_rtol, default_atol = TOLERANCES.get(expected.dtype, (0, 0))
     rtol = default_rtol if rtol is None else rtol
@@ -48,7 +52,9 @@ def assert_close(actual: torch.Tensor, expected: torch.Tensor, what: str = "outp
         finite = expected[expected.isfinite()]
         scale = max(1.0, finite.abs().max().item()) if finite.numel() else 1.0
         atol = atol * scale
-    torch.testing.assert_close(actual, expected, rtol=rtol, atol=atol, equal_nan=True, msg=lambda m: f"{what}: {m}")
+    torch.testing.assert_close(
+        actual, expected, rtol=rtol, atol=atol, equal_nan=True, msg=lambda m: f"{what}: {m}"
+    )
 
 
 def assert_matches_torch(

@@ -22,8 +22,12 @@ def test_check_literal_form(capsys):
 
 
 def test_check_fails_on_a_mismatch(capsys):
-    check.register("broken_relu", lambda x: x.clamp(min=0) * 1.01, torch.relu,
-                   [lambda g: ((torch.randn(5, generator=g, dtype=torch.float64),), {})])
+    check.register(
+        "broken_relu",
+        lambda x: x.clamp(min=0) * 1.01,
+        torch.relu,
+        [lambda g: ((torch.randn(5, generator=g, dtype=torch.float64),), {})],
+    )
     try:
         assert cli.main(["check", "broken_relu"]) == 1
         out = capsys.readouterr().out
@@ -38,5 +42,7 @@ def test_unknown_op_is_reported(capsys):
 
 
 def test_module_entry_point_help():
-    result = subprocess.run([sys.executable, "-m", "scratchnn", "--help"], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "scratchnn", "--help"], capture_output=True, text=True, check=True
+    )
     assert "check" in result.stdout

@@ -40,17 +40,34 @@ def test_context_manager_nests_and_restores():
 @pytest.mark.parametrize(
     "call, error, match",
     [
-        (lambda: scratchnn.contraction("naive").__enter__(), ValueError, r"form must be one of \('fast', 'literal'\)"),
-        (lambda: scratchnn.contraction(budget=0).__enter__(), ValueError, r"budget must be a positive number"),
+        (
+            lambda: scratchnn.contraction("naive").__enter__(),
+            ValueError,
+            r"form must be one of \('fast', 'literal'\)",
+        ),
+        (
+            lambda: scratchnn.contraction(budget=0).__enter__(),
+            ValueError,
+            r"budget must be a positive number",
+        ),
         (lambda: parse("a b -> a"), ValueError, r"spec must read"),
         (lambda: parse("a a, a -> a"), ValueError, r"an axis repeats"),
         (lambda: parse("a b, b c -> d"), ValueError, r"output axes \{'d'\} appear in no input"),
-        (lambda: contract("a b, b c -> a c", torch.ones(2), torch.ones(2, 2)), ValueError,
-         r"left operand has shape \(2,\) but 'a b, b c -> a c' names 2 axes"),
-        (lambda: contract("a b, b c -> a c", torch.ones(2, 3), torch.ones(2, 2)), RuntimeError,
-         r"axis 'b' has size 3 in one operand and 2 in the other"),
-        (lambda: contract("a b, b c -> a c", torch.ones(2, 2), torch.ones(2, 2), form="naive"), ValueError,
-         r"form must be one of"),
+        (
+            lambda: contract("a b, b c -> a c", torch.ones(2), torch.ones(2, 2)),
+            ValueError,
+            r"left operand has shape \(2,\) but 'a b, b c -> a c' names 2 axes",
+        ),
+        (
+            lambda: contract("a b, b c -> a c", torch.ones(2, 3), torch.ones(2, 2)),
+            RuntimeError,
+            r"axis 'b' has size 3 in one operand and 2 in the other",
+        ),
+        (
+            lambda: contract("a b, b c -> a c", torch.ones(2, 2), torch.ones(2, 2), form="naive"),
+            ValueError,
+            r"form must be one of",
+        ),
     ],
 )
 def test_errors(call, error, match):

@@ -3,12 +3,12 @@
 import pytest
 import torch
 import torch.nn.functional as torch_F
-from helpers import assert_matches_torch, in_both_forms
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import scratchnn
 import scratchnn.functional as F
+from helpers import assert_matches_torch, in_both_forms
 
 OPS = {1: (F.conv1d, torch_F.conv1d), 2: (F.conv2d, torch_F.conv2d), 3: (F.conv3d, torch_F.conv3d)}
 
@@ -91,8 +91,17 @@ def test_literal_form_equals_fast_form(n):
 def test_literal_form_gradients_match_torch():
     x, w = torch.randn(2, 4, 7, 6, dtype=torch.float64), torch.randn(6, 2, 3, 2, dtype=torch.float64)
     with scratchnn.contraction("literal", budget=4096):  # forces many chunks
-        assert_matches_torch(F.conv2d, torch_F.conv2d, x, w, torch.randn(6, dtype=torch.float64),
-                             stride=(2, 1), padding="valid", dilation=(1, 2), groups=2)
+        assert_matches_torch(
+            F.conv2d,
+            torch_F.conv2d,
+            x,
+            w,
+            torch.randn(6, dtype=torch.float64),
+            stride=(2, 1),
+            padding="valid",
+            dilation=(1, 2),
+            groups=2,
+        )
 
 
 @pytest.mark.parametrize("form", scratchnn.FORMS)
@@ -102,7 +111,9 @@ def test_gradcheck(n, form):
     w = torch.randn(2, 1, *[2] * n, dtype=torch.float64, requires_grad=True)
     b = torch.randn(2, dtype=torch.float64, requires_grad=True)
     with scratchnn.contraction(form, budget=256):
-        assert torch.autograd.gradcheck(lambda *t: OPS[n][0](*t, padding="same", groups=2, dilation=2), (x, w, b))
+        assert torch.autograd.gradcheck(
+            lambda *t: OPS[n][0](*t, padding="same", groups=2, dilation=2), (x, w, b)
+        )
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
@@ -155,26 +166,57 @@ x4, w4 = torch.randn(2, 4, 8, 8), torch.randn(6, 2, 3, 3)
 @pytest.mark.parametrize(
     "call, error, match",
     [
-        (lambda: F.conv2d(x4[0, 0], w4, groups=2), RuntimeError, r"conv2d: input must be 3-D or 4-D.*got a 2-D"),
+        (
+            lambda: F.conv2d(x4[0, 0], w4, groups=2),
+            RuntimeError,
+            r"conv2d: input must be 3-D or 4-D.*got a 2-D",
+        ),
         (lambda: F.conv2d(x4[None], w4, groups=2), RuntimeError, r"input must be 3-D or 4-D .*5-D"),
         (lambda: F.conv2d(x4, w4[0], groups=2), RuntimeError, r"weight must be 4-D, got a 3-D tensor"),
         (lambda: F.conv2d(x4, w4), RuntimeError, r"input has 4 channels but weight expects 2 .*groups=1"),
-        (lambda: F.conv2d(x4, torch.randn(6, 1, 3, 3), groups=4), RuntimeError,
-         r"weight.shape\[0\]=6 is not divisible by groups=4"),
-        (lambda: F.conv2d(x4, w4, groups=2, stride=0), RuntimeError, r"stride must be positive, got stride=\(0, 0\)"),
+        (
+            lambda: F.conv2d(x4, torch.randn(6, 1, 3, 3), groups=4),
+            RuntimeError,
+            r"weight.shape\[0\]=6 is not divisible by groups=4",
+        ),
+        (
+            lambda: F.conv2d(x4, w4, groups=2, stride=0),
+            RuntimeError,
+            r"stride must be positive, got stride=\(0, 0\)",
+        ),
         (lambda: F.conv2d(x4, w4, groups=2, dilation=(1, -1)), RuntimeError, r"dilation must be positive"),
         (lambda: F.conv2d(x4, w4, groups=0), RuntimeError, r"groups must be positive, got groups=0"),
         (lambda: F.conv2d(x4, w4, groups=2, padding=-1), RuntimeError, r"padding must be non-negative"),
-        (lambda: F.conv2d(x4, torch.randn(6, 2, 9, 3), groups=2), RuntimeError,
-         r"dilated kernel \(9, 3\) .* larger than the padded input \(8, 8\)"),
-        (lambda: F.conv2d(x4, w4, groups=2, padding="same", stride=2), RuntimeError,
-         r"padding='same' is not supported for strided convolutions"),
-        (lambda: F.conv2d(x4, w4, groups=2, padding="full"), RuntimeError, r"padding must be 'valid', 'same'"),
-        (lambda: F.conv2d(x4.double(), w4, groups=2), RuntimeError,
-         r"same dtype .*input is torch.float64, weight is torch.float32"),
-        (lambda: F.conv2d(x4, w4, torch.randn(5), groups=2), RuntimeError, r"bias must be 1-D with 6 elements"),
-        (lambda: F.conv2d(x4, w4, groups=2, stride=(1, 1, 1)), RuntimeError,
-         r"stride must be an int or a sequence of 2 ints"),
+        (
+            lambda: F.conv2d(x4, torch.randn(6, 2, 9, 3), groups=2),
+            RuntimeError,
+            r"dilated kernel \(9, 3\) .* larger than the padded input \(8, 8\)",
+        ),
+        (
+            lambda: F.conv2d(x4, w4, groups=2, padding="same", stride=2),
+            RuntimeError,
+            r"padding='same' is not supported for strided convolutions",
+        ),
+        (
+            lambda: F.conv2d(x4, w4, groups=2, padding="full"),
+            RuntimeError,
+            r"padding must be 'valid', 'same'",
+        ),
+        (
+            lambda: F.conv2d(x4.double(), w4, groups=2),
+            RuntimeError,
+            r"same dtype .*input is torch.float64, weight is torch.float32",
+        ),
+        (
+            lambda: F.conv2d(x4, w4, torch.randn(5), groups=2),
+            RuntimeError,
+            r"bias must be 1-D with 6 elements",
+        ),
+        (
+            lambda: F.conv2d(x4, w4, groups=2, stride=(1, 1, 1)),
+            RuntimeError,
+            r"stride must be an int or a sequence of 2 ints",
+        ),
         (lambda: F.conv2d(x4, w4, groups=2, stride=1.5), TypeError, r"stride must be an int"),
         (lambda: F.conv2d(x4, w4, groups=True), TypeError, r"groups must be an int"),
     ],

@@ -3,12 +3,12 @@
 import pytest
 import torch
 import torch.nn.functional as torch_F
-from helpers import assert_matches_torch, in_both_forms
 from hypothesis import given
 from hypothesis import strategies as st
 
 import scratchnn
 import scratchnn.functional as F
+from helpers import assert_matches_torch, in_both_forms
 
 sizes = st.integers(1, 4)
 
@@ -20,17 +20,13 @@ def matmul_shapes(draw):
     batch = draw(st.lists(sizes, max_size=3))
     left_rank, right_rank = draw(st.integers(1, len(batch) + 2)), draw(st.integers(1, len(batch) + 2))
 
-    def operand(rank, matrix):
+    def operand(rank, matrix):  # a rank-1 operand is the vector (n,)
         if rank == 1:
-            return [matrix[0] if matrix is left_matrix else matrix[0]]
-        dims = batch[len(batch) - (rank - 2):] if rank > 2 else []
-        dims = [d if draw(st.booleans()) else 1 for d in dims]
-        return dims + matrix
+            return [n]
+        dims = batch[len(batch) - (rank - 2) :] if rank > 2 else []
+        return [d if draw(st.booleans()) else 1 for d in dims] + matrix
 
-    left_matrix, right_matrix = [m, n], [n, p]
-    left = [n] if left_rank == 1 else operand(left_rank, left_matrix)
-    right = [n] if right_rank == 1 else operand(right_rank, right_matrix)
-    return left, right
+    return operand(left_rank, [m, n]), operand(right_rank, [n, p])
 
 
 @given(matmul_shapes(), st.sampled_from([torch.float64, torch.float32]))
@@ -69,7 +65,9 @@ def test_linear_matches_torch(leading, features, outputs, bias_kind, dtype):
 
 @given(sizes, sizes, sizes, sizes)
 def test_mm_and_bmm_match_torch(b, m, n, p):
-    assert_matches_torch(F.mm, torch.mm, torch.randn(m, n, dtype=torch.float64), torch.randn(n, p, dtype=torch.float64))
+    assert_matches_torch(
+        F.mm, torch.mm, torch.randn(m, n, dtype=torch.float64), torch.randn(n, p, dtype=torch.float64)
+    )
     assert_matches_torch(
         F.bmm, torch.bmm, torch.randn(b, m, n, dtype=torch.float64), torch.randn(b, n, p, dtype=torch.float64)
     )
@@ -98,25 +96,57 @@ a23, b34 = torch.randn(2, 3), torch.randn(3, 4)
 @pytest.mark.parametrize(
     "call, theirs, match",
     [
-        (lambda: F.mm(a23, torch.randn(4, 4)), lambda: torch.mm(a23, torch.randn(4, 4)),
-         r"mm: shapes cannot be multiplied: n=3 on the left but n=4 on the right"),
-        (lambda: F.mm(a23[None], b34), lambda: torch.mm(a23[None], b34), r"mm: input must be 2-D, got a 3-D tensor"),
-        (lambda: F.mm(a23, b34.double()), lambda: torch.mm(a23, b34.double()), r"mm: expected the same dtype"),
+        (
+            lambda: F.mm(a23, torch.randn(4, 4)),
+            lambda: torch.mm(a23, torch.randn(4, 4)),
+            r"mm: shapes cannot be multiplied: n=3 on the left but n=4 on the right",
+        ),
+        (
+            lambda: F.mm(a23[None], b34),
+            lambda: torch.mm(a23[None], b34),
+            r"mm: input must be 2-D, got a 3-D tensor",
+        ),
+        (
+            lambda: F.mm(a23, b34.double()),
+            lambda: torch.mm(a23, b34.double()),
+            r"mm: expected the same dtype",
+        ),
         (lambda: F.bmm(a23, b34), lambda: torch.bmm(a23, b34), r"bmm: input must be 3-D"),
-        (lambda: F.bmm(torch.randn(2, 2, 3), torch.randn(3, 3, 4)),
-         lambda: torch.bmm(torch.randn(2, 2, 3), torch.randn(3, 3, 4)), r"bmm: batch sizes differ: 2 and 3"),
-        (lambda: F.matmul(torch.tensor(1.0), b34), lambda: torch.matmul(torch.tensor(1.0), b34),
-         r"matmul: both arguments need at least 1 dim, got 0-D and 2-D"),
-        (lambda: F.matmul(torch.randn(2, 2, 3), torch.randn(5, 3, 4)),
-         lambda: torch.matmul(torch.randn(2, 2, 3), torch.randn(5, 3, 4)), r"matmul: batch dims do not broadcast"),
-        (lambda: F.matmul(torch.randn(3), torch.randn(4)), lambda: torch.matmul(torch.randn(3), torch.randn(4)),
-         r"matmul: shapes cannot be multiplied"),
-        (lambda: F.linear(a23, torch.randn(5, 4)), lambda: torch_F.linear(a23, torch.randn(5, 4)),
-         r"linear: input has 3 features but weight expects 4"),
-        (lambda: F.linear(a23, torch.randn(5, 3), torch.randn(4)),
-         lambda: torch_F.linear(a23, torch.randn(5, 3), torch.randn(4)), r"bias of shape \(4,\) does not broadcast"),
-        (lambda: F.linear(a23, torch.randn(5, 3).double()), lambda: torch_F.linear(a23, torch.randn(5, 3).double()),
-         r"linear: expected the same dtype"),
+        (
+            lambda: F.bmm(torch.randn(2, 2, 3), torch.randn(3, 3, 4)),
+            lambda: torch.bmm(torch.randn(2, 2, 3), torch.randn(3, 3, 4)),
+            r"bmm: batch sizes differ: 2 and 3",
+        ),
+        (
+            lambda: F.matmul(torch.tensor(1.0), b34),
+            lambda: torch.matmul(torch.tensor(1.0), b34),
+            r"matmul: both arguments need at least 1 dim, got 0-D and 2-D",
+        ),
+        (
+            lambda: F.matmul(torch.randn(2, 2, 3), torch.randn(5, 3, 4)),
+            lambda: torch.matmul(torch.randn(2, 2, 3), torch.randn(5, 3, 4)),
+            r"matmul: batch dims do not broadcast",
+        ),
+        (
+            lambda: F.matmul(torch.randn(3), torch.randn(4)),
+            lambda: torch.matmul(torch.randn(3), torch.randn(4)),
+            r"matmul: shapes cannot be multiplied",
+        ),
+        (
+            lambda: F.linear(a23, torch.randn(5, 4)),
+            lambda: torch_F.linear(a23, torch.randn(5, 4)),
+            r"linear: input has 3 features but weight expects 4",
+        ),
+        (
+            lambda: F.linear(a23, torch.randn(5, 3), torch.randn(4)),
+            lambda: torch_F.linear(a23, torch.randn(5, 3), torch.randn(4)),
+            r"bias of shape \(4,\) does not broadcast",
+        ),
+        (
+            lambda: F.linear(a23, torch.randn(5, 3).double()),
+            lambda: torch_F.linear(a23, torch.randn(5, 3).double()),
+            r"linear: expected the same dtype",
+        ),
     ],
 )
 def test_errors_match_torch_types(call, theirs, match):

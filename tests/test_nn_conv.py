@@ -5,18 +5,35 @@ import math
 
 import pytest
 import torch
-from helpers import assert_close
 
 import scratchnn
+from helpers import assert_close
 
-CONVS = {1: (scratchnn.nn.Conv1d, torch.nn.Conv1d), 2: (scratchnn.nn.Conv2d, torch.nn.Conv2d),
-         3: (scratchnn.nn.Conv3d, torch.nn.Conv3d)}
+CONVS = {
+    1: (scratchnn.nn.Conv1d, torch.nn.Conv1d),
+    2: (scratchnn.nn.Conv2d, torch.nn.Conv2d),
+    3: (scratchnn.nn.Conv3d, torch.nn.Conv3d),
+}
 
 OPTIONS = [
-    dict(in_channels=4, out_channels=6, kernel_size=3, stride=s, padding=p, dilation=d, groups=g, bias=b,
-         padding_mode=m)
+    dict(
+        in_channels=4,
+        out_channels=6,
+        kernel_size=3,
+        stride=s,
+        padding=p,
+        dilation=d,
+        groups=g,
+        bias=b,
+        padding_mode=m,
+    )
     for s, p, d, g, b, m in itertools.product(
-        [1, 2], [0, 1, "same", "valid"], [1, 2], [1, 2], [True, False], ["zeros", "reflect", "replicate", "circular"]
+        [1, 2],
+        [0, 1, "same", "valid"],
+        [1, 2],
+        [1, 2],
+        [True, False],
+        ["zeros", "reflect", "replicate", "circular"],
     )
     if not (p == "same" and s != 1)
 ]
@@ -62,8 +79,10 @@ def test_repr_equals_torch(n):
 
 def test_linear_twin():
     for bias in (True, False):
-        ours, theirs = scratchnn.nn.Linear(5, 3, bias, dtype=torch.float64), torch.nn.Linear(5, 3, bias,
-                                                                                                dtype=torch.float64)
+        ours, theirs = (
+            scratchnn.nn.Linear(5, 3, bias, dtype=torch.float64),
+            torch.nn.Linear(5, 3, bias, dtype=torch.float64),
+        )
         ours.load_state_dict(theirs.state_dict())
         assert repr(ours) == repr(theirs)
         check_pair(ours, theirs, torch.randn(2, 4, 5, dtype=torch.float64))

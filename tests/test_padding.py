@@ -3,11 +3,11 @@
 import pytest
 import torch
 import torch.nn.functional as torch_F
-from helpers import assert_matches_torch
 from hypothesis import given
 from hypothesis import strategies as st
 
 import scratchnn.functional as F
+from helpers import assert_matches_torch
 
 
 @st.composite
@@ -62,13 +62,23 @@ def test_pad_matches_torch_or_fails_like_it(case):
         (lambda x: F.pad(x, (1.5, 1)), TypeError, r"pad must be a tuple of ints"),
         (lambda x: F.pad(x, torch.tensor([1, 1])), TypeError, r"pad must be a tuple of ints, got Tensor"),
         (lambda x: F.pad(x, (1, 1), mode="reflect", value=2.0), RuntimeError, r"takes no value argument"),
-        (lambda x: F.pad(x, (1, 1), mode="reflect"), NotImplementedError,
-         r"mode='reflect' pads the last 1, 2 or 3 dims .* pads 1 dims of a 4-D input"),
-        (lambda x: F.pad(x, (4, 0, 0, 0), mode="reflect"), RuntimeError,
-         r"reflect padding must be smaller than the padded dim: \(4, 0\) for dim 3 of size 4"),
+        (
+            lambda x: F.pad(x, (1, 1), mode="reflect"),
+            NotImplementedError,
+            r"mode='reflect' pads the last 1, 2 or 3 dims .* pads 1 dims of a 4-D input",
+        ),
+        (
+            lambda x: F.pad(x, (4, 0, 0, 0), mode="reflect"),
+            RuntimeError,
+            r"reflect padding must be smaller than the padded dim: \(4, 0\) for dim 3 of size 4",
+        ),
         (lambda x: F.pad(x, (5, 0, 0, 0), mode="circular"), RuntimeError, r"wraps around more than once"),
         (lambda x: F.pad(x, (-5, 0)), RuntimeError, r"leaves dim 3 of size 4 with size -1"),
-        (lambda x: F.pad(x, (-4, 0, -5, 1), mode="replicate"), RuntimeError, r"leaves no element in the padded dims"),
+        (
+            lambda x: F.pad(x, (-4, 0, -5, 1), mode="replicate"),
+            RuntimeError,
+            r"leaves no element in the padded dims",
+        ),
     ],
 )
 def test_errors(call, error, match):

@@ -21,6 +21,7 @@ __all__ = [
     "check_rank",
     "check_same_dtype",
     "fail",
+    "normalize_dim",
     "ntuple",
     "spatial_legend",
 ]
@@ -91,7 +92,9 @@ def ntuple(value: Any, n: int, name: str, op: str) -> tuple[int, ...]:
     raise TypeError(f"{op}: {name} must be an int or a sequence of ints, got {name}={value!r}")
 
 
-def check_positive(values: tuple[int, ...], name: str, op: str, exc_type: type[Exception] = RuntimeError) -> None:
+def check_positive(
+    values: tuple[int, ...], name: str, op: str, exc_type: type[Exception] = RuntimeError
+) -> None:
     """Raise ``exc_type`` (torch's RuntimeError by default) unless every value is > 0."""
     if any(v <= 0 for v in values):
         raise exc_type(f"{op}: {name} must be positive, got {name}={_show(values)}")
@@ -134,6 +137,27 @@ def check_same_dtype(op: str, **tensors: torch.Tensor | None) -> None:
     if len(dtypes) > 1:
         listed = ", ".join(f"{name} is {t.dtype}" for name, t in present.items())
         raise RuntimeError(f"{op}: expected the same dtype for {', '.join(present)}, but {listed}")
+
+
+def normalize_dim(dim: int, ndim: int, op: str, name: str = "dim") -> int:
+    """``dim`` counted from the front (a 0-d tensor has one wrappable dim, as in torch); IndexError
+    (torch's type) when it is out of range.
+
+    >>> normalize_dim(-1, 3, "softmax")
+    2
+    >>> normalize_dim(3, 3, "softmax")
+    Traceback (most recent call last):
+      ...
+    IndexError: softmax: dim out of range (expected to be in range of [-3, 2]), got dim=3
+    """
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise TypeError(f"{op}: {name} must be an int, got {name}={dim!r}")
+    size = max(ndim, 1)
+    if not -size <= dim < size:
+        raise IndexError(
+            f"{op}: {name} out of range (expected to be in range of [{-size}, {size - 1}]), got {name}={dim}"
+        )
+    return dim % size
 
 
 def _show(values: tuple[int, ...]) -> str:

@@ -17,7 +17,9 @@ from ._contract import FORMS, contraction
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("ops", nargs="*", help="ops to check (default: all)")
     parser.add_argument("--form", choices=FORMS, default="fast", help="contraction form (default: fast)")
-    parser.add_argument("--tolerance", type=float, default=1e-9, help="largest error accepted (default: 1e-9)")
+    parser.add_argument(
+        "--tolerance", type=float, default=1e-9, help="largest error accepted (default: 1e-9)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed of the first case (default: 0)")
 
 
@@ -31,5 +33,8 @@ def run(args: argparse.Namespace) -> int:
     print(check.format_table(rows))
     failed = [row.op for row in rows if not row.ok]
     total = sum(row.cases for row in rows)
-    print(f"\n{len(rows)} ops, {total} cases, form={args.form}: " + (f"FAIL ({', '.join(failed)})" if failed else "all ok"))
+    print(
+        f"\n{len(rows)} ops, {total} cases, form={args.form}: "
+        + (f"FAIL ({', '.join(failed)})" if failed else "all ok")
+    )
     return 1 if failed else 0

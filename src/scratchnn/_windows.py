@@ -24,7 +24,9 @@ from .functional.padding import pad as pad_fn
 __all__ = ["output_size", "same_padding", "sliding_windows"]
 
 
-def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool = False) -> int:
+def output_size(
+    size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool = False
+) -> int:
     """Number of window positions along one dim; ``padding`` is the total of both sides.
 
     >>> output_size(8, 3, 2, 2, 1)

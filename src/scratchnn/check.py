@@ -91,7 +91,9 @@ def run_case(case: Case, seed: int) -> tuple[float, float]:
         out = _tensors(fn(*call_args, **call_kwargs))
         results.append((call_args, call_kwargs, out))
     (args_a, kwargs_a, out_a), (args_b, kwargs_b, out_b) = results
-    if len(out_a) != len(out_b) or any(a.shape != b.shape or a.dtype != b.dtype for a, b in zip(out_a, out_b)):
+    if len(out_a) != len(out_b) or any(
+        a.shape != b.shape or a.dtype != b.dtype for a, b in zip(out_a, out_b)
+    ):
         shapes = [(tuple(t.shape), t.dtype) for t in out_a], [(tuple(t.shape), t.dtype) for t in out_b]
         raise AssertionError(f"outputs differ in shape or dtype: {shapes[0]} vs {shapes[1]}")
     error = max((_relative(a, b) for a, b in zip(out_a, out_b)), default=0.0)
@@ -141,6 +143,8 @@ def format_table(rows: list[Row]) -> str:
     lines = [header, "-" * len(header)]
     for row in rows:
         status = "ok" if row.ok else "FAIL"
-        lines.append(f"{row.op:<34} {row.cases:>5} {row.max_error:>12.2e} {row.max_grad_error:>12.2e}  {status}")
+        lines.append(
+            f"{row.op:<34} {row.cases:>5} {row.max_error:>12.2e} {row.max_grad_error:>12.2e}  {status}"
+        )
         lines.extend(f"    {failure}" for failure in row.failures[:5])
     return "\n".join(lines)

@@ -67,7 +67,10 @@ class ConvArgs:
         channels = input.shape[0 if self.unbatched else 1]
         if weight.shape[0] % groups:
             raise fail(
-                RuntimeError, op, f"weight.shape[0]={weight.shape[0]} is not divisible by groups={groups}", shapes
+                RuntimeError,
+                op,
+                f"weight.shape[0]={weight.shape[0]} is not divisible by groups={groups}",
+                shapes,
             )
         if channels != weight.shape[1] * groups:
             raise fail(
@@ -105,7 +108,8 @@ class ConvArgs:
             if padding == "same":
                 if any(s != 1 for s in self.stride):
                     raise RuntimeError(
-                        f"{op}: padding='same' is not supported for strided convolutions (stride={self.stride})"
+                        f"{op}: padding='same' is not supported for strided convolutions "
+                        f"(stride={self.stride})"
                     )
                 return same_padding(self.kernel_size, self.dilation)
             raise RuntimeError(
@@ -133,10 +137,14 @@ def conv_nd(
     out_names, kernel_names = spatial_legend(n)
     out_axes, kernel_axes = " ".join(out_names), " ".join(kernel_names)
     windows = sliding_windows(x, args.kernel_size, args.stride, args.padding, args.dilation)
-    windows = rearrange(windows, f"b (g c_in) {out_axes} {kernel_axes} -> b g c_in {out_axes} {kernel_axes}", g=groups)
+    windows = rearrange(
+        windows, f"b (g c_in) {out_axes} {kernel_axes} -> b g c_in {out_axes} {kernel_axes}", g=groups
+    )
     weight = rearrange(weight, f"(g c_out) c_in {kernel_axes} -> g c_out c_in {kernel_axes}", g=groups)
     out = contract(
-        f"b g c_in {out_axes} {kernel_axes}, g c_out c_in {kernel_axes} -> b g c_out {out_axes}", windows, weight
+        f"b g c_in {out_axes} {kernel_axes}, g c_out c_in {kernel_axes} -> b g c_out {out_axes}",
+        windows,
+        weight,
     )
     out = rearrange(out, f"b g c_out {out_axes} -> b (g c_out) {out_axes}")
     if bias is not None:
@@ -188,7 +196,8 @@ def conv3d(
     dilation: IntOrTuple = 1,
     groups: int = 1,
 ) -> torch.Tensor:
-    """3-D convolution: input (b, g·c_in, D, H, W) · weight (g·c_out, c_in, kd, kh, kw) → (b, g·c_out, d, h, w).
+    """3-D convolution: input (b, g·c_in, D, H, W) · weight (g·c_out, c_in, kd, kh, kw)
+    → (b, g·c_out, d, h, w).
 
     >>> conv3d(torch.randn(1, 2, 4, 5, 6), torch.randn(3, 2, 2, 2, 2), stride=2).shape
     torch.Size([1, 3, 2, 2, 3])

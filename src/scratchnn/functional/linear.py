@@ -24,7 +24,9 @@ def linear(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None 
     """
     check_rank(weight, (1, 2), "weight", "o i", "linear")
     if input.ndim == 0:
-        raise fail(RuntimeError, "linear", "input must have at least 1 dim", {"input": ("... i", input.shape)})
+        raise fail(
+            RuntimeError, "linear", "input must have at least 1 dim", {"input": ("... i", input.shape)}
+        )
     check_same_dtype("linear", input=input, weight=weight, bias=bias)
     features = weight.shape[-1]
     if input.shape[-1] != features:
@@ -137,6 +139,7 @@ def _check_inner(
         raise fail(
             RuntimeError,
             op,
-            f"shapes cannot be multiplied: n={left.shape[-1]} on the left but n={right.shape[-2]} on the right",
+            f"shapes cannot be multiplied: n={left.shape[-1]} on the left "
+            f"but n={right.shape[-2]} on the right",
             {names[0]: (left_legend, left.shape), names[1]: (right_legend, right.shape)},
         )

@@ -126,7 +126,8 @@ def _normalize(
                 shapes,
             )
     if mode in ("reflect", "replicate") and all(
-        input.shape[input.ndim - 1 - offset] + before + after < 1 for offset, (before, after) in enumerate(pairs)
+        input.shape[input.ndim - 1 - offset] + before + after < 1
+        for offset, (before, after) in enumerate(pairs)
     ):
         raise fail(RuntimeError, "pad", f"padding {tuple(pad)} leaves no element in the padded dims", shapes)
     return pairs

@@ -47,19 +47,31 @@ class ConvNd(nn.Module):
             raise ValueError(f"{name}: groups must be a positive integer, got groups={groups!r}")
         for label, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
             if channels % groups:
-                raise ValueError(f"{name}: {label} must be divisible by groups, got {label}={channels}, groups={groups}")
+                raise ValueError(
+                    f"{name}: {label} must be divisible by groups, got {label}={channels}, groups={groups}"
+                )
         if padding_mode not in PADDING_MODES:
-            raise ValueError(f"{name}: padding_mode must be one of {PADDING_MODES}, got padding_mode={padding_mode!r}")
+            raise ValueError(
+                f"{name}: padding_mode must be one of {PADDING_MODES}, got padding_mode={padding_mode!r}"
+            )
         self.kernel_size = ntuple(kernel_size, n, "kernel_size", name)
         self.stride = ntuple(stride, n, "stride", name)
         self.dilation = ntuple(dilation, n, "dilation", name)
-        for label, values in (("kernel_size", self.kernel_size), ("stride", self.stride), ("dilation", self.dilation)):
+        for label, values in (
+            ("kernel_size", self.kernel_size),
+            ("stride", self.stride),
+            ("dilation", self.dilation),
+        ):
             check_positive(values, label, name, ValueError)
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
-                raise ValueError(f"{name}: padding must be 'same', 'valid', an int or a tuple, got padding={padding!r}")
+                raise ValueError(
+                    f"{name}: padding must be 'same', 'valid', an int or a tuple, got padding={padding!r}"
+                )
             if padding == "same" and any(s != 1 for s in self.stride):
-                raise ValueError(f"{name}: padding='same' is not supported for strided convolutions (stride={self.stride})")
+                raise ValueError(
+                    f"{name}: padding='same' is not supported for strided convolutions (stride={self.stride})"
+                )
             self.padding: str | tuple[int, ...] = padding
             pairs = same_padding(self.kernel_size, self.dilation) if padding == "same" else [(0, 0)] * n
         else:
@@ -72,7 +84,9 @@ class ConvNd(nn.Module):
         self.padding_mode = padding_mode
         self.transposed, self.output_padding = False, (0,) * n
         factory = {"device": device, "dtype": dtype}
-        self.weight = nn.Parameter(torch.empty(out_channels, in_channels // groups, *self.kernel_size, **factory))
+        self.weight = nn.Parameter(
+            torch.empty(out_channels, in_channels // groups, *self.kernel_size, **factory)
+        )
         if bias:
             self.bias = nn.Parameter(torch.empty(out_channels, **factory))
         else:
@@ -94,7 +108,9 @@ class ConvNd(nn.Module):
                 input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
             )
         padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
-        return type(self).functional(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        return type(self).functional(
+            padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups
+        )
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
