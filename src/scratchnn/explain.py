@@ -133,7 +133,7 @@ class Derivation:
             if step.kind == "module":
                 lines.append(f"{number:>3}  ── {step.text}   {_shapes_text(step)}")
                 continue
-            lines.append(f"{number:>3}  {step.kind:<{width}}  {step.text}")
+            lines.append(f"{number:>3}  {step.kind:<{width}}  {_step_text(step)}")
             details = [_shapes_text(step)]
             if step.bindings:
                 details.append(" ".join(f"{k}={v}" for k, v in step.bindings.items()))
@@ -162,7 +162,7 @@ class Derivation:
             cells = [
                 str(number),
                 step.kind,
-                f"`{_md(step.text)}`",
+                f"`{_md(_step_text(step))}`",
                 _md(_shapes_text(step)),
                 f"`{bindings}`" if bindings else "",
                 _md(memory),
@@ -441,6 +441,11 @@ def _copy_args(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _copy_args(v) for k, v in value.items()}
     return value
+
+
+def _step_text(step: Step) -> str:
+    """The step's pattern, with runs of spaces collapsed (a spec built from parts may have them)."""
+    return " ".join(step.text.split()) if step.kind in ("contract", "rearrange") else step.text
 
 
 def _dtype_text(dtype: torch.dtype) -> str:
