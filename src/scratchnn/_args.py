@@ -11,7 +11,7 @@ its value, and shows the shapes involved next to their legend::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -47,7 +47,7 @@ def fail(
     exc_type: type[Exception],
     op: str,
     message: str,
-    shapes: dict[str, tuple[str, Sequence[int]]] | None = None,
+    shapes: Mapping[str, tuple[str, Sequence[int]]] | None = None,
 ) -> Exception:
     """Build the exception ``exc_type`` with ``op: message`` and a legend of shapes.
 

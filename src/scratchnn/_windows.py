@@ -14,6 +14,7 @@ and autograd's backward of ``unfold`` is an overlap-add.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -85,7 +86,8 @@ def sliding_windows(
     for i, (k, s, d) in enumerate(zip(kernel_size, stride, dilation)):
         windows = windows.unfold(first + i, d * (k - 1) + 1, s)
     if any(d > 1 for d in dilation):
-        windows = windows[(..., *(slice(None, None, d) for d in dilation))]
+        every_dth: tuple[Any, ...] = (..., *(slice(None, None, d) for d in dilation))
+        windows = windows[every_dth]
     if is_recording():
         record(
             "windows",

@@ -33,10 +33,9 @@ class Linear(nn.Module):
             if not isinstance(value, int) or value < 0:
                 raise ValueError(f"Linear: {label} must be a non-negative int, got {label}={value!r}")
         self.in_features, self.out_features = in_features, out_features
-        factory = {"device": device, "dtype": dtype}
-        self.weight = nn.Parameter(torch.empty(out_features, in_features, **factory))
+        self.weight = nn.Parameter(torch.empty(out_features, in_features, device=device, dtype=dtype))
         if bias:
-            self.bias = nn.Parameter(torch.empty(out_features, **factory))
+            self.bias = nn.Parameter(torch.empty(out_features, device=device, dtype=dtype))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
