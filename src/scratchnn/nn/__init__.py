@@ -1,7 +1,51 @@
 """Drop-in twins of ``torch.nn`` modules, from scratch: same constructors, parameter names and
 shapes, initialization and ``state_dict``; ``forward`` is one call into ``scratchnn.functional``."""
 
+from .activation import (
+    CELU,
+    ELU,
+    GELU,
+    GLU,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    LeakyReLU,
+    LogSigmoid,
+    Mish,
+    PReLU,
+    ReLU,
+    ReLU6,
+    SELU,
+    SiLU,
+    Sigmoid,
+    Softplus,
+    Softsign,
+    Tanh,
+    Tanhshrink,
+)
 from .conv import Conv1d, Conv2d, Conv3d
 from .linear import Linear
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "Linear"]
+__all__ += [
+    "CELU",
+    "ELU",
+    "GELU",
+    "GLU",
+    "Hardsigmoid",
+    "Hardswish",
+    "Hardtanh",
+    "LeakyReLU",
+    "LogSigmoid",
+    "Mish",
+    "PReLU",
+    "ReLU",
+    "ReLU6",
+    "SELU",
+    "SiLU",
+    "Sigmoid",
+    "Softplus",
+    "Softsign",
+    "Tanh",
+    "Tanhshrink",
+]

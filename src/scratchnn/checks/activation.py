@@ -1,0 +1,93 @@
+"""Check cases: every activation and its options, on values that straddle its kinks and thresholds."""
+
+import torch
+import torch.nn.functional as torch_F
+
+from .. import functional as F
+from ..check import register
+
+# values at the branch points (0, ±3, 6, ±1) next to random ones, and exp overflow (±800)
+SPECIAL = torch.tensor([0.0, -3.0, 3.0, 6.0, -1.0, 1.0, 25.0, -40.0, 800.0, -800.0], dtype=torch.float64)
+
+
+def values(shape=(2, 3, 4), special=True):
+    def make(generator: torch.Generator):
+        x = 4 * torch.randn(tuple(shape), generator=generator, dtype=torch.float64)
+        if special:
+            x.view(-1)[: SPECIAL.numel()] = SPECIAL[: x.numel()]
+        return (x,), {}
+
+    return make
+
+
+def with_options(**kwargs):
+    def make(generator: torch.Generator):
+        args, _ = values()(generator)
+        return args, dict(kwargs)
+
+    return make
+
+
+def reference(name):
+    return getattr(torch_F, name) if hasattr(torch_F, name) else getattr(torch, name)
+
+
+OPTIONS = {
+    "relu": [{}],
+    "relu6": [{}],
+    "hardtanh": [{}, {"min_val": -2.0, "max_val": 0.5}],
+    "leaky_relu": [{}, {"negative_slope": 0.2}, {"negative_slope": -1.5}],
+    "elu": [{}, {"alpha": 0.5}],
+    "selu": [{}],
+    "celu": [{}, {"alpha": 2.0}, {"alpha": 0.7}],
+    "gelu": [{}, {"approximate": "tanh"}],
+    "silu": [{}],
+    "mish": [{}],
+    "hardswish": [{}],
+    "hardsigmoid": [{}],
+    "sigmoid": [{}],
+    "tanh": [{}],
+    "softplus": [{}, {"beta": 2.0, "threshold": 5.0}, {"beta": 0.5}],
+    "logsigmoid": [{}],
+    "softsign": [{}],
+    "tanhshrink": [{}],
+}
+
+for name, options in OPTIONS.items():
+    makers = [with_options(**kwargs) for kwargs in options] + [
+        values((5,), special=False),
+        values((), special=False),
+    ]
+    register(name, getattr(F, name), reference(name), makers)
+
+
+def glu_case(shape, dim):
+    def make(generator: torch.Generator):
+        return (torch.randn(tuple(shape), generator=generator, dtype=torch.float64), dim), {}
+
+    return make
+
+
+register("glu", F.glu, torch_F.glu, [glu_case((4,), -1), glu_case((2, 6, 3), 1), glu_case((3, 2, 5), -2)])
+
+
+def prelu_case(shape, weight_shape):
+    def make(generator: torch.Generator):
+        x = torch.randn(tuple(shape), generator=generator, dtype=torch.float64)
+        x.view(-1)[::4] = 0
+        return (x, torch.randn(tuple(weight_shape), generator=generator, dtype=torch.float64)), {}
+
+    return make
+
+
+register(
+    "prelu",
+    F.prelu,
+    torch_F.prelu,
+    [
+        prelu_case((2, 3, 4), (3,)),
+        prelu_case((2, 3, 4), (1,)),
+        prelu_case((5,), ()),
+        prelu_case((2, 3), (3,)),
+    ],
+)

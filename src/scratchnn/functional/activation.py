@@ -1,0 +1,413 @@
+"""Activations, each written as its formula.
+
+Every function here is elementwise (``glu`` halves one dim first; ``prelu`` broadcasts a weight
+along the channel dim ``c``). Where a formula has branches, each branch is evaluated only on the
+elements it owns (:func:`_piecewise`), so an overflow in an unused branch (``exp(800)``) cannot
+turn a gradient into ``0 · inf = nan``. Branch points follow torch's kernels, so the gradient at a
+kink (``relu`` at 0, ``hardtanh`` at its bounds, ``hardswish`` at ±3) is the one torch returns.
+
+``inplace=True`` writes the result into ``input`` and returns ``input``, as torch does: the
+formula runs on a copy of the input when autograd needs it, and autograd then sees one in-place
+``copy_`` (so a leaf that requires grad refuses it with torch's own error).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+
+from .._args import fail
+
+__all__ = [
+    "celu",
+    "elu",
+    "gelu",
+    "glu",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
+    "leaky_relu",
+    "logsigmoid",
+    "mish",
+    "prelu",
+    "relu",
+    "relu6",
+    "selu",
+    "sigmoid",
+    "silu",
+    "softplus",
+    "softsign",
+    "tanh",
+    "tanhshrink",
+]
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _float32(value: float) -> float:
+    return float(torch.tensor(value, dtype=torch.float32))
+
+
+# Two of torch's backward kernels use float32 constants for every dtype; they are reproduced
+# (see _differentiated_as) so that float64 gradients match torch's to the last bits:
+# hardsigmoid's slope is float32(1/6), celu's input scale is 1 / float32(alpha).
+_HARDSIGMOID_SLOPE = _float32(1 / 6)
+
+
+def _piecewise(
+    condition: torch.Tensor,
+    x: torch.Tensor,
+    then: Callable[[torch.Tensor], torch.Tensor],
+    otherwise: Callable[[torch.Tensor], torch.Tensor],
+) -> torch.Tensor:
+    """``then(x)`` where ``condition`` holds, ``otherwise(x)`` elsewhere; each branch sees 0 at the
+    other branch's positions, so neither can overflow (and poison the gradient) where it is unused."""
+    return torch.where(condition, then(torch.where(condition, x, 0)), otherwise(torch.where(condition, 0, x)))
+
+
+def _differentiated_as(value: torch.Tensor, surrogate: torch.Tensor) -> torch.Tensor:
+    """``value``, whose gradient is ``surrogate``'s. The surrogate equals the value up to rounding
+    (``surrogate − surrogate`` adds an exact 0); it is used where autograd's derivative of the
+    value's own formula is less exact than torch's kernel, or where torch's kernel rounds."""
+    if not surrogate.requires_grad:
+        return value
+    return value.detach() + (surrogate - surrogate.detach())
+
+
+def _apply(
+    formula: Callable[[torch.Tensor], torch.Tensor], input: torch.Tensor, inplace: bool
+) -> torch.Tensor:
+    """``formula(input)``, or its result written into ``input`` when ``inplace``."""
+    if not inplace:
+        return formula(input)
+    source = input.clone() if input.requires_grad and torch.is_grad_enabled() else input
+    return input.copy_(formula(source))
+
+
+def relu(input: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+    """relu(x) = max(0, x); the gradient at 0 is 0, NaN stays NaN.
+
+    >>> relu(torch.tensor([-1.0, 0.0, 2.0]))
+    tensor([0., 0., 2.])
+    """
+    return _apply(lambda x: torch.where(x <= 0, 0, x), input, inplace)
+
+
+def relu6(input: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+    """relu6(x) = min(max(0, x), 6) = hardtanh(x, 0, 6).
+
+    >>> relu6(torch.tensor([-1.0, 3.0, 7.0]))
+    tensor([0., 3., 6.])
+    """
+    return _apply(lambda x: _hardtanh(x, 0, 6), input, inplace)
+
+
+def _hardtanh(x: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    return torch.where(x <= low, low, torch.where(x >= high, high, x))
+
+
+def hardtanh(
+    input: torch.Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
+) -> torch.Tensor:
+    """hardtanh(x) = min(max(min_val, x), max_val); the gradient is 0 at and beyond the bounds.
+
+    >>> hardtanh(torch.tensor([-3.0, 0.5, 3.0]))
+    tensor([-1.0000,  0.5000,  1.0000])
+    """
+    if min_val > max_val:
+        raise ValueError(
+            f"hardtanh: min_val cannot be greater than max_val, got min_val={min_val}, max_val={max_val}"
+        )
+    return _apply(lambda x: _hardtanh(x, min_val, max_val), input, inplace)
+
+
+def leaky_relu(input: torch.Tensor, negative_slope: float = 0.01, inplace: bool = False) -> torch.Tensor:
+    """leaky_relu(x) = x if x > 0 else negative_slope · x.
+
+    >>> leaky_relu(torch.tensor([-2.0, 3.0]), 0.5)
+    tensor([-1.,  3.])
+
+    In place with a negative slope, the backward raises RuntimeError, as torch's does (its
+    backward recovers x from the result, which a negative slope makes ambiguous).
+    """
+    out = _apply(lambda x: torch.where(x > 0, x, x * negative_slope), input, inplace)
+    if inplace and negative_slope < 0:
+        _refuse_backward(out, "leaky_relu", "leakyReLu")
+    return out
+
+
+def _refuse_backward(out: torch.Tensor, op: str, kernel: str) -> None:
+    """Make the backward through ``out`` raise, as torch's in-place backward does for a negative slope."""
+
+    def refuse(grad: torch.Tensor) -> torch.Tensor:
+        raise RuntimeError(
+            f"{op}: In-place {kernel} backward calculation is triggered with a negative slope which is not "
+            "supported. This is caused by calling in-place forward function with a negative slope, please "
+            "call out-of-place version instead."
+        )
+
+    if out.requires_grad:
+        out.register_hook(refuse)
+
+
+def _elu(
+    x: torch.Tensor,
+    alpha: float,
+    scale: float = 1.0,
+    input_scale: float = 1.0,
+    gradient_scale: tuple[float, float] | None = None,
+) -> torch.Tensor:
+    """scale · (x if x > 0 else alpha · (exp(x · input_scale) − 1)), torch's one ELU kernel.
+
+    Below 0 it is differentiated as alpha · scale · s · exp(x · s′) with ``(s, s′) = gradient_scale``
+    (``(input_scale, input_scale)`` unless celu's float32 quirk says otherwise), and never through
+    expm1's own backward, which uses (result + 1) and so rounds eˣ to 0 below x ≈ −37.
+    """
+    negative = alpha * scale
+    factor, exponent = gradient_scale or (input_scale, input_scale)
+
+    def below(neg: torch.Tensor) -> torch.Tensor:
+        value = torch.expm1(neg * input_scale) * negative
+        surrogate = (torch.exp(neg * exponent) - 1) * (negative * factor / exponent)
+        return _differentiated_as(value, surrogate)
+
+    return _piecewise(x > 0, x, lambda pos: pos * scale, below)
+
+
+def elu(input: torch.Tensor, alpha: float = 1.0, inplace: bool = False) -> torch.Tensor:
+    """elu(x) = x if x > 0 else alpha · (exp(x) − 1).
+
+    >>> elu(torch.tensor([-1.0, 2.0]))
+    tensor([-0.6321,  2.0000])
+    """
+    out = _apply(lambda x: _elu(x, alpha), input, inplace)
+    if inplace and alpha < 0:
+        _refuse_backward(out, "elu", "elu")
+    return out
+
+
+def selu(input: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+    """selu(x) = scale · elu(x, alpha), alpha ≈ 1.6733, scale ≈ 1.0507.
+
+    >>> selu(torch.tensor([-1.0, 1.0]))
+    tensor([-1.1113,  1.0507])
+    """
+    return _apply(lambda x: _elu(x, SELU_ALPHA, SELU_SCALE), input, inplace)
+
+
+def celu(input: torch.Tensor, alpha: float = 1.0, inplace: bool = False) -> torch.Tensor:
+    """celu(x) = x if x > 0 else alpha · (exp(x / alpha) − 1).
+
+    >>> celu(torch.tensor([-1.0, 1.0]), alpha=2.0)
+    tensor([-0.7869,  1.0000])
+    """
+    if alpha == 0:
+        raise RuntimeError("celu: ZeroDivisionError: alpha cannot be 0 for CELU")
+    # torch's backward scales by 1 / float32(alpha); out of place also inside the exp, in place
+    # (where it rebuilds exp(x / alpha) from the result) only outside
+    inverse32 = 1.0 / _float32(alpha)
+    gradient_scale = (inverse32, 1.0 / alpha) if inplace else (inverse32, inverse32)
+    out = _apply(lambda x: _elu(x, alpha, 1.0, 1.0 / alpha, gradient_scale), input, inplace)
+    if inplace and alpha < 0:
+        _refuse_backward(out, "celu", "elu")
+    return out
+
+
+def _sigmoid(x: torch.Tensor) -> torch.Tensor:
+    # 1 / (1 + e^-x), with e^x / (1 + e^x) for x < 0 so that no exp overflows
+    return _piecewise(
+        x >= 0, x, lambda pos: 1 / (1 + torch.exp(-pos)), lambda neg: torch.exp(neg) / (1 + torch.exp(neg))
+    )
+
+
+def sigmoid(input: torch.Tensor) -> torch.Tensor:
+    """sigmoid(x) = 1 / (1 + exp(−x)).
+
+    >>> sigmoid(torch.tensor([0.0, 2.0]))
+    tensor([0.5000, 0.8808])
+    """
+    return _sigmoid(input)
+
+
+def _tanh(x: torch.Tensor) -> torch.Tensor:
+    # (1 − e^{−2x}) / (1 + e^{−2x}) for x ≥ 0 (expm1 keeps small x exact), odd for x < 0
+    return _piecewise(
+        x >= 0,
+        x,
+        lambda pos: -torch.expm1(-2 * pos) / (1 + torch.exp(-2 * pos)),
+        lambda neg: torch.expm1(2 * neg) / (1 + torch.exp(2 * neg)),
+    )
+
+
+def tanh(input: torch.Tensor) -> torch.Tensor:
+    """tanh(x) = (eˣ − e⁻ˣ) / (eˣ + e⁻ˣ).
+
+    >>> tanh(torch.tensor([0.0, 1.0]))
+    tensor([0.0000, 0.7616])
+    """
+    return _tanh(input)
+
+
+def tanhshrink(input: torch.Tensor) -> torch.Tensor:
+    """tanhshrink(x) = x − tanh(x).
+
+    >>> tanhshrink(torch.tensor([0.0, 1.0]))
+    tensor([0.0000, 0.2384])
+    """
+    return input - _tanh(input)
+
+
+def softsign(input: torch.Tensor) -> torch.Tensor:
+    """softsign(x) = x / (1 + |x|).
+
+    >>> softsign(torch.tensor([-1.0, 3.0]))
+    tensor([-0.5000,  0.7500])
+    """
+    return input / (input.abs() + 1)
+
+
+def softplus(input: torch.Tensor, beta: float = 1.0, threshold: float = 20.0) -> torch.Tensor:
+    """softplus(x) = log(1 + exp(beta · x)) / beta, or x where beta · x > threshold.
+
+    >>> softplus(torch.tensor([0.0, 30.0]))
+    tensor([ 0.6931, 30.0000])
+    """
+    scaled = input * beta
+    linear = scaled > threshold
+    return torch.where(linear, input, torch.log1p(torch.exp(torch.where(linear, 0, scaled))) / beta)
+
+
+def _softplus_exact(x: torch.Tensor) -> torch.Tensor:
+    # log(1 + eˣ) without overflow: x + log(1 + e⁻ˣ) for x > 0
+    return _piecewise(
+        x > 0, x, lambda pos: pos + torch.log1p(torch.exp(-pos)), lambda neg: torch.log1p(torch.exp(neg))
+    )
+
+
+def logsigmoid(input: torch.Tensor) -> torch.Tensor:
+    """logsigmoid(x) = log(1 / (1 + exp(−x))) = −softplus(−x).
+
+    >>> logsigmoid(torch.tensor([0.0, -100.0]))
+    tensor([  -0.6931, -100.0000])
+    """
+    return -_softplus_exact(-input)
+
+
+def gelu(input: torch.Tensor, approximate: str = "none") -> torch.Tensor:
+    """gelu(x) = x · Φ(x) = x · ½ · (1 + erf(x / √2));
+    ``approximate='tanh'``: ½ · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³))).
+
+    >>> gelu(torch.tensor([1.0])), gelu(torch.tensor([1.0]), approximate="tanh")
+    (tensor([0.8413]), tensor([0.8412]))
+    """
+    if approximate == "none":
+        return input * 0.5 * (1 + torch.erf(input * math.sqrt(0.5)))
+    if approximate == "tanh":
+        inner = math.sqrt(2 / math.pi) * (input + 0.044715 * input**3)
+        return 0.5 * input * (1 + _tanh(inner))
+    raise RuntimeError(
+        f"gelu: approximate argument must be either none or tanh, got approximate={approximate!r}"
+    )
+
+
+def silu(input: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+    """silu(x) = x · sigmoid(x).
+
+    >>> silu(torch.tensor([0.0, 1.0]))
+    tensor([0.0000, 0.7311])
+    """
+    return _apply(lambda x: x * _sigmoid(x), input, inplace)
+
+
+def mish(input: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+    """mish(x) = x · tanh(softplus(x)).
+
+    >>> mish(torch.tensor([0.0, 1.0]))
+    tensor([0.0000, 0.8651])
+    """
+    return _apply(lambda x: x * _tanh(_softplus_exact(x)), input, inplace)
+
+
+def hardswish(input: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+    """hardswish(x) = x · relu6(x + 3) / 6: 0 (signed) for x ≤ −3, x for x ≥ 3, x · (x + 3) / 6 between.
+
+    >>> hardswish(torch.tensor([-4.0, 1.0, 4.0]))
+    tensor([-0.0000, 0.6667, 4.0000])
+    """
+    return _apply(
+        lambda x: torch.where(x <= -3, x * 0, torch.where(x >= 3, x, x * (x + 3) / 6)), input, inplace
+    )
+
+
+def _hardsigmoid(x: torch.Tensor) -> torch.Tensor:
+    middle = _differentiated_as((x + 3) / 6, x * _HARDSIGMOID_SLOPE)
+    return torch.where(x <= -3, 0, torch.where(x >= 3, 1, middle))
+
+
+def hardsigmoid(input: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+    """hardsigmoid(x) = relu6(x + 3) / 6: 0 for x ≤ −3, 1 for x ≥ 3, (x + 3) / 6 between.
+
+    >>> hardsigmoid(torch.tensor([-4.0, 0.0, 4.0]))
+    tensor([0.0000, 0.5000, 1.0000])
+    """
+    return _apply(_hardsigmoid, input, inplace)
+
+
+def glu(input: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """glu(x) = a · sigmoid(b), where a, b are the two halves of ``input`` along ``dim``.
+
+    >>> glu(torch.tensor([[1.0, 2.0, 0.0, 100.0]]))
+    tensor([[0.5000, 2.0000]])
+    """
+    if input.ndim == 0:
+        raise RuntimeError("glu: glu does not support scalars because halving size must be even")
+    if not -input.ndim <= dim < input.ndim:
+        raise IndexError(
+            f"glu: Dimension out of range (expected to be in range of [{-input.ndim}, {input.ndim - 1}], "
+            f"but got {dim})"
+        )
+    size = input.shape[dim]
+    if size % 2:
+        raise fail(
+            RuntimeError,
+            "glu",
+            f"Halving dimension must be even, but dimension {dim % input.ndim} is size {size}",
+            {"input": ("...", input.shape)},
+        )
+    a, b = input.split(size // 2, dim)
+    return a * _sigmoid(b)
+
+
+def prelu(input: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """prelu(x) = x if x > 0 else weight · x, one weight per channel (dim 1) or one for all.
+
+    Legend: b batch, c channels. input (b, c, ...) or (c,)... · weight (c,) or (1,) or ().
+
+    >>> prelu(torch.tensor([[-2.0, -2.0], [1.0, 1.0]]), torch.tensor([0.5, 0.25]))
+    tensor([[-1.0000, -0.5000],
+            [ 1.0000,  1.0000]])
+    """
+    if weight.ndim > 1:
+        raise fail(
+            RuntimeError,
+            "prelu",
+            f"Expected `weight` to be a scalar or 1D tensor, but got: ndim = {weight.ndim}",
+            {"weight": ("c", weight.shape)},
+        )
+    channels = input.shape[1] if input.ndim >= 2 else 1
+    if weight.numel() != 1 and weight.numel() != channels:
+        raise fail(
+            RuntimeError,
+            "prelu",
+            "Mismatch of parameter numbers and input channel size. "
+            f"Found parameter numbers = {weight.numel()} and channel size = {channels}.",
+            {"input": ("b c ...", input.shape), "weight": ("c", weight.shape)},
+        )
+    if weight.numel() == 1:
+        slope = weight.reshape(())
+    else:
+        slope = weight.reshape(channels, *([1] * (input.ndim - 2)))  # c 1 … 1, broadcast over b and space
+    return torch.where(input > 0, input, slope * input)
