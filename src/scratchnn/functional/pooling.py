@@ -1,0 +1,765 @@
+"""Pooling: the window view, reduced over its kernel axes. One N-d implementation per kind;
+the 1d/2d/3d functions name it.
+
+Legend: b batch, c channels; L | H W | D H W input sizes; l | h w | d h w output positions;
+kl | kh kw | kd kh kw kernel offsets; K the flattened kernel (kl | kh·kw | kd·kh·kw).
+
+    input (b, c, *spatial)  →  windows (b, c, *out, *kernel)            the window core, a view
+    max        out = windows[..., argmax over K]                        padding -inf, never chosen
+    avg        out = windows.sum(kernel axes) / divisor                 padding 0
+    adaptive   windows of the largest bin at stride 1, read at the bin starts; cells past a
+               bin's end are masked (-inf for max, 0 for avg)
+    lp         out = (avg(input^p) · K)^(1/p)
+    unpool     out = zeros(b, c, H·W).scatter(indices, input)           the inverse of max's gather
+
+torch's rules, kept exactly:
+
+* ``stride`` defaults to ``kernel_size`` (``None`` or ``[]``); ``padding`` ≤ ``kernel_size // 2``.
+* ``ceil_mode`` rounds the window count up, but the last window must *start* inside the input or
+  its left padding; windows may end past the right padding (those cells are ignored, and are not
+  counted by ``avg`` even with ``count_include_pad``).
+* max picks the *first* maximum of a window in row-major kernel order (the *last* NaN if there is
+  one; the first cell inside the input if every cell is -inf), returns its flat index into the
+  unpadded input plane, and routes the gradient to that one cell.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+
+from .._args import check_non_negative, check_positive, check_rank, fail, ntuple, spatial_legend
+from .._trace import is_recording, record
+from .._windows import output_size as window_count
+from .._windows import sliding_windows
+
+__all__ = [
+    "PoolArgs",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool3d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "adaptive_max_pool3d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "avg_pool3d",
+    "lp_pool1d",
+    "lp_pool2d",
+    "lp_pool3d",
+    "max_pool1d",
+    "max_pool2d",
+    "max_pool3d",
+    "max_unpool1d",
+    "max_unpool2d",
+    "max_unpool3d",
+    "pool_output_size",
+]
+
+IntOrTuple = int | Sequence[int]
+Indices = torch.Tensor
+
+
+def pool_output_size(
+    size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool
+) -> int:
+    """Number of pooling windows along one dim, torch's rule (``padding`` on each side).
+
+    In ceil mode the count rounds up, unless the last window would start in the right padding:
+
+    >>> pool_output_size(6, 3, 2, 0, 1, ceil_mode=False), pool_output_size(6, 3, 2, 0, 1, ceil_mode=True)
+    (2, 3)
+    >>> pool_output_size(5, 2, 2, 1, 1, ceil_mode=True)  # a 4th window would start at 6 ≥ 5 + 1
+    3
+    """
+    count = window_count(size, kernel, stride, 2 * padding, dilation, ceil_mode)
+    if ceil_mode and (count - 1) * stride >= size + padding:
+        count -= 1
+    return count
+
+
+def input_legend(n: int) -> str:
+    """``"b, c, H, W"`` for n=2: the legend of a pooling input."""
+    return ", ".join(["b", "c", *[name.upper() for name in spatial_legend(n)[0]]])
+
+
+def check_input(input: torch.Tensor, n: int, op: str) -> None:
+    """Rank n+1 (unbatched) or n+2, with non-empty dims after the batch — RuntimeError otherwise."""
+    legend = input_legend(n)
+    check_rank(input, (n + 1, n + 2), "input", legend, op, "(unbatched or batched)")
+    first = 1 if input.ndim == n + 2 else 0
+    if any(size == 0 for size in input.shape[first:]):
+        raise fail(
+            RuntimeError,
+            op,
+            "input must have non-empty dims after the batch dim",
+            {"input": (legend, input.shape)},
+        )
+
+
+def _check_dtype(input: torch.Tensor, op: str, integers: bool) -> None:
+    """Floating-point input (and integers, where torch's kernel takes them) — else NotImplementedError."""
+    if input.dtype == torch.bool or input.is_complex() or (not integers and not input.is_floating_point()):
+        raise NotImplementedError(f"{op}: not implemented for {input.dtype} input (as in torch)")
+
+
+def _stride_or_kernel(stride: IntOrTuple | None, kernel: tuple[int, ...], n: int, op: str) -> tuple[int, ...]:
+    """torch's default: ``stride=None`` (or ``[]``) means the kernel size."""
+    if stride is None or (isinstance(stride, Sequence) and not isinstance(stride, str) and len(stride) == 0):
+        return kernel
+    return ntuple(stride, n, "stride", op)
+
+
+class PoolArgs:
+    """Validated, normalized arguments of an N-d window pooling (max, avg, lp)."""
+
+    def __init__(
+        self,
+        op: str,
+        input: torch.Tensor,
+        n: int,
+        kernel_size: IntOrTuple,
+        stride: IntOrTuple | None,
+        padding: IntOrTuple,
+        dilation: IntOrTuple,
+        ceil_mode: bool,
+    ) -> None:
+        check_input(input, n, op)
+        self.op, self.n, self.ceil_mode = op, n, bool(ceil_mode)
+        self.kernel_size = ntuple(kernel_size, n, "kernel_size", op)
+        self.stride = _stride_or_kernel(stride, self.kernel_size, n, op)
+        self.padding = ntuple(padding, n, "padding", op)
+        self.dilation = ntuple(dilation, n, "dilation", op)
+        check_positive(self.kernel_size, "kernel_size", op)
+        check_positive(self.stride, "stride", op)
+        check_positive(self.dilation, "dilation", op)
+        check_non_negative(self.padding, "padding", op)
+        if any(2 * p > k for p, k in zip(self.padding, self.kernel_size)):
+            raise RuntimeError(
+                f"{op}: padding must be at most half the kernel size, got padding={self.padding} "
+                f"for kernel_size={self.kernel_size}"
+            )
+        self.spatial = tuple(input.shape[-n:])
+        self.output_size = tuple(
+            pool_output_size(size, k, s, p, d, self.ceil_mode)
+            for size, k, s, p, d in zip(
+                self.spatial, self.kernel_size, self.stride, self.padding, self.dilation
+            )
+        )
+        if any(size < 1 for size in self.output_size):
+            raise fail(
+                RuntimeError,
+                op,
+                f"output size {self.output_size} is too small: kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}, dilation={self.dilation} "
+                f"do not fit one window in the input {self.spatial}",
+                {"input": (input_legend(n), input.shape)},
+            )
+        # (before, after) padding of each dim; ceil mode's last window may run past the right padding.
+        self.pairs = []
+        for size, out, k, s, p, d in zip(
+            self.spatial, self.output_size, self.kernel_size, self.stride, self.padding, self.dilation
+        ):
+            overrun = (out - 1) * s + d * (k - 1) + 1 - (size + 2 * p)
+            self.pairs.append((p, p + max(overrun, 0)))
+
+    def windows(self, x: torch.Tensor, value: float) -> torch.Tensor:
+        """The window view (..., *out, *kernel) of x, padded with ``value``."""
+        return sliding_windows(x, self.kernel_size, self.stride, self.pairs, self.dilation, value=value)
+
+    def first_inside(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per output position (*out): the flat kernel offset of the first window cell inside the
+        input, and that cell's flat input index — torch's choice for a window of -inf only."""
+        offset = index = torch.zeros((1,) * self.n, dtype=torch.long, device=device)
+        for i, (size, out, k, s, p, d) in enumerate(
+            zip(self.spatial, self.output_size, self.kernel_size, self.stride, self.padding, self.dilation)
+        ):
+            start = torch.arange(out, device=device) * s - p  # in input coordinates
+            # kernel cells in the left padding: ⌈max(-start, 0) / d⌉
+            skip = (-start).clamp(min=0).add(d - 1).div(d, rounding_mode="floor")
+            shape = [1] * self.n
+            shape[i] = out
+            offset = offset * k + skip.clamp(max=k - 1).view(shape)
+            index = index * size + (start + skip * d).view(shape)
+        return offset, index
+
+
+def _lowest(dtype: torch.dtype) -> float:
+    """The padding of max pooling: below every value (-inf, or the integer minimum)."""
+    return -math.inf if dtype.is_floating_point else torch.iinfo(dtype).min
+
+
+def _pick_max(flat: torch.Tensor) -> torch.Tensor:
+    """Offset of each window's maximum along the last axis, as torch's pooling loop picks it:
+    the first maximum, or the last NaN if the window has NaNs. (..., K) → (..., 1)."""
+    pick = flat.argmax(-1, keepdim=True)
+    if flat.is_floating_point():
+        nan = flat.isnan()
+        if nan.any():
+            order = torch.arange(1, flat.shape[-1] + 1, device=flat.device)
+            last_nan = (nan * order).argmax(-1, keepdim=True)
+            pick = torch.where(nan.any(-1, keepdim=True), last_nan, pick)
+    return pick
+
+
+def _positions(spatial: Sequence[int], device: torch.device) -> torch.Tensor:
+    """The flat index of every input cell: (*spatial), e.g. (H, W) with [i, j] = i·W + j."""
+    return torch.arange(math.prod(spatial), device=device).view(*spatial)
+
+
+def _max_pool(
+    input: torch.Tensor,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None,
+    padding: IntOrTuple,
+    dilation: IntOrTuple,
+    ceil_mode: bool,
+    return_indices: bool,
+    n: int,
+    op: str,
+) -> torch.Tensor | tuple[torch.Tensor, Indices]:
+    """The N-d max pooling behind max_pool1d/2d/3d."""
+    args = PoolArgs(op, input, n, kernel_size, stride, padding, dilation, ceil_mode)
+    _check_dtype(input, op, integers=return_indices or n > 1)
+    lowest = _lowest(input.dtype)
+    windows = args.windows(input, lowest)  # b c *out *kernel
+    flat = windows.flatten(-n)  # b c *out K
+    pick = _pick_max(flat)  # b c *out 1
+    out = flat.gather(-1, pick)
+    first_offset, first_index = args.first_inside(input.device)
+    stuck = out == lowest  # windows of -inf only: torch keeps the first cell inside the input
+    if stuck.any():
+        pick = torch.where(stuck, first_offset.unsqueeze(-1), pick)
+        out = flat.gather(-1, pick)
+    out = out.squeeze(-1)
+    if is_recording():
+        record("op", f"max over the kernel axes ({n}-d windows), first maximum", [windows], out)
+    if not return_indices:
+        return out
+    positions = args.windows(_positions(args.spatial, input.device), -1).flatten(-n)  # *out K
+    positions = positions.view((1,) * (flat.ndim - positions.ndim) + tuple(positions.shape))
+    indices = torch.take_along_dim(positions, pick, -1).squeeze(-1)  # b c *out
+    if stuck.any():
+        indices = torch.where(stuck.squeeze(-1), first_index, indices)
+    return out, indices
+
+
+def max_pool1d(
+    input: torch.Tensor,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: IntOrTuple = 0,
+    dilation: IntOrTuple = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, Indices]:
+    """1-D max pooling: (b, c, L) → (b, c, l); with ``return_indices`` also the flat argmax in L.
+
+    >>> max_pool1d(torch.tensor([[1., 3., 2., 5., 4.]]), 2, ceil_mode=True, return_indices=True)
+    (tensor([[3., 5., 4.]]), tensor([[1, 3, 4]]))
+    """
+    return _max_pool(
+        input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 1, "max_pool1d"
+    )
+
+
+def max_pool2d(
+    input: torch.Tensor,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: IntOrTuple = 0,
+    dilation: IntOrTuple = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, Indices]:
+    """2-D max pooling: (b, c, H, W) → (b, c, h, w); indices are flat into the H·W plane.
+
+    >>> x = torch.arange(16.).view(1, 4, 4)
+    >>> max_pool2d(x, 3, stride=2, padding=1, return_indices=True)
+    (tensor([[[ 5.,  7.],
+             [13., 15.]]]), tensor([[[ 5,  7],
+             [13, 15]]]))
+    """
+    return _max_pool(
+        input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2, "max_pool2d"
+    )
+
+
+def max_pool3d(
+    input: torch.Tensor,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: IntOrTuple = 0,
+    dilation: IntOrTuple = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, Indices]:
+    """3-D max pooling: (b, c, D, H, W) → (b, c, d, h, w); indices are flat into D·H·W.
+
+    >>> max_pool3d(torch.randn(2, 3, 5, 6, 7), 2, dilation=(1, 2, 1), ceil_mode=True).shape
+    torch.Size([2, 3, 3, 3, 4])
+    """
+    return _max_pool(
+        input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 3, "max_pool3d"
+    )
+
+
+def _avg_pool(
+    input: torch.Tensor,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None,
+    padding: IntOrTuple,
+    ceil_mode: bool,
+    count_include_pad: bool,
+    divisor_override: int | None,
+    n: int,
+    op: str,
+) -> torch.Tensor:
+    """The N-d average pooling behind avg_pool1d/2d/3d.
+
+    divisor = divisor_override, or per dim the window's cells inside input + padding
+    (``count_include_pad``) or inside the input only, multiplied over the dims.
+    """
+    args = PoolArgs(op, input, n, kernel_size, stride, padding, 1, ceil_mode)
+    _check_dtype(input, op, integers=True)
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError(f"{op}: divisor_override must not be zero")
+    windows = args.windows(input, 0)  # b c *out *kernel
+    integer = not input.is_floating_point()
+    accumulate = torch.int64 if integer else torch.promote_types(input.dtype, torch.float32)
+    total = windows.sum(dim=tuple(range(-n, 0)), dtype=accumulate)  # b c *out
+    if divisor_override is not None:
+        divisor: torch.Tensor | int = divisor_override
+    else:
+        divisor = torch.ones((1,) * n, dtype=accumulate, device=input.device)
+        for i, (size, out, k, s, p) in enumerate(
+            zip(args.spatial, args.output_size, args.kernel_size, args.stride, args.padding)
+        ):
+            start = torch.arange(out, device=input.device) * s - p
+            end = (start + k).clamp(max=size + p)  # windows never count cells past the right padding
+            cells = end - start if count_include_pad else end.clamp(max=size) - start.clamp(min=0)
+            shape = [1] * n
+            shape[i] = out
+            divisor = divisor * cells.view(shape).to(accumulate)
+    if integer:
+        out = torch.div(total, divisor, rounding_mode="trunc")
+    else:
+        out = total / divisor
+    out = out.to(input.dtype)
+    if is_recording():
+        record("op", f"sum over the kernel axes ({n}-d windows) / divisor", [windows], out)
+    return out
+
+
+def avg_pool1d(
+    input: torch.Tensor,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: IntOrTuple = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> torch.Tensor:
+    """1-D average pooling: (b, c, L) → (b, c, l). (torch's avg_pool1d has no divisor_override.)
+
+    >>> avg_pool1d(torch.tensor([[1., 2., 3., 4., 5.]]), 2, padding=1, count_include_pad=False)
+    tensor([[1.0000, 2.5000, 4.5000]])
+    """
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, None, 1, "avg_pool1d")
+
+
+def avg_pool2d(
+    input: torch.Tensor,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: IntOrTuple = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> torch.Tensor:
+    """2-D average pooling: (b, c, H, W) → (b, c, h, w).
+
+    >>> avg_pool2d(torch.ones(1, 1, 3, 3), 2, padding=1)
+    tensor([[[[0.2500, 0.5000],
+              [0.5000, 1.0000]]]])
+    """
+    if input.ndim < 3:  # torch raises IndexError here (it indexes dim -3 before checking the rank)
+        raise fail(
+            IndexError,
+            "avg_pool2d",
+            f"input must be 3-D or 4-D, got a {input.ndim}-D tensor",
+            {"input": (input_legend(2), input.shape)},
+        )
+    return _avg_pool(
+        input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 2, "avg_pool2d"
+    )
+
+
+def avg_pool3d(
+    input: torch.Tensor,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: IntOrTuple = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> torch.Tensor:
+    """3-D average pooling: (b, c, D, H, W) → (b, c, d, h, w).
+
+    >>> avg_pool3d(torch.ones(1, 2, 4, 4, 4), 2, divisor_override=1)[0, 0, 0, 0, 0]
+    tensor(8.)
+    """
+    return _avg_pool(
+        input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 3, "avg_pool3d"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Adaptive pooling: output position i of a dim of size S → S' covers the bin
+#     [floor(i·S / S'), ceil((i+1)·S / S'))
+# The bins differ in length by at most one cell (plus overlap when S' > S), so all are read from
+# one window view whose kernel is the longest bin, at stride 1, taken at the bin starts.
+
+
+def _adaptive_output_size(output_size, input: torch.Tensor, n: int, op: str) -> tuple[int, ...]:
+    """torch's output_size: an int or n entries, where (2-D and 3-D) ``None`` keeps the input size."""
+    if n > 1 and isinstance(output_size, Sequence) and not isinstance(output_size, str):
+        if input.ndim <= len(output_size):
+            raise ValueError(f"{op}: input must have at least {len(output_size) + 1} dims, got {input.ndim}")
+        spatial = input.shape[-len(output_size) :]
+        output_size = tuple(size if value is None else value for value, size in zip(output_size, spatial))
+    sizes = ntuple(output_size, n, "output_size", op)
+    check_non_negative(sizes, "output_size", op)
+    return sizes
+
+
+def _bins(size: int, out: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Start and length of the ``out`` adaptive bins over ``size`` cells.
+
+    >>> _bins(5, 3, torch.device("cpu"))
+    (tensor([0, 1, 3]), tensor([2, 3, 2]))
+    """
+    i = torch.arange(out, device=device)
+    start = (i * size).div(out, rounding_mode="floor")
+    end = -((i + 1) * -size).div(out, rounding_mode="floor")  # ceil((i+1)·size/out)
+    return start, end - start
+
+
+def _adaptive_windows(
+    x: torch.Tensor, output_size: tuple[int, ...], fill: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Bins of x as windows (..., *out, *kernel) with cells past each bin's end set to ``fill``;
+    and the bin sizes (*out), the cells counted by each output."""
+    n = len(output_size)
+    spatial = x.shape[-n:]
+    bins = [_bins(size, out, x.device) for size, out in zip(spatial, output_size)]
+    kernel = tuple(max(int(length.max()), 1) if length.numel() else 1 for _, length in bins)
+    # ... *spatial *kernel: a window at every input position, padded on the right for the last bins
+    windows = sliding_windows(x, kernel, (1,) * n, [(0, k - 1) for k in kernel], value=fill)
+    starts, inside, cells = [], torch.ones((), dtype=torch.bool, device=x.device), 1
+    for i, ((start, length), k) in enumerate(zip(bins, kernel)):
+        shape = [1] * n
+        shape[i] = -1
+        starts.append(start.view(shape))
+        cells = cells * length.view(shape)
+        # mask over (*out, *kernel): offset j of bin o is inside when j < length[o]
+        mask_shape = [1] * (2 * n)
+        mask_shape[i], mask_shape[n + i] = -1, k
+        inside = inside & (torch.arange(k, device=x.device) < length[:, None]).view(mask_shape)
+    windows = windows[(..., *starts, *[slice(None)] * n)]  # ... *out *kernel, read at the bin starts
+    return torch.where(inside, windows, torch.full((), fill, dtype=x.dtype, device=x.device)), cells
+
+
+def _adaptive_avg_pool(input: torch.Tensor, output_size, n: int, op: str) -> torch.Tensor:
+    check_input(input, n, op)
+    sizes = _adaptive_output_size(output_size, input, n, op)
+    _check_dtype(input, op, integers=False)
+    windows, cells = _adaptive_windows(input, sizes, 0.0)  # b c *out *kernel
+    accumulate = torch.promote_types(input.dtype, torch.float32)
+    out = windows.sum(dim=tuple(range(-n, 0)), dtype=accumulate) / cells.to(accumulate)
+    return out.to(input.dtype)
+
+
+def _adaptive_max_pool(
+    input: torch.Tensor, output_size, return_indices: bool, n: int, op: str
+) -> torch.Tensor | tuple[torch.Tensor, Indices]:
+    check_input(input, n, op)
+    sizes = _adaptive_output_size(output_size, input, n, op)
+    _check_dtype(input, op, integers=False)
+    windows, _ = _adaptive_windows(input, sizes, -math.inf)  # b c *out *kernel
+    flat = windows.flatten(-n)  # b c *out K; each bin's first cell is inside, so -inf never sticks
+    pick = _pick_max(flat)
+    out = flat.gather(-1, pick).squeeze(-1)
+    if not return_indices:
+        return out
+    positions, _ = _adaptive_windows(_positions(input.shape[-n:], input.device), sizes, -1)
+    positions = positions.flatten(-n)  # *out K
+    positions = positions.view((1,) * (flat.ndim - positions.ndim) + tuple(positions.shape))
+    return out, torch.take_along_dim(positions, pick, -1).squeeze(-1)
+
+
+def adaptive_avg_pool1d(input: torch.Tensor, output_size: IntOrTuple) -> torch.Tensor:
+    """1-D adaptive average pooling: (b, c, L) → (b, c, l) over bins [⌊i·L/l⌋, ⌈(i+1)·L/l⌉).
+
+    >>> adaptive_avg_pool1d(torch.tensor([[1., 2., 3., 4., 5.]]), 3)
+    tensor([[1.5000, 3.0000, 4.5000]])
+    """
+    return _adaptive_avg_pool(input, output_size, 1, "adaptive_avg_pool1d")
+
+
+def adaptive_avg_pool2d(input: torch.Tensor, output_size) -> torch.Tensor:
+    """2-D adaptive average pooling: (b, c, H, W) → (b, c, h, w); ``None`` keeps a size.
+
+    >>> adaptive_avg_pool2d(torch.randn(2, 3, 7, 9), (None, 4)).shape
+    torch.Size([2, 3, 7, 4])
+    """
+    return _adaptive_avg_pool(input, output_size, 2, "adaptive_avg_pool2d")
+
+
+def adaptive_avg_pool3d(input: torch.Tensor, output_size) -> torch.Tensor:
+    """3-D adaptive average pooling: (b, c, D, H, W) → (b, c, d, h, w).
+
+    >>> adaptive_avg_pool3d(torch.randn(3, 4, 5, 6), 2).shape
+    torch.Size([3, 2, 2, 2])
+    """
+    return _adaptive_avg_pool(input, output_size, 3, "adaptive_avg_pool3d")
+
+
+def adaptive_max_pool1d(
+    input: torch.Tensor, output_size: IntOrTuple, return_indices: bool = False
+) -> torch.Tensor | tuple[torch.Tensor, Indices]:
+    """1-D adaptive max pooling: (b, c, L) → (b, c, l), with flat indices into L.
+
+    >>> adaptive_max_pool1d(torch.tensor([[1., 5., 3., 4., 2.]]), 2, return_indices=True)
+    (tensor([[5., 4.]]), tensor([[1, 3]]))
+    """
+    return _adaptive_max_pool(input, output_size, return_indices, 1, "adaptive_max_pool1d")
+
+
+def adaptive_max_pool2d(
+    input: torch.Tensor, output_size, return_indices: bool = False
+) -> torch.Tensor | tuple[torch.Tensor, Indices]:
+    """2-D adaptive max pooling: (b, c, H, W) → (b, c, h, w), with flat indices into H·W.
+
+    >>> adaptive_max_pool2d(torch.randn(2, 3, 7, 9), 4).shape
+    torch.Size([2, 3, 4, 4])
+    """
+    return _adaptive_max_pool(input, output_size, return_indices, 2, "adaptive_max_pool2d")
+
+
+def adaptive_max_pool3d(
+    input: torch.Tensor, output_size, return_indices: bool = False
+) -> torch.Tensor | tuple[torch.Tensor, Indices]:
+    """3-D adaptive max pooling: (b, c, D, H, W) → (b, c, d, h, w), with flat indices into D·H·W.
+
+    >>> adaptive_max_pool3d(torch.randn(1, 2, 5, 6, 7), (2, None, 3)).shape
+    torch.Size([1, 2, 2, 6, 3])
+    """
+    return _adaptive_max_pool(input, output_size, return_indices, 3, "adaptive_max_pool3d")
+
+
+# ---------------------------------------------------------------------------------------------
+# Power-average pooling, torch's formula: sign(a)·relu(|a|)·K, to the power 1/p, where
+# a = avg_pool(input^p) without padding; p = ±inf is the max (min) of |input|.
+
+
+def _lp_pool(
+    input: torch.Tensor,
+    norm_type: float,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None,
+    ceil_mode: bool,
+    n: int,
+    op: str,
+) -> torch.Tensor:
+    if n == 1 and not isinstance(kernel_size, int):  # torch multiplies by kernel_size itself
+        raise TypeError(f"{op}: kernel_size must be an int, got kernel_size={kernel_size!r}")
+    if n > 1 and isinstance(kernel_size, Sequence) and len(kernel_size) != n:  # torch unpacks n values
+        raise ValueError(
+            f"{op}: kernel_size must be an int or {n} ints, got kernel_size={tuple(kernel_size)!r}"
+        )
+    max_pool = {1: max_pool1d, 2: max_pool2d, 3: max_pool3d}[n]
+    if norm_type == math.inf:
+        return max_pool(input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+    if norm_type == -math.inf:
+        return -max_pool(-input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+    average = _avg_pool(input.pow(norm_type), kernel_size, stride, 0, ceil_mode, True, None, n, op)
+    cells = math.prod(ntuple(kernel_size, n, "kernel_size", op))
+    return (torch.sign(average) * torch.relu(average.abs())).mul(cells).pow(1.0 / norm_type)
+
+
+def lp_pool1d(
+    input: torch.Tensor,
+    norm_type: float,
+    kernel_size: int,
+    stride: IntOrTuple | None = None,
+    ceil_mode: bool = False,
+) -> torch.Tensor:
+    """1-D power-average pooling: (Σ_window x^p)^(1/p), (b, c, L) → (b, c, l).
+
+    >>> lp_pool1d(torch.tensor([[3., 4., 1.]]), 2, 2)
+    tensor([[5.]])
+    """
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 1, "lp_pool1d")
+
+
+def lp_pool2d(
+    input: torch.Tensor,
+    norm_type: float,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    ceil_mode: bool = False,
+) -> torch.Tensor:
+    """2-D power-average pooling: (b, c, H, W) → (b, c, h, w).
+
+    >>> lp_pool2d(torch.ones(1, 1, 4, 4), 2, 2)
+    tensor([[[[2., 2.],
+              [2., 2.]]]])
+    """
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 2, "lp_pool2d")
+
+
+def lp_pool3d(
+    input: torch.Tensor,
+    norm_type: float,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    ceil_mode: bool = False,
+) -> torch.Tensor:
+    """3-D power-average pooling: (b, c, D, H, W) → (b, c, d, h, w).
+
+    >>> lp_pool3d(torch.randn(1, 2, 4, 4, 4), 1.5, 2).shape
+    torch.Size([1, 2, 2, 2, 2])
+    """
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 3, "lp_pool3d")
+
+
+# ---------------------------------------------------------------------------------------------
+# Max unpooling: every input value goes back to the flat position its index names; the rest is 0.
+
+
+def _unpool_output_size(
+    input: torch.Tensor,
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...],
+    padding: tuple[int, ...],
+    output_size: Sequence[int] | None,
+    op: str,
+) -> tuple[int, ...]:
+    """torch's output size: (in - 1)·stride + kernel - 2·padding, or ``output_size`` (n or n+2
+    entries) when it lies strictly within one stride of that."""
+    n = len(kernel)
+    default = tuple(
+        (size - 1) * s + k - 2 * p for size, k, s, p in zip(input.shape[-n:], kernel, stride, padding)
+    )
+    if output_size is None:
+        sizes = default
+    else:
+        sizes = tuple(output_size)
+        if len(sizes) == n + 2:
+            sizes = sizes[2:]
+        if len(sizes) != n:
+            raise ValueError(
+                f"{op}: output_size must have {n} or {n + 2} entries, got output_size={tuple(output_size)!r}"
+            )
+        for d, (size, base, s) in enumerate(zip(sizes, default, stride)):
+            if not base - s < size < base + s:
+                raise ValueError(
+                    f"{op}: invalid output_size {tuple(output_size)}: dim {d} must be strictly between "
+                    f"{base - s} and {base + s} (the default {base} ± stride {s})"
+                )
+    if any(size < 0 for size in sizes):
+        raise ValueError(f"{op}: output_size must be non-negative, got {sizes}")
+    return sizes
+
+
+def _max_unpool(
+    input: torch.Tensor,
+    indices: torch.Tensor,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None,
+    padding: IntOrTuple,
+    output_size: Sequence[int] | None,
+    n: int,
+    op: str,
+) -> torch.Tensor:
+    """The N-d max unpooling behind max_unpool1d/2d/3d."""
+    kernel = ntuple(kernel_size, n, "kernel_size", op)
+    strides = kernel if stride is None else ntuple(stride, n, "stride", op)
+    pads = ntuple(padding, n, "padding", op)
+    sizes = _unpool_output_size(input, kernel, strides, pads, output_size, op)
+    legend = input_legend(n)
+    check_rank(input, (n + 1, n + 2), "input", legend, op, "(unbatched or batched)")
+    check_positive(strides, "stride", op)
+    if indices.dtype != torch.int64:
+        raise RuntimeError(f"{op}: indices must be int64 (as max pooling returns them), got {indices.dtype}")
+    if indices.shape != input.shape:
+        raise fail(
+            RuntimeError,
+            op,
+            "indices must have the shape of input",
+            {"input": (legend, input.shape), "indices": (legend, indices.shape)},
+        )
+    _check_dtype(input, op, integers=False)
+    plane = math.prod(sizes)
+    flat_indices, values = indices.flatten(-n), input.flatten(-n)  # b c (h w)
+    bad = (flat_indices < 0) | (flat_indices >= plane)
+    if bad.any():
+        raise RuntimeError(
+            f"{op}: found an invalid max index {int(flat_indices[bad][0])}: the output plane {sizes} "
+            f"has {plane} cells"
+        )
+    out = values.new_zeros(*values.shape[:-1], plane).scatter(-1, flat_indices, values)  # b c (H W)
+    return out.view(*values.shape[:-1], *sizes)
+
+
+def max_unpool1d(
+    input: torch.Tensor,
+    indices: torch.Tensor,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: IntOrTuple = 0,
+    output_size: Sequence[int] | None = None,
+) -> torch.Tensor:
+    """Partial inverse of max_pool1d: (b, c, l) values at their flat indices in (b, c, L), zeros elsewhere.
+
+    >>> x = torch.tensor([[1., 3., 2., 5., 4.]])
+    >>> max_unpool1d(*max_pool1d(x, 2, return_indices=True), 2, output_size=[5])
+    tensor([[0., 3., 0., 5., 0.]])
+    """
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 1, "max_unpool1d")
+
+
+def max_unpool2d(
+    input: torch.Tensor,
+    indices: torch.Tensor,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: IntOrTuple = 0,
+    output_size: Sequence[int] | None = None,
+) -> torch.Tensor:
+    """Partial inverse of max_pool2d: (b, c, h, w) → (b, c, H, W).
+
+    >>> out, indices = max_pool2d(torch.randn(2, 3, 5, 5), 2, return_indices=True)
+    >>> max_unpool2d(out, indices, 2, output_size=(5, 5)).shape
+    torch.Size([2, 3, 5, 5])
+    """
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 2, "max_unpool2d")
+
+
+def max_unpool3d(
+    input: torch.Tensor,
+    indices: torch.Tensor,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: IntOrTuple = 0,
+    output_size: Sequence[int] | None = None,
+) -> torch.Tensor:
+    """Partial inverse of max_pool3d: (b, c, d, h, w) → (b, c, D, H, W).
+
+    >>> out, indices = max_pool3d(torch.randn(3, 4, 4, 4), 2, return_indices=True)
+    >>> max_unpool3d(out, indices, 2).shape
+    torch.Size([3, 4, 4, 4])
+    """
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 3, "max_unpool3d")
