@@ -302,6 +302,32 @@ def _shares_storage(tensor: torch.Tensor, others: Sequence[torch.Tensor]) -> boo
         return False
 
 
+_UNARY = {"__neg__": "-", "__invert__": "~", "__pos__": "+"}
+_BINARY = {
+    f"__{reflected}{name}__": (operator, bool(reflected))
+    for name, operator in {
+        "add": "+",
+        "sub": "-",
+        "mul": "*",
+        "truediv": "/",
+        "floordiv": "//",
+        "mod": "%",
+        "pow": "**",
+        "matmul": "@",
+        "and": "&",
+        "or": "|",
+        "xor": "^",
+        "eq": "==",
+        "ne": "!=",
+        "lt": "<",
+        "le": "<=",
+        "gt": ">",
+        "ge": ">=",
+    }.items()
+    for reflected in ("", "r")
+}
+
+
 def _call_text(name: str, args: tuple, kwargs: dict) -> str:
     """``x.amax(-1, keepdim=True)``, ``torch.where(x, y, 0.0)``, ``x[..., ::2]``: tensors named by
     order of appearance."""
@@ -327,6 +353,8 @@ def _call_text(name: str, args: tuple, kwargs: dict) -> str:
             return "[" + ", ".join(show(v) for v in value) + "]"
         if isinstance(value, torch.dtype):
             return str(value)
+        if isinstance(value, torch.device):
+            return repr(str(value))
         return repr(value)
 
     short = name.removesuffix(".__get__")
@@ -342,6 +370,12 @@ def _call_text(name: str, args: tuple, kwargs: dict) -> str:
             return f"{self_text}[{index_text}] = {show(rest[1]) if len(rest) > 1 else '?'}"
         if name.endswith(".__get__"):
             return f"{self_text}.{method}"
+        if method in _UNARY and not rest and not kwargs:
+            return f"{_UNARY[method]}{self_text}"
+        if method in _BINARY and len(rest) == 1 and not kwargs:
+            operator, reflected = _BINARY[method]
+            other = show(rest[0])
+            return f"{other} {operator} {self_text}" if reflected else f"{self_text} {operator} {other}"
         call_args = [show(v) for v in rest] + [f"{k}={show(v)}" for k, v in kwargs.items()]
         return f"{self_text}.{method}({', '.join(call_args)})"
     call_args = [show(v) for v in args] + [f"{k}={show(v)}" for k, v in kwargs.items()]

@@ -5,6 +5,7 @@
     scratchnn explain scaled_dot_product_attention --query 2,4,5,8 --is-causal True
     scratchnn explain multi_head_attention_forward --query 5,2,16 --num-heads 4
     scratchnn explain conv2d                  (no arguments: the op's first check case)
+    scratchnn explain multi_head_attention_forward   (no arguments: a query of shape 5,2,16)
 
 The op's arguments follow its name, spelled as in its signature (``--kernel-size`` or
 ``--kernel_size``). Tensors are given by their shape, random values fill them:
@@ -279,11 +280,11 @@ def build_call(
     float_dtype: torch.dtype,
 ) -> tuple[tuple, dict]:
     """Positional and keyword arguments for ``fn``: the given values, completed by the op's filler,
-    tensors made; no values at all → the op's first check case."""
+    tensors made; no values at all (and no filler) → the op's first check case."""
     from .check import cases
 
     signature = inspect.signature(fn)
-    if not values:
+    if not values and op not in FILLERS:
         registered = cases().get(op)
         if not registered:
             raise UsageError(f"{op} has no check case to take example arguments from; give its arguments")
