@@ -236,12 +236,15 @@ def _python_signature(fn: Callable) -> _Signature | None:
 
 
 def _schema_signature(name: str) -> _Signature | None:
-    """The argument names of ``aten::name`` (its Tensor overloads without ``out=``)."""
+    """The argument names of ``aten::name`` (its Tensor overloads without ``out=``); ``None`` when
+    it returns several tensors (``torch._C._nn.adaptive_max_pool2d`` returns the indices too)."""
     schemas = []
     for schema in torch._C._jit_get_schemas_for_operator(f"aten::{name}"):
         arguments = schema.arguments
         if not arguments or any(a.is_out for a in arguments) or str(arguments[0].type) != "Tensor":
             continue
+        if len(schema.returns) != 1:
+            return None
         schemas.append(arguments)
     if not schemas:
         return None
@@ -318,17 +321,22 @@ def routing_table() -> dict[Callable, Route]:
     """Native callable → :class:`Route`, for every op exported by ``scratchnn.functional``."""
     from . import functional
 
-    return _routing_table(tuple(functional.__all__))
+    return _routing_table(tuple((name, getattr(functional, name, None)) for name in functional.__all__))
 
 
 @lru_cache(maxsize=8)
-def _routing_table(names: tuple[str, ...]) -> dict[Callable, Route]:
-    from . import functional
-
+def _routing_table(exported: tuple[tuple[str, Any], ...]) -> dict[Callable, Route]:
     table: dict[Callable, Route] = {}
-    owners = (torch_F, torch, torch.Tensor, torch._C._nn)
+    owners = {
+        "torch.nn.functional": torch_F,
+        "torch": torch,
+        "torch.Tensor": torch.Tensor,
+        "torch._C._nn": torch._C._nn,
+    }
 
-    def add(native: Any, op: str, target: Callable, signature: _Signature | None = None, **options: Any):
+    def add(spelled: str, op: str, target: Callable, signature: _Signature | None = None, **options: Any):
+        owner, _, attribute = spelled.rpartition(".")
+        native = getattr(owners[owner], attribute, None)
         if not callable(native) or native in table:
             return
         signature = signature or _native_signature(native)
@@ -336,26 +344,25 @@ def _routing_table(names: tuple[str, ...]) -> dict[Callable, Route]:
             return
         call = _binder(op, target, signature, **options)
         if call is not None:
-            table[native] = Route(op, native_name(native), call)
+            table[native] = Route(op, spelled, call)
 
-    for name in names:
-        target = getattr(functional, name, None)
+    for name, target in exported:
         if not callable(target):
             continue
         scratch = _python_signature(target)
         takes = scratch.names if scratch else frozenset()
         for owner in owners:
-            add(getattr(owner, name, None), name, target)
+            add(f"{owner}.{name}", name, target)
         if "inplace" in takes:
             for owner in owners:
-                add(getattr(owner, f"{name}_", None), name, target, fixed={"inplace": True})
+                add(f"{owner}.{name}_", name, target, fixed={"inplace": True})
         if "return_indices" in takes:
-            add(getattr(torch_F, f"{name}_with_indices", None), name, target, fixed={"return_indices": True})
+            add(f"torch.nn.functional.{name}_with_indices", name, target, fixed={"return_indices": True})
         if name == "matmul":  # a @ b; b.__rmatmul__(a) when a is not a Tensor
             names = ("self", "other")
             operator = _Signature(names, frozenset(names), frozenset(names))
-            add(torch.Tensor.__matmul__, name, target, operator)
-            add(torch.Tensor.__rmatmul__, name, target, operator, swap=True)
+            add("torch.Tensor.__matmul__", name, target, operator)
+            add("torch.Tensor.__rmatmul__", name, target, operator, swap=True)
     return table
 
 

@@ -1,0 +1,387 @@
+"""scratchnn.mode(): routing by name, argument binding, fallbacks, strict, fast paths, recursion."""
+
+import inspect
+
+import pytest
+import torch
+import torch.nn.functional as torch_F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import scratchnn
+import scratchnn.functional as F
+from helpers import assert_close, assert_matches_torch
+from scratchnn.mode import NativeFallbackError, is_layer_op, native_name, routing_table
+
+f64 = torch.float64
+
+
+def under_mode(fn, strict=True):
+    """``fn`` run inside ``scratchnn.mode``; the mode is kept on ``wrapped.mode``."""
+
+    def wrapped(*args, **kwargs):
+        with scratchnn.mode(strict=strict) as m:
+            wrapped.mode = m
+            return fn(*args, **kwargs)
+
+    return wrapped
+
+
+@pytest.fixture
+def fake_op(monkeypatch):
+    """Export a fake op from scratchnn.functional that records its keyword arguments."""
+
+    def export(name, result=None):
+        calls = []
+
+        def fake(input, *args, **kwargs):
+            calls.append((args, kwargs))
+            return torch.full_like(input, 7.0) if result is None else result(input, *args, **kwargs)
+
+        fake.__signature__ = inspect.signature(getattr(torch_F, name))
+        monkeypatch.setattr(F, name, fake, raising=False)
+        monkeypatch.setattr(F, "__all__", [*F.__all__, name])
+        return calls
+
+    return export
+
+
+# --- routing ------------------------------------------------------------------------------------
+
+
+def test_every_exported_op_with_a_torch_functional_namesake_is_routed():
+    table = routing_table()
+    routed_natives = {route.native for route in table.values()}
+    names = [name for name in F.__all__ if callable(getattr(torch_F, name, None))]
+    assert names, "scratchnn.functional exports no torch.nn.functional namesake"
+    missing = [name for name in names if f"torch.nn.functional.{name}" not in routed_natives]
+    assert not missing, f"exported but not routed from torch.nn.functional: {missing}"
+
+
+@pytest.mark.parametrize(
+    "native, op",
+    [
+        (torch.matmul, "matmul"),
+        (torch.Tensor.matmul, "matmul"),
+        (torch.Tensor.__matmul__, "matmul"),
+        (torch.Tensor.__rmatmul__, "matmul"),
+        (torch.mm, "mm"),
+        (torch.Tensor.mm, "mm"),
+        (torch.bmm, "bmm"),
+        (torch.Tensor.bmm, "bmm"),
+        (torch_F.linear, "linear"),
+        (torch_F.conv2d, "conv2d"),
+        (torch.conv2d, "conv2d"),
+        (torch_F.pad, "pad"),
+    ],
+    ids=lambda value: getattr(value, "__name__", value),
+)
+def test_routing_table_holds_the_native_spellings(native, op):
+    assert routing_table()[native].op == op
+
+
+def test_a_new_export_is_routed_without_registration(fake_op):
+    calls = fake_op("softmin")
+    x = torch.randn(2, 3)
+    with scratchnn.mode(strict=True) as m:
+        out = torch_F.softmin(x, dim=1)
+    assert torch.equal(out, torch.full_like(x, 7.0))
+    assert m.routed == {"softmin": 1}
+    assert calls == [((), {"dim": 1, "dtype": None})]  # torch passes dtype on; _stacklevel is dropped
+
+
+def test_native_signatures_are_bound_by_name(fake_op):
+    calls = fake_op("batch_norm")
+    x, w, b, mean, var = torch.randn(4, 3), torch.randn(3), torch.randn(3), torch.zeros(3), torch.ones(3)
+    with scratchnn.mode(strict=True) as m:
+        torch.batch_norm(x, w, b, mean, var, True, 0.3, 1e-3, False)
+    ((args, kwargs),) = calls
+    assert args == ()
+    assert kwargs.pop("weight") is w and kwargs.pop("bias") is b
+    assert kwargs.pop("running_mean") is mean and kwargs.pop("running_var") is var
+    assert kwargs == {"training": True, "momentum": 0.3, "eps": 1e-3}  # cudnn_enabled dropped
+    assert m.routed == {"batch_norm": 1}
+
+
+def test_train_is_read_as_training(fake_op):
+    calls = fake_op("dropout")
+    with scratchnn.mode(strict=True):
+        torch.dropout(torch.randn(3), 0.25, False)
+    assert calls == [((), {"p": 0.25, "training": False})]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda a, b: torch.matmul(a, b),
+        lambda a, b: a.matmul(b),
+        lambda a, b: a @ b,
+        lambda a, b: b.__rmatmul__(a),
+        lambda a, b: torch.mm(a, b),
+        lambda a, b: a.mm(b),
+        lambda a, b: torch.bmm(a[None], b[None]),
+        lambda a, b: torch_F.linear(a, b.T),
+    ],
+    ids=[
+        "torch.matmul",
+        "Tensor.matmul",
+        "@",
+        "__rmatmul__",
+        "torch.mm",
+        "Tensor.mm",
+        "torch.bmm",
+        "F.linear",
+    ],
+)
+def test_matmul_spellings_match_torch_under_the_mode(call):
+    a, b = torch.randn(3, 4, dtype=f64), torch.randn(4, 5, dtype=f64)
+    ours = under_mode(call)
+    assert_matches_torch(ours, call, a, b)
+    assert sum(ours.mode.routed.values()) == 1 and not ours.mode.fallback
+
+
+@settings(max_examples=25)
+@given(
+    st.integers(1, 3),
+    st.integers(1, 2),
+    st.integers(1, 3),
+    st.integers(1, 2),
+    st.integers(0, 2),
+    st.integers(1, 2),
+    st.sampled_from(["zeros", "reflect", "replicate", "circular"]),
+    st.booleans(),
+)
+def test_torch_conv_modules_run_on_scratch_ops(groups, c_in, c_out, stride, padding, dilation, mode, bias):
+    conv = torch.nn.Conv2d(
+        c_in * groups,
+        c_out * groups,
+        3,
+        stride,
+        padding,
+        dilation,
+        groups,
+        bias,
+        padding_mode=mode,
+        dtype=f64,
+    )
+    x = torch.randn(2, c_in * groups, 7, 7, dtype=f64)
+    ours = under_mode(conv)
+    assert_matches_torch(ours, conv, x)
+    expected = {"conv2d": 1} if mode == "zeros" else {"conv2d": 1, "pad": 1}
+    assert dict(ours.mode.routed) == expected
+
+
+def test_float32_and_in_place_spellings():
+    x = torch.randn(4, 5)
+    with scratchnn.mode(strict=True) as m:
+        y = x.clone().relu_()
+        z = torch.relu_(x.clone())
+        s = x.softmax(-1)
+    assert_close(y, x.relu())
+    assert_close(z, x.relu())
+    assert_close(s, torch.softmax(x, -1))
+    assert m.routed == {"relu": 2, "softmax": 1}
+
+
+# --- fallbacks and strict ----------------------------------------------------------------------
+
+
+def test_a_layer_op_without_twin_is_a_fallback():
+    logits, target = torch.randn(3, 4), torch.tensor([0, 3, 1])
+    with scratchnn.mode() as m:
+        loss = torch_F.cross_entropy(logits, target)
+    torch.testing.assert_close(loss, torch_F.cross_entropy(logits, target))
+    assert m.fallback == {"torch.nn.functional.cross_entropy": 1}
+    assert (
+        "fallback  torch.nn.functional.cross_entropy ×1  (scratchnn.functional has no such op)" in m.report()
+    )
+
+
+def test_strict_raises_on_the_first_fallback():
+    with pytest.raises(NativeFallbackError, match=r"torch\.nn\.functional\.cross_entropy would run natively"):
+        with scratchnn.mode(strict=True):
+            torch_F.cross_entropy(torch.randn(3, 4), torch.tensor([0, 3, 1]))
+
+
+def test_strict_allows_listed_ops():
+    with scratchnn.mode(strict=True, allow=("cross_entropy",)) as m:
+        torch_F.cross_entropy(torch.randn(3, 4) @ torch.eye(4), torch.tensor([0, 3, 1]))
+    assert m.fallback == {"torch.nn.functional.cross_entropy": 1} and m.routed == {"matmul": 1}
+
+
+def test_arguments_the_scratch_op_cannot_take_fall_back_with_the_reason():
+    a, out = torch.randn(2, 2), torch.empty(2, 2)
+    with scratchnn.mode() as m:
+        torch.mm(a, a, out=out)
+    torch.testing.assert_close(out, a @ a)
+    assert m.fallback == {"torch.mm": 1} and "takes no argument out" in m.reasons["torch.mm"]
+    with pytest.raises(
+        NativeFallbackError, match=r"torch\.mm would run natively \(scratchnn\.functional\.mm"
+    ):
+        with scratchnn.mode(strict=True):
+            torch.mm(a, a, out=out)
+
+
+def test_primitives_pass_through_uncounted_as_fallbacks():
+    x = torch.randn(2, 3, 6)
+    with scratchnn.mode(strict=True) as m:
+        y = torch.einsum("bij,bkj->bik", x, x).exp().sum(-1)
+        windows = x.unfold(-1, 3, 1)
+        torch.cat([y, y]).amax()
+    assert windows.shape == (2, 3, 4, 3)
+    assert not m.routed and not m.fallback
+    assert {native_name(torch.einsum), "torch.Tensor.unfold", "torch.cat"} <= set(m.passed)
+
+
+@pytest.mark.parametrize(
+    "name, layer",
+    [
+        ("torch.nn.functional.conv2d", True),
+        ("torch.conv2d", True),
+        ("torch.Tensor.softmax", True),
+        ("torch.Tensor.relu_", True),
+        ("torch.addmm", True),
+        ("torch.baddbmm", True),
+        ("torch.nn.functional.max_pool2d_with_indices", True),
+        ("torch._transformer_encoder_layer_fwd", True),
+        ("torch._native_multi_head_attention", True),
+        ("torch._scaled_dot_product_flash_attention", True),
+        ("torch.native_layer_norm", True),
+        ("torch.lstm", True),
+        ("torch.Tensor.unfold", False),
+        ("torch.einsum", False),
+        ("torch.Tensor.add_", False),
+        ("torch.cat", False),
+        ("torch.Tensor.shape.__get__", False),
+    ],
+)
+def test_what_counts_as_a_layer(name, layer):
+    assert is_layer_op(name) is layer
+
+
+def test_a_fused_kernel_called_in_the_mode_is_reported():
+    x = torch.randn(2, 3)
+    with scratchnn.mode() as m:
+        torch._softmax(x, 1, False)
+    assert m.fallback == {"torch._softmax": 1}
+
+
+# --- fast paths ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fused_kernels_forbidden(monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a fused native kernel ran")
+
+    for name in (
+        "_transformer_encoder_layer_fwd",
+        "_native_multi_head_attention",
+        "_nested_tensor_from_mask",
+    ):
+        monkeypatch.setattr(torch, name, forbidden)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_mha_fast_path_is_off_inside_and_restored_after(enabled):
+    saved = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(enabled)
+    try:
+        with scratchnn.mode():
+            assert torch.backends.mha.get_fastpath_enabled() is False
+            with scratchnn.mode():
+                assert torch.backends.mha.get_fastpath_enabled() is False
+            assert torch.backends.mha.get_fastpath_enabled() is False
+        assert torch.backends.mha.get_fastpath_enabled() is enabled
+        with pytest.raises(ValueError), scratchnn.mode():
+            raise ValueError
+        assert torch.backends.mha.get_fastpath_enabled() is enabled
+    finally:
+        torch.backends.mha.set_fastpath_enabled(saved)
+
+
+def _encoder():
+    torch.manual_seed(0)
+    layer = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+    return torch.nn.TransformerEncoder(layer, 2, enable_nested_tensor=True).eval()
+
+
+def test_fast_path_conditions_would_take_the_fused_kernel_natively(fused_kernels_forbidden):
+    """The guard's premise: outside the mode, eval + no_grad runs torch's fused kernels."""
+    x, padding = torch.randn(2, 5, 8), torch.tensor([[False] * 5, [False] * 3 + [True] * 2])
+    with torch.no_grad(), pytest.raises(AssertionError, match="fused native kernel"):
+        _encoder()(x, src_key_padding_mask=padding)
+
+
+def test_transformer_fast_paths_do_not_bypass_the_mode(fused_kernels_forbidden):
+    x, padding = torch.randn(2, 5, 8), torch.tensor([[False] * 5, [False] * 3 + [True] * 2])
+    encoder = _encoder()
+    with torch.no_grad(), scratchnn.mode() as m:
+        out = encoder(x, src_key_padding_mask=padding)
+        attention = encoder.layers[0].self_attn(x, x, x, need_weights=False)[0]
+    assert m.routed["multi_head_attention_forward"] == 3 and m.routed["linear"] == 4
+    assert not [name for name in m.fallback if name.rsplit(".", 1)[-1] in F.__all__]  # only ops not yet in F
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with torch.no_grad():
+            expected = encoder(x, src_key_padding_mask=padding)
+            expected_attention = encoder.layers[0].self_attn(x, x, x, need_weights=False)[0]
+    finally:
+        torch.backends.mha.set_fastpath_enabled(True)
+    assert_close(out, expected)
+    assert_close(attention, expected_attention)
+
+
+def test_sdpa_is_routed_never_run_by_a_fused_kernel():
+    q, k, v = (torch.randn(2, 2, 5, 4, dtype=f64) for _ in range(3))
+    ours = under_mode(lambda q, k, v: torch_F.scaled_dot_product_attention(q, k, v, is_causal=True))
+    assert_matches_torch(
+        ours, lambda q, k, v: torch_F.scaled_dot_product_attention(q, k, v, is_causal=True), q, k, v
+    )
+    assert ours.mode.routed == {"scaled_dot_product_attention": 1}
+
+
+# --- recursion and scratchnn's own calls ---------------------------------------------------------
+
+
+def test_a_routed_op_runs_its_own_torch_calls_natively(fake_op):
+    inner = []
+
+    def uses_routable_ops(input, dim=None, _stacklevel=3, dtype=None):
+        inner.append(torch.matmul(input, input.T))  # would route to scratch matmul if the mode saw it
+        return input.relu()
+
+    fake_op("softmin", result=uses_routable_ops)
+    with scratchnn.mode(strict=True) as m:
+        torch_F.softmin(torch.randn(3, 3), 1)
+    assert m.routed == {"softmin": 1} and inner
+
+
+def test_calls_from_scratchnn_implementations_pass_through():
+    namespace = {"__name__": "scratchnn.functional._fake", "torch": torch}
+    exec("def inner(x):\n    return torch.relu(x) @ x", namespace)
+    x = torch.randn(3, 3)
+    with scratchnn.mode(strict=True) as m:
+        namespace["inner"](x)
+        torch.relu(x)
+    assert m.routed == {"relu": 1} and {"torch.relu", "torch.Tensor.matmul"} <= set(m.passed)
+
+
+def test_converted_modules_make_no_native_layer_calls():
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(16, 2)
+    )
+    converted, _ = scratchnn.convert(model)
+    with scratchnn.mode(strict=True) as m:
+        converted(torch.randn(1, 3, 4, 4))
+    assert not m.routed and not m.fallback and m.passed
+
+
+def test_report_and_repr():
+    with scratchnn.mode() as m:
+        torch.randn(2, 2) @ torch.randn(2, 2)
+    assert m.report().splitlines()[:2] == [
+        "scratchnn.mode: 1 call routed to scratch ops, 0 native layer calls",
+        "  routed    matmul ×1",
+    ]
+    assert repr(m) == "ScratchMode(strict=False, routed=1, fallback=0)"
