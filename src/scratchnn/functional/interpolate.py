@@ -18,10 +18,24 @@ and (S-1)/(S'-1) with align_corners — torch's formulas, computed in torch's pr
 for float32, float16, bfloat16 and uint8 inputs; float64 for float64). A linear dim whose size
 does not change is copied, as torch does. ``bilinear``/``trilinear`` are ``linear`` over 2/3 dims,
 ``bicubic`` is ``cubic`` over 2.
+
+``antialias=True`` (bilinear, bicubic, and ``lanczos`` which requires it) is PIL's resampling:
+when shrinking by s, the filter (triangle, Keys' cubic with A = -0.5, or Lanczos-3) is stretched
+s times and its taps renormalized, so each output averages all the input it covers.
+
+Known differences from torch 2.13's CPU kernels, where torch is the inconsistent one:
+
+* antialias with an output width of 1: torch's forward copies the first row's value into every
+  row (its own backward is the adjoint of the result computed here);
+* torch's backward of ``nearest`` (1-D and large 2-D/3-D outputs), of ``bicubic`` and of antialias
+  treats an unchanged dim — or, for ``nearest``, a doubled one — as a plain copy even when an
+  explicit ``scale_factor`` maps it otherwise in the forward, so torch's gradient there is not
+  the gradient of its forward; ours is (gradcheck passes).
 """
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Sequence
 
@@ -202,6 +216,56 @@ def _cubic_taps(size: int, out: int, scale: float | None, align_corners: bool, d
     return [((i - 1 + j).clamp(0, size - 1), w) for j, w in enumerate(weights)]
 
 
+def _triangle(x: torch.Tensor) -> torch.Tensor:
+    """The linear filter: 1 - |x| on |x| < 1."""
+    return (1 - x.abs()).clamp(min=0)
+
+
+def _keys(x: torch.Tensor) -> torch.Tensor:
+    """Keys' cubic with A = -0.5 (the antialiased bicubic filter, as PIL's), support |x| < 2."""
+    x, a = x.abs(), -0.5
+    near = ((a + 2) * x - (a + 3)) * x * x + 1
+    far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return torch.where(x < 1, near, torch.where(x < 2, far, torch.zeros_like(x)))
+
+
+def _lanczos3(x: torch.Tensor) -> torch.Tensor:
+    """sinc(x)·sinc(x/3) on |x| < 3."""
+    return torch.where(x.abs() < 3, torch.sinc(x) * torch.sinc(x / 3), torch.zeros_like(x))
+
+
+# mode → (filter, half-width of its support in input cells at scale 1)
+FILTERS = {"bilinear": (_triangle, 1.0), "bicubic": (_keys, 2.0), "lanczos": (_lanczos3, 3.0)}
+
+
+def _antialias_taps(
+    size: int, out: int, scale: float | None, align_corners: bool, filter, dtype
+) -> Taps | None:
+    """Antialiased taps (PIL's resampling, as torch's): when shrinking by s > 1, the filter is
+    stretched s times, so every input cell under an output cell contributes; weights are normalized.
+
+        center = s·(o + ½);   taps j = ⌊center - support + ½⌋ … ⌊center + support + ½⌋ (inside the input)
+        weight_j ∝ filter((j - center + ½) / max(s, 1)),   support = half-width · max(s, 1)
+    """
+    if out == size:
+        return None
+    kernel, half_width = filter
+    step = _step(size, out, align_corners, scale, dtype)
+    stretch = max(float(step), 1.0)
+    support = half_width * stretch
+    count = math.ceil(support) * 2 + 1  # taps per output position, the most any needs
+    center = step * (torch.arange(out, dtype=dtype) + 0.5)
+    first = (center - support + 0.5).long().clamp(min=0)  # o
+    last = (center + support + 0.5).long().clamp(max=size)  # o, one past the last tap
+    index = first[:, None] + torch.arange(count)  # o j
+    weight = kernel((index - center[:, None] + 0.5) / stretch)
+    weight = torch.where(index < last[:, None], weight, torch.zeros_like(weight))
+    total = weight.sum(-1, keepdim=True)
+    weight = torch.where(total != 0, weight / total, weight)
+    index = index.clamp(max=size - 1)
+    return [(index[:, j], weight[:, j]) for j in range(count)]
+
+
 def _resample(x: torch.Tensor, dim: int, taps: Taps) -> torch.Tensor:
     """Σ_t weight_t · x.index_select(dim, index_t): the output along ``dim`` from its taps."""
     shape = (-1,) + (1,) * (x.ndim - dim - 1)  # weights broadcast along the dims after ``dim``
@@ -295,10 +359,9 @@ def interpolate(
                 else ""
             )
         )
-    if antialias or mode == "lanczos":
+    if antialias and input.dtype in (torch.float16, torch.bfloat16):
         raise NotImplementedError(
-            "interpolate: antialias=True (and mode='lanczos') is not implemented in scratchnn; "
-            "use antialias=False, or mode='area' to downsample by averaging"
+            f"interpolate: antialias=True is not implemented for {input.dtype} (as in torch)"
         )
     dtype = _opmath(input.dtype)
     fast_nearest = nearest and _torch_uses_fast_nearest(input, sizes)
@@ -308,6 +371,8 @@ def interpolate(
             taps: Taps | None = _nearest_taps(
                 in_size, out_size, scale, mode == "nearest-exact", dtype, fast_nearest
             )
+        elif antialias:
+            taps = _antialias_taps(in_size, out_size, scale, bool(align_corners), FILTERS[mode], dtype)
         elif mode == "bicubic":
             taps = _cubic_taps(in_size, out_size, scale, bool(align_corners), dtype)
         else:
