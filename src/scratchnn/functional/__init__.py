@@ -26,10 +26,24 @@ from .activation import (
     tanhshrink,
 )
 from .conv import conv1d, conv2d, conv3d
+from .dropout import (
+    alpha_dropout,
+    dropout,
+    dropout1d,
+    dropout2d,
+    dropout3d,
+    feature_alpha_dropout,
+)
 from .linear import bmm, linear, matmul, mm
 from .padding import pad
 
 __all__ = [
+    "alpha_dropout",
+    "dropout",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
+    "feature_alpha_dropout",
     "celu",
     "elu",
     "gelu",

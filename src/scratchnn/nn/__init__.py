@@ -24,6 +24,14 @@ from .activation import (
     Tanhshrink,
 )
 from .conv import Conv1d, Conv2d, Conv3d
+from .dropout import (
+    AlphaDropout,
+    Dropout,
+    Dropout1d,
+    Dropout2d,
+    Dropout3d,
+    FeatureAlphaDropout,
+)
 from .linear import Linear
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "Linear"]
@@ -48,4 +56,12 @@ __all__ += [
     "Softsign",
     "Tanh",
     "Tanhshrink",
+]
+__all__ += [
+    "AlphaDropout",
+    "Dropout",
+    "Dropout1d",
+    "Dropout2d",
+    "Dropout3d",
+    "FeatureAlphaDropout",
 ]
