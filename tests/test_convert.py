@@ -1,0 +1,247 @@
+"""scratchnn.convert(): module swaps both ways, state_dicts, hooks, modes, reports, fast-path guard."""
+
+import copy
+import io
+
+import pytest
+import torch
+import torch.nn.functional as torch_F
+from torch import nn
+
+import scratchnn
+import scratchnn.functional as F
+import scratchnn.nn as snn
+from helpers import assert_close
+from scratchnn.convert import TransformerEncoderLayer
+
+f64 = torch.float64
+
+
+def small_model():
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect"),
+        nn.ReLU(),
+        nn.Identity(),
+        nn.Flatten(),
+        nn.Linear(4 * 5 * 5, 6),
+        nn.Sequential(nn.Linear(6, 6, bias=False)),
+    )
+    return model.to(f64)
+
+
+def run(model, x, seed=0):
+    """Output and parameter gradients for one fixed cotangent."""
+    x = x.clone().requires_grad_()
+    out = model(x)
+    out.backward(torch.randn(out.shape, generator=torch.Generator().manual_seed(seed), dtype=out.dtype))
+    grads = {name: p.grad.clone() for name, p in model.named_parameters()}
+    model.zero_grad()
+    return out.detach(), grads, x.grad
+
+
+def test_converted_model_has_twins_and_the_same_state_dict():
+    model = small_model()
+    converted, report = scratchnn.convert(model)
+    assert converted is not model
+    assert type(converted[0]) is snn.Conv2d and type(converted[1]) is snn.ReLU
+    assert type(converted[4]) is snn.Linear and type(converted[5][0]) is snn.Linear
+    assert type(converted[3]) is nn.Flatten and type(converted) is nn.Sequential
+    assert [row[0] for row in report.converted] == ["0", "1", "4", "5.0"] and report.ok
+    ours, theirs = converted.state_dict(), model.state_dict()
+    assert list(ours) == list(theirs)
+    for key in theirs:
+        assert torch.equal(ours[key], theirs[key]) and ours[key].dtype == theirs[key].dtype
+    assert type(model[0]) is nn.Conv2d, "inplace=False must leave the original alone"
+    assert converted[0].weight is not model[0].weight
+
+
+def test_outputs_and_gradients_equal_torch():
+    model = small_model()
+    converted, _ = scratchnn.convert(model)
+    x = torch.randn(2, 3, 5, 5, dtype=f64)
+    (out_a, grads_a, x_a), (out_b, grads_b, x_b) = run(converted, x), run(model, x)
+    assert_close(out_a, out_b)
+    assert_close(x_a, x_b, "input gradient")
+    for name in grads_b:
+        assert_close(grads_a[name], grads_b[name], f"gradient of {name}")
+
+
+def test_inplace_keeps_the_objects():
+    model = small_model()
+    parameters = list(model.parameters())
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    converted, _ = scratchnn.convert(model, inplace=True)
+    assert converted is model and type(model[0]) is snn.Conv2d
+    assert all(a is b for a, b in zip(model.parameters(), parameters))
+    converted(torch.randn(1, 3, 5, 5, dtype=f64)).sum().backward()
+    before = model[4].weight.detach().clone()
+    optimizer.step()  # the optimizer still holds the converted model's parameters
+    assert not torch.equal(model[4].weight, before)
+
+
+def test_training_flags_hooks_and_attributes_survive():
+    model = small_model()
+    model.train()
+    model[4].eval()
+    seen = []
+    model[4].register_forward_hook(lambda module, args, out: seen.append(type(module).__name__))
+    model[0].register_forward_pre_hook(lambda module, args: seen.append("pre"))
+    model[0].custom_tag = "kept"
+    converted, _ = scratchnn.convert(model)
+    assert [m.training for m in converted.modules()] == [m.training for m in model.modules()]
+    converted(torch.randn(1, 3, 5, 5, dtype=f64))
+    assert seen == ["pre", "Linear"]
+    assert converted[0].custom_tag == "kept"
+    assert converted[0].extra_repr() == model[0].extra_repr()
+
+
+def test_round_trip_restores_torch_classes():
+    model = small_model()
+    converted, _ = scratchnn.convert(model)
+    back, report = scratchnn.convert(converted, to="torch")
+    assert [type(m) for m in back.modules()] == [type(m) for m in model.modules()]
+    assert report.to == "torch" and len(report.converted) == 4 and report.ok
+    x = torch.randn(2, 3, 5, 5, dtype=f64)
+    assert_close(back(x), model(x))
+
+
+def test_state_dicts_load_both_ways():
+    model = small_model()
+    converted, _ = scratchnn.convert(model)
+    with torch.no_grad():
+        for p in converted.parameters():
+            p.add_(1.0)
+    model.load_state_dict(converted.state_dict())
+    fresh, _ = scratchnn.convert(small_model())
+    fresh.load_state_dict(model.state_dict())
+    x = torch.randn(1, 3, 5, 5, dtype=f64)
+    assert_close(fresh(x), converted(x))
+    assert_close(model(x), converted(x))
+
+
+def test_converted_model_pickles():
+    converted, _ = scratchnn.convert(small_model())
+    buffer = io.BytesIO()
+    torch.save(converted, buffer)
+    buffer.seek(0)
+    loaded = torch.load(buffer, weights_only=False)
+    assert type(loaded[0]) is snn.Conv2d
+    x = torch.randn(1, 3, 5, 5, dtype=f64)
+    assert_close(loaded(x), converted(x))
+    assert type(copy.deepcopy(converted)[4]) is snn.Linear
+
+
+def test_tied_parameters_stay_tied():
+    model = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 4))
+    model[1].weight = model[0].weight
+    converted, _ = scratchnn.convert(model)
+    assert converted[1].weight is converted[0].weight
+    assert list(converted.state_dict()) == list(model.state_dict())
+
+
+def test_shared_modules_are_converted_once():
+    shared = nn.Linear(3, 3)
+    model = nn.Sequential(shared, nn.ReLU(), shared)
+    converted, report = scratchnn.convert(model)
+    assert converted[0] is converted[2] and type(converted[0]) is snn.Linear
+    assert [row[0] for row in report.converted] == ["0", "1"]
+
+
+def test_alias_classes_convert_and_come_back():
+    linear = nn.modules.linear.NonDynamicallyQuantizableLinear(3, 2)
+    converted, report = scratchnn.convert(linear)
+    assert type(converted) is snn.Linear and report.converted == [
+        ("", "NonDynamicallyQuantizableLinear", "scratchnn.nn.Linear")
+    ]
+    back, _ = scratchnn.convert(converted, to="torch")
+    assert type(back) is nn.modules.linear.NonDynamicallyQuantizableLinear
+    assert "_scratchnn_torch_class" not in vars(back)
+
+
+class MyConv(nn.Conv2d):
+    def forward(self, x):
+        return super().forward(x) * 2
+
+
+class MyBlock(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(3, 3)
+
+    def forward(self, x):
+        return self.linear(x)
+
+
+def test_report_lists_what_stays_native():
+    model = nn.Sequential(MyBlock(), nn.LSTM(3, 3), MyConv(3, 3, 1), nn.ModuleList([nn.Identity()]))
+    converted, report = scratchnn.convert(model)
+    assert type(converted[0].linear) is snn.Linear
+    assert [(path, cls) for path, cls, _ in report.native] == [("1", "LSTM"), ("2", "MyConv")]
+    assert report.native[0][2] == "scratchnn.nn has no twin"
+    assert "subclass of torch.nn.Conv2d" in report.native[1][2]
+    assert not report.ok
+    text = str(report)
+    assert text.splitlines()[0] == "convert to scratch: 1 module converted, 2 left native"
+    assert "  1         LSTM left native: scratchnn.nn has no twin" in text.splitlines()
+
+
+def test_a_twin_whose_attributes_do_not_fit_is_put_back(monkeypatch):
+    class Linear(nn.Module):
+        def extra_repr(self):
+            return str(self.attribute_torch_does_not_have)
+
+    Linear.__module__ = "scratchnn.nn.fake"
+    monkeypatch.setattr(snn, "Linear", Linear)
+    converted, report = scratchnn.convert(nn.Linear(2, 2))
+    assert type(converted) is nn.Linear
+    assert report.native and "attributes do not fit scratchnn.nn.Linear" in report.native[0][2]
+
+
+def test_functional_attributes_point_at_twins():
+    layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, activation="gelu", batch_first=True)
+    assert layer.activation is torch_F.gelu
+    converted, report = scratchnn.convert(layer)
+    assert converted.activation is F.gelu
+    assert ("activation", "torch.nn.functional.gelu", "scratchnn.functional.gelu") in report.functions
+    back, _ = scratchnn.convert(converted, to="torch")
+    assert back.activation is torch_F.gelu
+
+
+def test_transformer_layers_never_take_the_fused_fast_path(monkeypatch):
+    torch.manual_seed(0)
+    encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True), 2)
+    encoder.eval()
+    converted, report = scratchnn.convert(encoder)
+    assert type(converted.layers[0]) is TransformerEncoderLayer
+    assert isinstance(converted.layers[0], nn.TransformerEncoderLayer)
+    assert ("", "TransformerEncoder", "scratchnn.convert.TransformerEncoder") in report.converted
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a fused native kernel ran")
+
+    for name in (
+        "_transformer_encoder_layer_fwd",
+        "_native_multi_head_attention",
+        "_nested_tensor_from_mask",
+    ):
+        monkeypatch.setattr(torch, name, forbidden)
+    x, padding = torch.randn(2, 5, 8), torch.tensor([[False] * 5, [False] * 3 + [True] * 2])
+    with torch.no_grad():
+        out = converted(x, src_key_padding_mask=padding)
+        assert torch.backends.mha.get_fastpath_enabled()
+        torch.backends.mha.set_fastpath_enabled(False)
+        try:
+            expected = encoder(x, src_key_padding_mask=padding)
+        finally:
+            torch.backends.mha.set_fastpath_enabled(True)
+    assert_close(out, expected)
+    back, _ = scratchnn.convert(converted, to="torch")
+    assert type(back) is nn.TransformerEncoder and type(back.layers[1]) is nn.TransformerEncoderLayer
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match=r"convert: to must be one of \('scratch', 'torch'\), got to='jax'"):
+        scratchnn.convert(nn.Linear(2, 2), to="jax")
+    with pytest.raises(TypeError, match=r"convert: model must be a torch\.nn\.Module, got function"):
+        scratchnn.convert(lambda x: x)
