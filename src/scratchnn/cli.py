@@ -14,6 +14,7 @@ from collections.abc import Sequence
 # the first docstring line is its help.
 COMMANDS = {
     "check": "scratchnn._check_command",
+    "bench": "scratchnn.bench.command",
     "explain": "scratchnn.explain_command",
 }
 
