@@ -1,0 +1,981 @@
+"""Convolution over other semirings: "combine, then reduce" over windows, in bounded memory.
+
+A convolution multiplies each window by the weights and sums. Replace the pair (×, +) by
+(⊗, ⊕) and the same windows give grayscale morphology, AdderNet, soft-max filters and more.
+
+Legend: b batch, g groups, c_in/c_out channels per group, l | h w | d h w output positions,
+kl | kh kw | kd kh kw kernel offsets; s stride, d dilation (per spatial dim).
+
+    out[b, g·c_out, h, w] = ⊕ over (c_in, kh, kw) of
+                                x_pad[b, g·c_in, h·s + kh·d, w·s + kw·d] ⊗ weight[g·c_out, c_in, kh, kw]
+
+=================  ==============  ======================  ===========  ===============================
+semiring           x ⊗ w           ⊕ (reduce)              padding      what it is
+=================  ==============  ======================  ===========  ===============================
+``plus-times``     x · w           sum                     0            ``conv2d`` (cross-correlation)
+``max-plus``       x + w           max                     -inf         grayscale dilation (tropical)
+``min-plus``       x + w           min                     +inf         grayscale erosion
+``logsumexp-plus`` x + w           T·log Σ exp(·/T)        -inf         soft max-plus (→ max-plus, T→0)
+``l1``             -|x − w|        sum                     0            AdderNet
+``lp``             -|x − w|^p      sum                     0            negative p-th power distance
+=================  ==============  ======================  ===========  ===============================
+
+Padding uses the identity of ⊕ (padded taps then change nothing for max-plus, min-plus,
+logsumexp-plus and plus-times), unless ``padding_value=`` says otherwise. For ``l1``/``lp`` the
+identity of the sum is 0 *as an input value*, so padded taps contribute ``-|w|`` (``-|w|^p``): the
+zero padding of AdderNet's reference implementation.
+
+A semiring of your own is a :class:`Semiring`: an elementwise ``combine(x, w)`` (broadcasting)
+and a ``reduce`` named from ``"sum"``, ``"max"``, ``"min"``, ``"logsumexp"`` (these are the
+reductions whose gradient the bounded backward knows)::
+
+    >>> max_min = Semiring("max-min", combine=torch.minimum, reduce="max")   # fuzzy morphology
+    >>> x, w = torch.rand(1, 2, 6, 6), torch.rand(3, 2, 3, 3)
+    >>> semiring_conv2d(x, w, padding=1, semiring=max_min).shape
+    torch.Size([1, 3, 6, 6])
+
+Bounded memory
+--------------
+The literal form ``combine(windows, weight).reduce(...)`` materializes an (output × window)
+tensor: ``b·g·c_out·c_in·h·w·kh·kw`` elements — 20 GB for a 71×71 element on a 1024² image. Here
+the product is cut into blocks along its axes (batch, kernel offsets, channels, output
+positions) that each hold at most ``min(current_budget(), CHUNK_BYTES)`` bytes; a block is
+combined, reduced, and folded into an accumulator the size of its output block (``+`` for sum,
+``maximum``, ``logaddexp``). The backward is a custom ``autograd.Function`` that stores only the
+input, the weight and the output, and recomputes block by block. Peak memory is
+O(input + output + a few blocks).
+
+Gradients
+---------
+* sum-reductions: exact (``∂⊗`` per element, as autograd of the literal form).
+* ``max``/``min``: the subgradient goes to the taps that attain the extremum; ties share it
+  *equally* — ``g / count`` each, exactly what autograd gives for ``amax``/``amin`` of the literal
+  form (a first pass counts the ties against the saved output, a second routes the gradient).
+* ``logsumexp``: exact, ``g · exp((x ⊗ w − out) / T)``.
+* ``l1`` offers AdderNet's modified gradient (``get_semiring("l1", gradient="adder")``):
+  ``∂out/∂w = x − w`` and ``∂out/∂x = HardTanh(w − x)`` instead of ``±sign(x − w)``.
+  (The paper's adaptive learning-rate scaling belongs to the optimizer and is not included.)
+
+Flat max-plus/min-plus filters (a constant element per channel, depthwise, no weight gradient
+needed) take a separable path instead: a rectangular max filter is a max over rows then over
+columns, each a sliding-window reduce in O(log k) full-array passes (binary doubling of
+non-overlapping spans, so it also *counts* the ties exactly). Its backward is the adjoint pass
+``min`` over the reflected window, with the gradients of the tied windows summed — the literal
+form's gradient, ties included, in O(input) memory whatever the element size.
+
+Double backward is not supported (the backward is ``once_differentiable``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import torch
+from torch.autograd.function import once_differentiable
+
+from .. import _trace
+from .._args import spatial_legend
+from .._contract import contract, current_budget
+from .._trace import is_recording, record
+from .._windows import output_size, sliding_windows
+from .conv import ConvArgs, IntOrTuple, Padding
+
+__all__ = [
+    "CHUNK_BYTES",
+    "SEMIRINGS",
+    "Semiring",
+    "get_semiring",
+    "semiring_conv1d",
+    "semiring_conv2d",
+    "semiring_conv3d",
+    "semiring_conv_nd",
+]
+
+# The identity of each reduction: the padding value and the value of an empty reduction.
+REDUCTIONS = {"sum": 0.0, "max": -math.inf, "min": math.inf, "logsumexp": -math.inf}
+
+# Upper bound on one block of the (output × window) product. The budget of the literal form
+# (256 MiB by default) bounds it too; blocks that fit in cache are faster than larger ones (see
+# benchmarks/semiring.py), so a smaller budget only costs Python overhead once blocks shrink
+# below ~1 MiB.
+CHUNK_BYTES = 4 * 2**20
+
+
+# --------------------------------------------------------------------------------------------
+# Semirings
+
+
+def _plus(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    return x + w
+
+
+def _times(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    return x * w
+
+
+def _plus_vjp(x: torch.Tensor, w: torch.Tensor, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return grad, grad
+
+
+@dataclass(frozen=True)
+class _NegativeDistance:
+    """``-|x − w|^p`` (p = 1: AdderNet's ``-|x − w|``)."""
+
+    p: float
+
+    def __call__(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        distance = (x - w).abs()
+        return -(distance if self.p == 1 else distance.pow(self.p))
+
+
+@dataclass(frozen=True)
+class _NegativeDistanceVjp:
+    """Gradients of ``-|x − w|^p`` times ``grad``: exact (``∓p·|x − w|^(p−1)·sign(x − w)``), or
+    AdderNet's modified ones for p = 1 (``x − w`` for w, ``HardTanh(w − x)`` for x)."""
+
+    p: float
+    adder: bool = False
+
+    def __call__(
+        self, x: torch.Tensor, w: torch.Tensor, grad: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        difference = x - w
+        if self.adder:
+            return (-difference).clamp_(-1, 1).mul_(grad), difference.mul_(grad)
+        if self.p == 1:
+            toward_w = difference.sign_().mul_(grad)  # ∂(-|x − w|)/∂w · grad
+        else:
+            toward_w = difference.abs().pow_(self.p - 1).mul_(difference.sign_()).mul_(grad).mul_(self.p)
+        return -toward_w, toward_w
+
+
+@dataclass(frozen=True)
+class Semiring:
+    """A pair (⊗, ⊕): ``combine(x, w)`` elementwise, then ``reduce`` over (c_in, kernel offsets).
+
+    * ``combine``: an elementwise, broadcasting, differentiable function of (input, weight).
+    * ``reduce``: ``"sum"``, ``"max"``, ``"min"`` or ``"logsumexp"`` (with ``temperature`` T:
+      ``T·log Σ exp(v / T)``).
+    * ``padding_value``: the value padded inputs take; default the identity of ``reduce``.
+    * ``vjp`` (optional): ``vjp(x, w, grad) -> (grad_x, grad_w)``, the gradients of ``combine``
+      times ``grad`` with the broadcast shape (summed down by the caller). Without it the
+      backward differentiates ``combine`` with autograd, block by block.
+
+    >>> Semiring("max-times", torch.mul, "max").padding_value_or_identity
+    -inf
+    """
+
+    name: str
+    combine: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    reduce: str = "sum"
+    padding_value: float | None = None
+    temperature: float = 1.0
+    vjp: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = (
+        field(default=None, repr=False)
+    )
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise TypeError(f"Semiring: name must be a string, got name={self.name!r}")
+        if not callable(self.combine):
+            raise TypeError(f"Semiring {self.name!r}: combine must be callable, got combine={self.combine!r}")
+        if self.reduce not in REDUCTIONS:
+            raise ValueError(
+                f"Semiring {self.name!r}: reduce must be one of {tuple(REDUCTIONS)}, "
+                f"got reduce={self.reduce!r}"
+            )
+        if not (isinstance(self.temperature, int | float) and self.temperature > 0):
+            raise ValueError(
+                f"Semiring {self.name!r}: temperature must be a positive number, "
+                f"got temperature={self.temperature!r}"
+            )
+
+    @property
+    def identity(self) -> float:
+        """The identity of ⊕ (0, -inf, +inf, -inf)."""
+        return REDUCTIONS[self.reduce]
+
+    @property
+    def padding_value_or_identity(self) -> float:
+        return self.identity if self.padding_value is None else self.padding_value
+
+
+def _plus_times() -> Semiring:
+    return Semiring("plus-times", _times, "sum")
+
+
+def _max_plus() -> Semiring:
+    return Semiring("max-plus", _plus, "max", vjp=_plus_vjp)
+
+
+def _min_plus() -> Semiring:
+    return Semiring("min-plus", _plus, "min", vjp=_plus_vjp)
+
+
+def _logsumexp_plus(temperature: float = 1.0) -> Semiring:
+    return Semiring("logsumexp-plus", _plus, "logsumexp", temperature=temperature, vjp=_plus_vjp)
+
+
+def _l1(gradient: str = "exact") -> Semiring:
+    if gradient not in ("exact", "adder"):
+        raise ValueError(f"semiring 'l1': gradient must be 'exact' or 'adder', got gradient={gradient!r}")
+    return Semiring("l1", _NegativeDistance(1), "sum", vjp=_NegativeDistanceVjp(1, gradient == "adder"))
+
+
+def _lp(p: float = 2.0) -> Semiring:
+    if isinstance(p, bool) or not isinstance(p, int | float) or not p >= 1:
+        raise ValueError(f"semiring 'lp': p must be a number >= 1, got p={p!r}")
+    return Semiring("lp", _NegativeDistance(float(p)), "sum", vjp=_NegativeDistanceVjp(float(p)))
+
+
+SEMIRINGS: dict[str, Callable[..., Semiring]] = {
+    "plus-times": _plus_times,
+    "max-plus": _max_plus,
+    "min-plus": _min_plus,
+    "logsumexp-plus": _logsumexp_plus,
+    "l1": _l1,
+    "lp": _lp,
+}
+
+
+def get_semiring(semiring: str | Semiring, **options: object) -> Semiring:
+    """A built-in semiring by name, with its options (``temperature`` for ``logsumexp-plus``,
+    ``gradient`` for ``l1``, ``p`` for ``lp``); a :class:`Semiring` passes through.
+
+    >>> get_semiring("lp", p=3).combine(torch.tensor(1.0), torch.tensor(3.0))
+    tensor(-8.)
+    >>> get_semiring("max-times")
+    Traceback (most recent call last):
+      ...
+    ValueError: unknown semiring 'max-times'; built-in: plus-times, max-plus, min-plus, logsumexp-plus, l1, lp
+    """
+    if isinstance(semiring, Semiring):
+        if options:
+            raise TypeError(f"get_semiring: options {sorted(options)} apply to built-in names only")
+        return semiring
+    if not isinstance(semiring, str):
+        raise TypeError(f"semiring must be a name or a Semiring, got semiring={semiring!r}")
+    if semiring not in SEMIRINGS:
+        raise ValueError(f"unknown semiring {semiring!r}; built-in: {', '.join(SEMIRINGS)}")
+    try:
+        return SEMIRINGS[semiring](**options)
+    except TypeError:
+        raise TypeError(f"semiring {semiring!r} takes no options {sorted(options)}") from None
+
+
+# --------------------------------------------------------------------------------------------
+# The public ops
+
+
+def semiring_conv_nd(
+    input: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    stride: IntOrTuple,
+    padding: Padding,
+    dilation: IntOrTuple,
+    groups: int,
+    n: int,
+    op: str,
+    *,
+    semiring: str | Semiring,
+    padding_value: float | None = None,
+) -> torch.Tensor:
+    """The N-d semiring convolution behind semiring_conv1d, semiring_conv2d and semiring_conv3d."""
+    ring = get_semiring(semiring)
+    args = ConvArgs(op, input, weight, bias, stride, padding, dilation, groups, n)
+    check_floating(op, input)
+    if padding_value is not None and not isinstance(padding_value, int | float):
+        raise TypeError(f"{op}: padding_value must be a number or None, got padding_value={padding_value!r}")
+    x = input.unsqueeze(0) if args.unbatched else input
+    out = semiring_conv(
+        x, weight, bias, args.stride, args.padding, args.dilation, groups, ring, padding_value
+    )
+    return out.squeeze(0) if args.unbatched else out
+
+
+def semiring_conv1d(
+    input: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    stride: IntOrTuple = 1,
+    padding: Padding = 0,
+    dilation: IntOrTuple = 1,
+    groups: int = 1,
+    *,
+    semiring: str | Semiring,
+    padding_value: float | None = None,
+) -> torch.Tensor:
+    """1-D semiring convolution: input (b, g·c_in, L) ⊗ weight (g·c_out, c_in, kl) → (b, g·c_out, l).
+
+    >>> x = torch.tensor([[[0., 3., 1., 2.]]])
+    >>> semiring_conv1d(x, torch.zeros(1, 1, 3), padding=1, semiring="max-plus")
+    tensor([[[3., 3., 3., 2.]]])
+    """
+    return semiring_conv_nd(
+        input, weight, bias, stride, padding, dilation, groups, 1, "semiring_conv1d",
+        semiring=semiring, padding_value=padding_value,
+    )  # fmt: skip
+
+
+def semiring_conv2d(
+    input: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    stride: IntOrTuple = 1,
+    padding: Padding = 0,
+    dilation: IntOrTuple = 1,
+    groups: int = 1,
+    *,
+    semiring: str | Semiring,
+    padding_value: float | None = None,
+) -> torch.Tensor:
+    """2-D semiring convolution: (b, g·c_in, H, W) ⊗ weight (g·c_out, c_in, kh, kw) → (b, g·c_out, h, w).
+
+    ``semiring="plus-times"`` is ``conv2d``; ``"l1"`` is AdderNet's layer.
+
+    >>> x, w = torch.randn(2, 4, 8, 8), torch.randn(6, 2, 3, 3)
+    >>> semiring_conv2d(x, w, padding=1, groups=2, semiring="l1").shape
+    torch.Size([2, 6, 8, 8])
+    >>> torch.allclose(semiring_conv2d(x, w, groups=2, semiring="plus-times"),
+    ...                torch.nn.functional.conv2d(x, w, groups=2), atol=1e-5)
+    True
+    """
+    return semiring_conv_nd(
+        input, weight, bias, stride, padding, dilation, groups, 2, "semiring_conv2d",
+        semiring=semiring, padding_value=padding_value,
+    )  # fmt: skip
+
+
+def semiring_conv3d(
+    input: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    stride: IntOrTuple = 1,
+    padding: Padding = 0,
+    dilation: IntOrTuple = 1,
+    groups: int = 1,
+    *,
+    semiring: str | Semiring,
+    padding_value: float | None = None,
+) -> torch.Tensor:
+    """3-D semiring convolution: (b, g·c_in, D, H, W) ⊗ (g·c_out, c_in, kd, kh, kw) → (b, g·c_out, d, h, w).
+
+    >>> semiring_conv3d(torch.randn(1, 2, 4, 5, 6), torch.randn(3, 2, 2, 2, 2), stride=2,
+    ...                 semiring=get_semiring("logsumexp-plus", temperature=0.5)).shape
+    torch.Size([1, 3, 2, 2, 3])
+    """
+    return semiring_conv_nd(
+        input, weight, bias, stride, padding, dilation, groups, 3, "semiring_conv3d",
+        semiring=semiring, padding_value=padding_value,
+    )  # fmt: skip
+
+
+def check_floating(op: str, input: torch.Tensor) -> None:
+    """Raise RuntimeError (torch's type for unsupported dtypes) unless ``input`` is floating point."""
+    if not input.is_floating_point():
+        raise RuntimeError(f"{op}: input must be a floating-point tensor, got dtype {input.dtype}")
+
+
+def semiring_conv(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    stride: Sequence[int],
+    padding: Sequence[tuple[int, int]],
+    dilation: Sequence[int],
+    groups: int,
+    semiring: Semiring,
+    padding_value: float | None = None,
+) -> torch.Tensor:
+    """Batched, validated arguments: x (b, g·c_in, *spatial), padding as (before, after) pairs."""
+    n = weight.ndim - 2
+    geometry = _Geometry(
+        groups=groups,
+        c_in=weight.shape[1],
+        c_out=weight.shape[0] // groups,
+        kernel=tuple(weight.shape[2:]),
+        stride=tuple(stride),
+        dilation=tuple(dilation),
+        padding=tuple((int(before), int(after)) for before, after in padding),
+        spatial=tuple(x.shape[2:]),
+        pad_value=semiring.padding_value_or_identity if padding_value is None else float(padding_value),
+    )
+    budget = min(current_budget(), CHUNK_BYTES)
+    if is_recording():
+        out_names, kernel_names = spatial_legend(n)
+        sizes = [x.shape[0], groups, geometry.c_out, geometry.c_in, *geometry.out, *geometry.kernel]
+        names = ["b", "g", "c_out", "c_in", *out_names, *kernel_names]
+        record(
+            "op",
+            f"{semiring.name}: out[b, g, c_out, {', '.join(out_names)}] = "
+            f"⊕ over c_in {' '.join(kernel_names)} "
+            f"of windows ⊗ weight",
+            [x, weight],
+            [x.shape[0], groups * geometry.c_out, *geometry.out],
+            bindings=dict(zip(names, sizes)),
+            literal_bytes=math.prod(sizes) * x.element_size(),
+            note=f"in blocks of at most {budget} bytes: the product is never materialized",
+        )
+    with _hidden():
+        flat = _flat_constant(weight, geometry, semiring)
+        if flat is not None:
+            out = _FlatFilter.apply(x, geometry, semiring.reduce == "max") + flat.view(-1, *[1] * n)
+        else:
+            out = _SemiringConv.apply(x, weight, geometry, _kernel_for(semiring), budget)
+            out = out.flatten(1, 2)  # b g c_out *out -> b (g c_out) *out
+        if bias is not None:
+            out = out + bias.view(-1, *[1] * n)
+    return out
+
+
+@contextmanager
+def _hidden() -> Iterator[None]:
+    """Run the block loops unrecorded: ``scratchnn.explain`` shows the op as its one step."""
+    token = _trace._steps.set(None)
+    try:
+        yield
+    finally:
+        _trace._steps.reset(token)
+
+
+# --------------------------------------------------------------------------------------------
+# Geometry and blocks
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    groups: int
+    c_in: int  # per group
+    c_out: int  # per group
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    padding: tuple[tuple[int, int], ...]
+    spatial: tuple[int, ...]  # input size, unpadded
+    pad_value: float
+
+    @property
+    def n(self) -> int:
+        return len(self.kernel)
+
+    @property
+    def padded(self) -> tuple[int, ...]:
+        return tuple(size + before + after for size, (before, after) in zip(self.spatial, self.padding))
+
+    @property
+    def out(self) -> tuple[int, ...]:
+        return tuple(
+            output_size(size, k, s, 0, d)
+            for size, k, s, d in zip(self.padded, self.kernel, self.stride, self.dilation)
+        )
+
+
+def _block_sizes(
+    sizes: dict[str, int], order: Sequence[str], limit: int, free: Sequence[str] = ()
+) -> dict[str, int]:
+    """Block size per axis so that the product of the blocks (``free`` axes not counted) is at most
+    ``limit`` elements, splitting the axes in ``order`` first, each as little as needed.
+
+    >>> _block_sizes({"b": 16, "k": 9, "c": 64}, ["b", "k", "c"], 100)
+    {'b': 1, 'k': 1, 'c': 64}
+    """
+    blocks = dict(sizes)
+    for axis in order:
+        total = math.prod(size for name, size in blocks.items() if name not in free)
+        if total <= limit:
+            break
+        rest = total // blocks[axis]
+        blocks[axis] = max(1, min(blocks[axis], limit // max(rest, 1)))
+    return blocks
+
+
+def _ranges(size: int, block: int) -> list[tuple[int, int]]:
+    return [(start, min(start + block, size)) for start in range(0, size, max(block, 1))]
+
+
+def _pad_constant(x: torch.Tensor, padding: Sequence[tuple[int, int]], value: float) -> torch.Tensor:
+    """``x`` with its last ``len(padding)`` dims padded by ``value`` (one copy)."""
+    if not any(before or after for before, after in padding):
+        return x
+    n = len(padding)
+    shape = [*x.shape[: x.ndim - n], *(size + b + a for size, (b, a) in zip(x.shape[x.ndim - n :], padding))]
+    out = x.new_full(shape, value)
+    out[
+        (..., *(slice(before, before + size) for size, (before, _) in zip(x.shape[x.ndim - n :], padding)))
+    ] = x
+    return out
+
+
+def _interior(x_pad: torch.Tensor, padding: Sequence[tuple[int, int]]) -> torch.Tensor:
+    n = len(padding)
+    sizes = x_pad.shape[x_pad.ndim - n :]
+    return x_pad[(..., *(slice(before, size - after) for size, (before, after) in zip(sizes, padding)))]
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One block of the product: ranges of b, g, c_out, output positions (kept) and c_in,
+    kernel offsets (reduced)."""
+
+    g: tuple[int, int]
+    c_out: tuple[int, int]
+    out: tuple[tuple[int, int], ...]
+    c_in: tuple[int, int]
+    kernel: tuple[tuple[int, int], ...]
+
+
+def _kept_and_reduced(geometry: _Geometry, blocks: dict[str, int]) -> Iterator[tuple[tuple, list[_Block]]]:
+    """Each block of the kept axes (its output index), with the blocks of the reduced axes under it."""
+    n = geometry.n
+    kept = itertools.product(
+        _ranges(geometry.groups, blocks["g"]),
+        _ranges(geometry.c_out, blocks["c_out"]),
+        itertools.product(*(_ranges(geometry.out[i], blocks[f"o{i}"]) for i in range(n))),
+    )
+    reduced = list(
+        itertools.product(
+            _ranges(geometry.c_in, blocks["c_in"]),
+            itertools.product(*(_ranges(geometry.kernel[i], blocks[f"k{i}"]) for i in range(n))),
+        )
+    )
+    for g, c_out, out in kept:
+        index = (slice(None), slice(*g), slice(*c_out), *(slice(*o) for o in out))
+        yield index, [_Block(g, c_out, out, c_in, kernel) for c_in, kernel in reduced]
+
+
+def _windows(x_pad: torch.Tensor, block: _Block, geometry: _Geometry) -> torch.Tensor:
+    """The windows of one block, a view: x_pad (b, g, c_in, *padded) → (b, g, c_in, *out, *kernel)."""
+    region = [slice(*block.g), slice(*block.c_in)]
+    for (o0, o1), (k0, k1), s, d in zip(block.out, block.kernel, geometry.stride, geometry.dilation):
+        region.append(slice(o0 * s + k0 * d, (o1 - 1) * s + (k1 - 1) * d + 1))
+    kernel = [k1 - k0 for k0, k1 in block.kernel]
+    return sliding_windows(x_pad[(slice(None), *region)], kernel, geometry.stride, None, geometry.dilation)
+
+
+def _weights(weight: torch.Tensor, block: _Block) -> torch.Tensor:
+    """weight (g, c_out, c_in, *kernel) → the block's (g, c_out, c_in, *kernel_block), a view."""
+    return weight[
+        (slice(*block.g), slice(*block.c_out), slice(*block.c_in), *(slice(*k) for k in block.kernel))
+    ]
+
+
+def _overlap_add(
+    grad_pad: torch.Tensor, grad_windows: torch.Tensor, block: _Block, geometry: _Geometry
+) -> None:
+    """The adjoint of :func:`_windows`: add each kernel offset's slab of ``grad_windows``
+    (b, g, c_in, *out, *kernel) into the strided positions of ``grad_pad`` it was read from."""
+    n = geometry.n
+    for offsets in itertools.product(*(range(k1 - k0) for k0, k1 in block.kernel)):
+        index = [slice(None), slice(*block.g), slice(*block.c_in)]
+        for (o0, o1), (k0, _), j, s, d in zip(
+            block.out, block.kernel, offsets, geometry.stride, geometry.dilation
+        ):
+            start = o0 * s + (k0 + j) * d
+            index.append(slice(start, start + (o1 - o0 - 1) * s + 1, s))
+        grad_pad[tuple(index)] += grad_windows[(..., *offsets)] if n else grad_windows
+
+
+# --------------------------------------------------------------------------------------------
+# Block kernels: how one block is combined, reduced and differentiated
+
+
+class _Elementwise:
+    """Blocks as the literal form computes them: combine(windows, weight) broadcast over
+    (b, g, c_out, c_in, *out, *kernel), reduced over (c_in, *kernel)."""
+
+    split_c_out = True
+
+    def __init__(self, semiring: Semiring) -> None:
+        self.semiring = semiring
+        self.selective = semiring.reduce in ("max", "min")
+
+    @staticmethod
+    def _aligned(
+        windows: torch.Tensor, weights: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, tuple[int, ...]]:
+        n = (windows.ndim - 3) // 2
+        x = windows.unsqueeze(2)  # b g 1 c_in *out *kernel
+        w = weights[(None, slice(None), slice(None), slice(None), *[None] * n)]  # 1 g c_out c_in 1… *kernel
+        return x, w, (3, *range(4 + n, 4 + 2 * n))
+
+    @staticmethod
+    def _out_aligned(out: torch.Tensor) -> torch.Tensor:
+        n = out.ndim - 3
+        return out[(slice(None), slice(None), slice(None), None, *[slice(None)] * n, *[None] * n)]
+
+    def _reduce(self, values: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
+        kind, temperature = self.semiring.reduce, self.semiring.temperature
+        if kind == "sum":
+            return values.sum(dims)
+        if kind == "max":
+            return values.amax(dims)
+        if kind == "min":
+            return values.amin(dims)
+        if temperature == 1:
+            return torch.logsumexp(values, dims)
+        return torch.logsumexp(values / temperature, dims) * temperature
+
+    def add(self, total: torch.Tensor, part: torch.Tensor) -> torch.Tensor:
+        kind, temperature = self.semiring.reduce, self.semiring.temperature
+        if kind == "sum":
+            return total.add_(part)
+        if kind == "max":
+            return torch.maximum(total, part)
+        if kind == "min":
+            return torch.minimum(total, part)
+        if temperature == 1:
+            return torch.logaddexp(total, part)
+        return torch.logaddexp(total / temperature, part / temperature) * temperature
+
+    def forward(self, windows: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        x, w, dims = self._aligned(windows, weights)
+        return self._reduce(self.semiring.combine(x, w), dims)
+
+    def count(self, windows: torch.Tensor, weights: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """How many taps of each output attain its value (max/min ties)."""
+        x, w, dims = self._aligned(windows, weights)
+        return (self.semiring.combine(x, w) == self._out_aligned(out)).sum(dims)
+
+    def backward(
+        self,
+        windows: torch.Tensor,
+        weights: torch.Tensor,
+        out: torch.Tensor,
+        grad: torch.Tensor,
+        need: tuple[bool, bool],
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Gradients of the block for the output gradient ``grad`` (already divided by the tie
+        counts for max/min): (b, g, c_in, *out, *kernel) for the windows, (g, c_out, c_in, *kernel)
+        for the weights."""
+        x, w, _ = self._aligned(windows, weights)
+        shape = torch.broadcast_shapes(x.shape, w.shape)
+        grad, out = self._out_aligned(grad), self._out_aligned(out)
+        ring = self.semiring
+        if ring.vjp is None:
+            with torch.enable_grad():
+                x_leaf = x.detach().requires_grad_(need[0])
+                w_leaf = w.detach().requires_grad_(need[1])
+                values = ring.combine(x_leaf, w_leaf)
+                grad_values = self._sensitivity(values.detach(), out, grad, shape, in_place=False)
+                leaves = [leaf for leaf, wanted in zip((x_leaf, w_leaf), need) if wanted]
+                grads = iter(torch.autograd.grad(values, leaves, grad_values, allow_unused=True))
+                grad_x = next(grads) if need[0] else None
+                grad_w = next(grads) if need[1] else None
+        else:
+            values = ring.combine(x, w) if ring.reduce != "sum" else None
+            grad_x, grad_w = ring.vjp(x, w, self._sensitivity(values, out, grad, shape, in_place=True))
+        grad_x = _sum_to(grad_x, x.shape).squeeze(2) if need[0] and grad_x is not None else None
+        grad_w = (
+            _sum_to(grad_w, w.shape).squeeze(0).flatten(3, 3 + (x.ndim - 4) // 2)
+            if need[1] and grad_w is not None
+            else None
+        )
+        return grad_x, grad_w
+
+    def _sensitivity(
+        self,
+        values: torch.Tensor | None,
+        out: torch.Tensor,
+        grad: torch.Tensor,
+        shape: torch.Size,
+        in_place: bool,
+    ) -> torch.Tensor:
+        """∂out/∂value · grad for every value of the block, in the broadcast shape (``grad`` is
+        already divided by the tie counts for max/min)."""
+        kind = self.semiring.reduce
+        if kind == "sum" or values is None:
+            return grad.expand(shape)
+        if kind in ("max", "min"):
+            return (values == out).to(grad.dtype).mul_(grad)
+        if not in_place:
+            values = values.clone()
+        return values.sub_(out).div_(self.semiring.temperature).exp_().mul_(grad)
+
+
+def _sum_to(tensor: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    tensor = tensor.expand(torch.broadcast_shapes(tensor.shape, shape))
+    return tensor.sum_to_size(shape)
+
+
+class _Contraction:
+    """plus-times: each block is a contraction (einsum), never an elementwise product."""
+
+    split_c_out = False
+    selective = False
+
+    def __init__(self, n: int) -> None:
+        out_names, kernel_names = spatial_legend(n)
+        out_axes, kernel_axes = " ".join(out_names), " ".join(kernel_names)
+        windows = f"b g c_in {out_axes} {kernel_axes}"
+        weights = f"g c_out c_in {kernel_axes}"
+        output = f"b g c_out {out_axes}"
+        self.forward_spec = f"{windows}, {weights} -> {output}"
+        self.grad_windows_spec = f"{output}, {weights} -> {windows}"
+        self.grad_weights_spec = f"{windows}, {output} -> {weights}"
+
+    def forward(self, windows: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        return contract(self.forward_spec, windows, weights)
+
+    def add(self, total: torch.Tensor, part: torch.Tensor) -> torch.Tensor:
+        return total.add_(part)
+
+    def backward(
+        self,
+        windows: torch.Tensor,
+        weights: torch.Tensor,
+        out: torch.Tensor,
+        grad: torch.Tensor,
+        need: tuple[bool, bool],
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        grad_x = contract(self.grad_windows_spec, grad, weights) if need[0] else None
+        grad_w = contract(self.grad_weights_spec, windows, grad) if need[1] else None
+        return grad_x, grad_w
+
+
+def _kernel_for(semiring: Semiring):
+    if semiring.combine is _times and semiring.reduce == "sum" and semiring.vjp is None:
+        return "contraction"
+    return semiring
+
+
+def _make_kernel(kernel, n: int):
+    return _Contraction(n) if kernel == "contraction" else _Elementwise(kernel)
+
+
+def _plan(kernel, geometry: _Geometry, batch: int, limit: int) -> dict[str, int]:
+    n = geometry.n
+    sizes = {"b": batch, "g": geometry.groups, "c_out": geometry.c_out, "c_in": geometry.c_in}
+    sizes |= {f"o{i}": geometry.out[i] for i in range(n)} | {f"k{i}": geometry.kernel[i] for i in range(n)}
+    order = ["b", *(f"k{i}" for i in range(n)), "g", "c_out", "c_in", *(f"o{i}" for i in range(n))]
+    free = () if kernel.split_c_out else ("c_out",)
+    if not kernel.split_c_out:
+        order.remove("c_out")
+    return _block_sizes(sizes, order, limit, free)
+
+
+# --------------------------------------------------------------------------------------------
+# The chunked forward and backward
+
+
+def _forward(x: torch.Tensor, weight: torch.Tensor, geometry: _Geometry, kernel, budget: int) -> torch.Tensor:
+    batch = x.shape[0]
+    blocks = _plan(kernel, geometry, batch, max(1, budget // x.element_size()))
+    x = x.reshape(batch, geometry.groups, geometry.c_in, *geometry.spatial)  # b (g c_in) … -> b g c_in …
+    weight = weight.reshape(geometry.groups, geometry.c_out, geometry.c_in, *geometry.kernel)
+    out = x.new_empty(batch, geometry.groups, geometry.c_out, *geometry.out)
+    identity = REDUCTIONS[kernel.semiring.reduce] if isinstance(kernel, _Elementwise) else 0.0
+    for b0, b1 in _ranges(batch, blocks["b"]):
+        x_pad = _pad_constant(x[b0:b1], geometry.padding, geometry.pad_value)  # b g c_in *padded
+        for index, group in _kept_and_reduced(geometry, blocks):
+            total = None
+            for block in group:
+                part = kernel.forward(_windows(x_pad, block, geometry), _weights(weight, block))
+                total = part if total is None else kernel.add(total, part)
+            if total is None:  # nothing to reduce (no input channels): the identity
+                out[b0:b1][index] = identity
+            else:
+                out[b0:b1][index] = total
+    return out
+
+
+def _backward(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    out: torch.Tensor,
+    grad_out: torch.Tensor,
+    geometry: _Geometry,
+    kernel,
+    budget: int,
+    need: tuple[bool, bool],
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    batch = x.shape[0]
+    blocks = _plan(kernel, geometry, batch, max(1, budget // x.element_size()))
+    x = x.reshape(batch, geometry.groups, geometry.c_in, *geometry.spatial)  # b (g c_in) … -> b g c_in …
+    weight = weight.reshape(geometry.groups, geometry.c_out, geometry.c_in, *geometry.kernel)
+    grad_x = torch.zeros_like(x) if need[0] else None
+    grad_w = torch.zeros_like(weight) if need[1] else None
+    for b0, b1 in _ranges(batch, blocks["b"]):
+        x_pad = _pad_constant(x[b0:b1], geometry.padding, geometry.pad_value)
+        grad_pad = torch.zeros_like(x_pad) if need[0] else None
+        for index, group in _kept_and_reduced(geometry, blocks):
+            out_block, grad_block = out[b0:b1][index], grad_out[b0:b1][index]
+            if kernel.selective:  # ties share the gradient: g / count each
+                count = None
+                for block in group:
+                    part = kernel.count(_windows(x_pad, block, geometry), _weights(weight, block), out_block)
+                    count = part if count is None else count.add_(part)
+                grad_block = grad_block / count
+            for block in group:
+                windows = _windows(x_pad, block, geometry)
+                grad_windows, grad_weights = kernel.backward(
+                    windows, _weights(weight, block), out_block, grad_block, need
+                )
+                if grad_windows is not None:
+                    _overlap_add(grad_pad, grad_windows, block, geometry)
+                if grad_weights is not None:
+                    _weights(grad_w, block).add_(grad_weights)
+        if grad_x is not None:
+            grad_x[b0:b1] = _interior(grad_pad, geometry.padding)
+    if grad_x is not None:
+        grad_x = grad_x.flatten(1, 2)
+    if grad_w is not None:
+        grad_w = grad_w.flatten(0, 1)
+    return grad_x, grad_w
+
+
+class _SemiringConv(torch.autograd.Function):
+    """x (b, g·c_in, *spatial), weight (g·c_out, c_in, *kernel) → (b, g, c_out, *out), chunked;
+    saves the input, the weight and the output, and recomputes blocks in the backward."""
+
+    @staticmethod
+    def forward(ctx, x, weight, geometry, kernel_spec, budget):  # type: ignore[no-untyped-def]
+        kernel = _make_kernel(kernel_spec, geometry.n)
+        out = _forward(x, weight, geometry, kernel, budget)
+        ctx.save_for_backward(x, weight, out)
+        ctx.geometry, ctx.kernel, ctx.budget = geometry, kernel, budget
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out):  # type: ignore[no-untyped-def]
+        x, weight, out = ctx.saved_tensors
+        need = (ctx.needs_input_grad[0], ctx.needs_input_grad[1])
+        with _hidden():
+            grad_x, grad_w = _backward(x, weight, out, grad_out, ctx.geometry, ctx.kernel, ctx.budget, need)
+        return grad_x, grad_w, None, None, None
+
+
+# --------------------------------------------------------------------------------------------
+# Flat max/min filters: separable, O(log k) passes, exact ties
+
+
+def _flat_constant(weight: torch.Tensor, geometry: _Geometry, semiring: Semiring) -> torch.Tensor | None:
+    """The per-channel constant of a flat, depthwise max-plus/min-plus element, or None when the
+    separable path does not apply (other semirings, channel mixing, a weight that needs a gradient,
+    non-constant or infinite elements)."""
+    if (
+        semiring.combine is not _plus
+        or semiring.reduce not in ("max", "min")
+        or semiring.vjp is not _plus_vjp
+    ):
+        return None
+    if geometry.c_in != 1 or geometry.c_out != 1 or (weight.requires_grad and torch.is_grad_enabled()):
+        return None
+    flat = weight.detach().flatten(1)  # channel, taps
+    if flat.numel() == 0:
+        return None
+    constant = flat[:, 0]
+    if not bool(torch.isfinite(constant).all()) or not bool((flat == constant[:, None]).all()):
+        return None
+    return constant
+
+
+def _window_reduce(
+    values: Sequence[torch.Tensor], dim: int, size: int, step: int, combine: Callable
+) -> tuple[torch.Tensor, ...]:
+    """``combine`` over every window of ``size`` taps ``step`` apart along ``dim`` (windows start
+    at 0, 1, …, n − step·(size − 1) − 1), by binary doubling of *non-overlapping* spans, so
+    ``combine`` need not be idempotent (it may count ties): log2(size) + popcount(size) passes.
+
+    >>> _window_reduce([torch.tensor([3., 1., 4., 1., 5.])], 0, 3, 1, _extremum(largest=True))
+    (tensor([4., 4., 5.]),)
+    """
+    windows = values[0].shape[dim] - step * (size - 1)
+    result: tuple[torch.Tensor, ...] | None = None
+    table, span, offset, remaining = tuple(values), 1, 0, size  # table[i]: taps i, …, i + step·(span − 1)
+    while True:
+        if remaining & 1:
+            piece = tuple(t.narrow(dim, offset, windows) for t in table)
+            result = piece if result is None else combine(result, piece)
+            offset += span * step
+        remaining >>= 1
+        if not remaining:
+            return result  # type: ignore[return-value]
+        shift = span * step
+        length = table[0].shape[dim] - shift
+        table = combine(
+            tuple(t.narrow(dim, 0, length) for t in table), tuple(t.narrow(dim, shift, length) for t in table)
+        )
+        span *= 2
+
+
+def _extremum(largest: bool) -> Callable:
+    pick = torch.maximum if largest else torch.minimum
+
+    def combine(a: tuple[torch.Tensor, ...], b: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+        return (pick(a[0], b[0]),)
+
+    return combine
+
+
+def _extremum_and_total(largest: bool) -> Callable:
+    """(value, weight) pairs: the extremum, and the total weight of the pairs that attain it."""
+    pick = torch.maximum if largest else torch.minimum
+
+    def combine(a: tuple[torch.Tensor, ...], b: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+        value = pick(a[0], b[0])
+        weight = torch.where(a[0] == b[0], a[1] + b[1], torch.where(a[0] == value, a[1], b[1]))
+        return value, weight
+
+    return combine
+
+
+def _flat_filter(
+    x_pad: torch.Tensor, geometry: _Geometry, combine: Callable, extra: Sequence[torch.Tensor] = ()
+) -> tuple[torch.Tensor, ...]:
+    """The separable filter: one window reduce per spatial dim, then the stride."""
+    n = geometry.n
+    values = (x_pad, *extra)
+    for i, (k, s, d) in enumerate(zip(geometry.kernel, geometry.stride, geometry.dilation)):
+        dim = x_pad.ndim - n + i
+        values = _window_reduce(values, dim, k, d, combine)
+        if s > 1:
+            values = tuple(v[(slice(None),) * dim + (slice(None, None, s),)] for v in values)
+    return values
+
+
+class _FlatFilter(torch.autograd.Function):
+    """Flat max (``largest``) or min filter over (b, c, *spatial), depthwise, with exact ties."""
+
+    @staticmethod
+    def forward(ctx, x, geometry, largest):  # type: ignore[no-untyped-def]
+        x_pad = _pad_constant(x, geometry.padding, geometry.pad_value)
+        (out,) = _flat_filter(x_pad, geometry, _extremum(largest))
+        ctx.save_for_backward(x)
+        ctx.geometry, ctx.largest = geometry, largest
+        return out.contiguous()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out):  # type: ignore[no-untyped-def]
+        (x,) = ctx.saved_tensors
+        geometry, largest = ctx.geometry, ctx.largest
+        n = geometry.n
+        x_pad = _pad_constant(x, geometry.padding, geometry.pad_value)
+        count_dtype = torch.promote_types(x.dtype, torch.float32)
+        ones = torch.ones((), dtype=count_dtype).expand(x_pad.shape)
+        out, count = _flat_filter(x_pad, geometry, _extremum_and_total(largest), [ones])
+        share = grad_out.to(count_dtype) / count  # each tied tap of a window gets g / count
+        # Adjoint: tap p receives the shares of the windows that contain it and whose extremum is
+        # x_pad[p]. Those windows are the ones whose value is the *opposite* extremum (min for a
+        # max filter) over the reflected window of p, when that equals x_pad[p].
+        lead = x_pad.shape[: x_pad.ndim - n]
+        reach = [(k - 1) * d for k, d in zip(geometry.kernel, geometry.dilation)]
+        grid = [*lead, *(size + r for size, r in zip(x_pad.shape[x_pad.ndim - n :], reach))]
+        starts = (
+            ...,
+            *(slice(r, r + (o - 1) * s + 1, s) for r, o, s in zip(reach, geometry.out, geometry.stride)),
+        )
+        value_grid = out.new_full(grid, math.inf if largest else -math.inf)
+        value_grid[starts] = out
+        share_grid = share.new_zeros(grid)
+        share_grid[starts] = share
+        flipped = _Geometry(1, 1, 1, geometry.kernel, (1,) * n, geometry.dilation, ((0, 0),) * n, (), 0.0)
+        extremum, total = _flat_filter(value_grid, flipped, _extremum_and_total(not largest), [share_grid])
+        grad_pad = torch.where(extremum == x_pad, total, 0).to(x.dtype)
+        return _interior(grad_pad, geometry.padding), None, None
