@@ -99,9 +99,17 @@ def check_input(input: torch.Tensor, n: int, op: str) -> None:
         )
 
 
-def _check_dtype(input: torch.Tensor, op: str, integers: bool) -> None:
-    """Floating-point input (and integers, where torch's kernel takes them) — else NotImplementedError."""
-    if input.dtype == torch.bool or input.is_complex() or (not integers and not input.is_floating_point()):
+def _check_dtype(input: torch.Tensor, op: str, integers: bool | torch.dtype) -> None:
+    """Floating-point input, and integers where torch's kernel takes them (all, or one dtype) —
+    NotImplementedError otherwise, as torch raises."""
+    if input.is_floating_point():
+        return
+    if (
+        input.dtype == torch.bool
+        or input.is_complex()
+        or integers is False
+        or integers not in (True, input.dtype)
+    ):
         raise NotImplementedError(f"{op}: not implemented for {input.dtype} input (as in torch)")
 
 
@@ -323,9 +331,16 @@ def _avg_pool(
     (``count_include_pad``) or inside the input only, multiplied over the dims.
     """
     args = PoolArgs(op, input, n, kernel_size, stride, padding, 1, ceil_mode)
-    _check_dtype(input, op, integers=True)
+    _check_dtype(input, op, integers=torch.int64)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError(f"{op}: divisor_override must not be zero")
+    if n == 3 and any(size < k for size, k in zip(args.spatial, args.kernel_size)):  # torch's 3-D rule
+        raise fail(
+            RuntimeError,
+            op,
+            f"the input {args.spatial} is smaller than the kernel {args.kernel_size} (before padding)",
+            {"input": (input_legend(n), input.shape)},
+        )
     windows = args.windows(input, 0)  # b c *out *kernel
     integer = not input.is_floating_point()
     accumulate = torch.int64 if integer else torch.promote_types(input.dtype, torch.float32)
@@ -472,8 +487,8 @@ def _adaptive_windows(
 
 
 def _adaptive_avg_pool(input: torch.Tensor, output_size, n: int, op: str) -> torch.Tensor:
-    check_input(input, n, op)
     sizes = _adaptive_output_size(output_size, input, n, op)
+    check_input(input, n, op)
     _check_dtype(input, op, integers=False)
     windows, cells = _adaptive_windows(input, sizes, 0.0)  # b c *out *kernel
     accumulate = torch.promote_types(input.dtype, torch.float32)
@@ -484,8 +499,8 @@ def _adaptive_avg_pool(input: torch.Tensor, output_size, n: int, op: str) -> tor
 def _adaptive_max_pool(
     input: torch.Tensor, output_size, return_indices: bool, n: int, op: str
 ) -> torch.Tensor | tuple[torch.Tensor, Indices]:
-    check_input(input, n, op)
     sizes = _adaptive_output_size(output_size, input, n, op)
+    check_input(input, n, op)
     _check_dtype(input, op, integers=False)
     windows, _ = _adaptive_windows(input, sizes, -math.inf)  # b c *out *kernel
     flat = windows.flatten(-n)  # b c *out K; each bin's first cell is inside, so -inf never sticks
