@@ -35,9 +35,25 @@ from .dropout import (
     feature_alpha_dropout,
 )
 from .linear import bmm, linear, matmul, mm
+from .normalization import (
+    batch_norm,
+    group_norm,
+    instance_norm,
+    layer_norm,
+    local_response_norm,
+    normalize,
+    rms_norm,
+)
 from .padding import pad
 
 __all__ = [
+    "batch_norm",
+    "group_norm",
+    "instance_norm",
+    "layer_norm",
+    "local_response_norm",
+    "normalize",
+    "rms_norm",
     "alpha_dropout",
     "dropout",
     "dropout1d",
