@@ -236,9 +236,10 @@ def _max_pool(
     flat = windows.flatten(-n)  # b c *out K
     pick = _pick_max(flat)  # b c *out 1
     out = flat.gather(-1, pick)
-    first_offset, first_index = args.first_inside(input.device)
     stuck = out == lowest  # windows of -inf only: torch keeps the first cell inside the input
+    first_index = None
     if stuck.any():
+        first_offset, first_index = args.first_inside(input.device)
         pick = torch.where(stuck, first_offset.unsqueeze(-1), pick)
         out = flat.gather(-1, pick)
     out = out.squeeze(-1)
@@ -246,10 +247,11 @@ def _max_pool(
         record("op", f"max over the kernel axes ({n}-d windows), first maximum", [windows], out)
     if not return_indices:
         return out
+    # the same windows over the map of flat input positions (padding: -1) give the argmax's index
     positions = args.windows(_positions(args.spatial, input.device), -1).flatten(-n)  # *out K
     positions = positions.view((1,) * (flat.ndim - positions.ndim) + tuple(positions.shape))
     indices = torch.take_along_dim(positions, pick, -1).squeeze(-1)  # b c *out
-    if stuck.any():
+    if first_index is not None:
         indices = torch.where(stuck.squeeze(-1), first_index, indices)
     return out, indices
 
