@@ -1,6 +1,8 @@
 """Check cases: interpolate in every mode, up and down, by size and by scale_factor (recomputed or
 not), with and without align_corners, antialias for bilinear/bicubic/lanczos."""
 
+from typing import Any
+
 import torch
 import torch.nn.functional as torch_F
 
@@ -10,7 +12,7 @@ from ..check import register
 SPATIAL = (7, 6, 5)
 
 # (mode, number of spatial dims, keyword arguments)
-CASES = [
+CASES: list[tuple[str, int, dict[str, Any]]] = [
     ("nearest", 1, dict(size=11)),
     ("nearest", 2, dict(scale_factor=(2.0, 0.5))),
     ("nearest", 3, dict(size=(3, 8, 9))),

@@ -3,6 +3,7 @@ in the padding, count_include_pad, divisor_override, return_indices and unbatche
 pooling to smaller, larger and partly kept sizes; max_unpool from torch's own pooling indices."""
 
 from functools import partial
+from typing import Any
 
 import torch
 import torch.nn.functional as torch_F
@@ -24,7 +25,7 @@ def make_pool(n: int, config: dict, batched: bool, generator: torch.Generator):
     return (x,), config
 
 
-MAX_CONFIGS = [
+MAX_CONFIGS: list[dict[str, Any]] = [
     dict(kernel_size=3),
     dict(kernel_size=(3, 2, 2), stride=2, padding=1, return_indices=True),
     dict(
@@ -33,14 +34,14 @@ MAX_CONFIGS = [
     dict(kernel_size=(2, 3, 2), stride=(2, 1, 3), padding=(1, 1, 0), dilation=(2, 1, 2), ceil_mode=True),
     dict(kernel_size=3, stride=2, dilation=2, return_indices=True),
 ]
-AVG_CONFIGS = [
+AVG_CONFIGS: list[dict[str, Any]] = [
     dict(kernel_size=3),
     dict(kernel_size=(3, 2, 2), stride=2, padding=1, count_include_pad=False),
     dict(kernel_size=2, stride=(3, 2, 2), padding=1, ceil_mode=True),  # ends past the right padding
     dict(kernel_size=(2, 3, 2), stride=(2, 1, 3), padding=(1, 1, 0), ceil_mode=True, count_include_pad=False),
     dict(kernel_size=3, stride=2, padding=1, divisor_override=5),
 ]
-LP_CONFIGS = [
+LP_CONFIGS: list[dict[str, Any]] = [
     dict(norm_type=2.0, kernel_size=3),
     dict(norm_type=1.5, kernel_size=2, stride=(3, 2, 2), ceil_mode=True),
     dict(norm_type=float("inf"), kernel_size=3, stride=2),

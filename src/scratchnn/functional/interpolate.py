@@ -77,8 +77,10 @@ def _is_integer(value) -> bool:
 
 def _sizes_and_scales(
     input: torch.Tensor, size, scale_factor, mode: str, recompute_scale_factor: bool | None
-) -> tuple[list[int] | None, list[float | None]]:
-    """torch's Python-side checks: exactly one of size / scale_factor, of the right length."""
+) -> tuple[list[int], list[float | None]]:
+    """torch's checks: exactly one of size / scale_factor, of the right length. Returns the output
+    sizes and the scale factor of each dim that the coordinate mapping uses (None: size ratio).
+    A size from a scale factor is truncated, ⌊S·f⌋."""
     n = input.ndim - 2
     spatial = list(input.shape[2:])
     if size is not None and scale_factor is not None:
@@ -110,12 +112,13 @@ def _sizes_and_scales(
                 f"interpolate: scale_factor must have one entry per spatial dim of the input "
                 f"(b, c, *spatial) with spatial={spatial}, got scale_factor={tuple(scale_factor)}"
             )
-        scales = [float(s) for s in scale_factor]
+        factors = [float(s) for s in scale_factor]
     else:
-        scales = [float(scale_factor)] * n
+        factors = [float(scale_factor)] * n
+    sizes = [int(s * f) for s, f in zip(spatial, factors)]
     if recompute_scale_factor or mode == "area":  # the size from the scale, then the scale from the size
-        return [int(s * f) for s, f in zip(spatial, scales)], [None] * n
-    return None, scales
+        return sizes, [None] * n
+    return sizes, list(factors)
 
 
 def _check_mode(input: torch.Tensor, mode: str) -> None:
@@ -331,12 +334,9 @@ def interpolate(
         if not antialias:
             raise ValueError("interpolate: mode='lanczos' requires antialias=True")
     if mode == "area":
-        assert sizes is not None
         pool = {3: adaptive_avg_pool1d, 4: adaptive_avg_pool2d, 5: adaptive_avg_pool3d}[input.ndim]
         return pool(input, sizes)
     spatial = list(input.shape[2:])
-    if sizes is None:  # torch's size from a scale factor: truncated
-        sizes = [int(s * f) for s, f in zip(spatial, scales)]
     if any(s <= 0 for s in spatial) or any(s <= 0 for s in sizes):
         raise fail(
             RuntimeError,

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any, cast
 
 import torch
 
@@ -351,14 +352,14 @@ def _avg_pool(
         divisor: torch.Tensor | int = divisor_override
     else:
         divisor = torch.ones((1,) * n, dtype=accumulate, device=input.device)
-        for i, (size, out, k, s, p) in enumerate(
+        for i, (size, count, k, s, p) in enumerate(
             zip(args.spatial, args.output_size, args.kernel_size, args.stride, args.padding)
         ):
-            start = torch.arange(out, device=input.device) * s - p
+            start = torch.arange(count, device=input.device) * s - p
             end = (start + k).clamp(max=size + p)  # windows never count cells past the right padding
             cells = end - start if count_include_pad else end.clamp(max=size) - start.clamp(min=0)
             shape = [1] * n
-            shape[i] = out
+            shape[i] = count
             divisor = divisor * cells.view(shape).to(accumulate)
     if integer:
         out = torch.div(total, divisor, rounding_mode="trunc")
@@ -474,7 +475,9 @@ def _adaptive_windows(
     kernel = tuple(max(int(length.max()), 1) if length.numel() else 1 for _, length in bins)
     # ... *spatial *kernel: a window at every input position, padded on the right for the last bins
     windows = sliding_windows(x, kernel, (1,) * n, [(0, k - 1) for k in kernel], value=fill)
-    starts, inside, cells = [], torch.ones((), dtype=torch.bool, device=x.device), 1
+    starts: list[torch.Tensor] = []
+    inside = torch.ones((), dtype=torch.bool, device=x.device)
+    cells = torch.ones((), dtype=torch.long, device=x.device)
     for i, ((start, length), k) in enumerate(zip(bins, kernel)):
         shape = [1] * n
         shape[i] = -1
@@ -484,7 +487,8 @@ def _adaptive_windows(
         mask_shape = [1] * (2 * n)
         mask_shape[i], mask_shape[n + i] = -1, k
         inside = inside & (torch.arange(k, device=x.device) < length[:, None]).view(mask_shape)
-    windows = windows[(..., *starts, *[slice(None)] * n)]  # ... *out *kernel, read at the bin starts
+    index: list[Any] = [..., *starts, *[slice(None)] * n]
+    windows = windows[tuple(index)]  # ... *out *kernel, read at the bin starts
     return torch.where(inside, windows, torch.full((), fill, dtype=x.dtype, device=x.device)), cells
 
 
@@ -598,9 +602,9 @@ def _lp_pool(
         )
     max_pool = {1: max_pool1d, 2: max_pool2d, 3: max_pool3d}[n]
     if norm_type == math.inf:
-        return max_pool(input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+        return cast(torch.Tensor, max_pool(input.abs(), kernel_size, stride, 0, 1, ceil_mode))
     if norm_type == -math.inf:
-        return -max_pool(-input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+        return -cast(torch.Tensor, max_pool(-input.abs(), kernel_size, stride, 0, 1, ceil_mode))
     average = _avg_pool(input.pow(norm_type), kernel_size, stride, 0, ceil_mode, True, None, n, op)
     cells = math.prod(ntuple(kernel_size, n, "kernel_size", op))
     return (torch.sign(average) * torch.relu(average.abs())).mul(cells).pow(1.0 / norm_type)

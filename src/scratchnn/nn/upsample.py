@@ -40,7 +40,8 @@ class Upsample(nn.Module):
                 float(factor) for factor in scale_factor
             )
         else:
-            self.scale_factor = float(scale_factor) if scale_factor else None
+            # a list fails here, as in torch
+            self.scale_factor = float(scale_factor) if scale_factor else None  # type: ignore[arg-type]
         self.mode = mode
         self.align_corners = align_corners
         self.recompute_scale_factor = recompute_scale_factor
