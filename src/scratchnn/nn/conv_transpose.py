@@ -83,7 +83,7 @@ class ConvTransposeNd(nn.Module):
             check_non_negative(values, label, name, ValueError)
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.padding_mode, self.transposed = padding_mode, True
-        self._reversed_padding_repeated_twice = [p for p in reversed(self.padding) for p in (p, p)]
+        self._reversed_padding_repeated_twice = tuple(a for p in reversed(self.padding) for a in (p, p))
         factory = {"device": device, "dtype": dtype}
         self.weight = nn.Parameter(
             torch.empty(in_channels, out_channels // groups, *self.kernel_size, **factory)
