@@ -106,8 +106,8 @@ def opening2d(
     >>> opening2d(torch.tensor([[[0., 0., 7., 0., 3., 3., 3.]]]), size=(1, 3))
     tensor([[[0., 0., 0., 0., 3., 3., 3.]]])
     """
-    eroded = erosion2d(input, size, footprint, structure, border_value=border_value)
-    return dilation2d(eroded, size, footprint, structure, border_value=border_value)
+    eroded = _morphology("opening2d", input, size, footprint, structure, border_value, dilate=False)
+    return _morphology("opening2d", eroded, size, footprint, structure, border_value, dilate=True)
 
 
 def closing2d(
@@ -124,8 +124,8 @@ def closing2d(
     >>> closing2d(torch.tensor([[[5., 5., 0., 5., 1., 1., 1.]]]), size=(1, 3))
     tensor([[[5., 5., 5., 5., 1., 1., 1.]]])
     """
-    dilated = dilation2d(input, size, footprint, structure, border_value=border_value)
-    return erosion2d(dilated, size, footprint, structure, border_value=border_value)
+    dilated = _morphology("closing2d", input, size, footprint, structure, border_value, dilate=True)
+    return _morphology("closing2d", dilated, size, footprint, structure, border_value, dilate=False)
 
 
 def gradient2d(
@@ -141,8 +141,8 @@ def gradient2d(
     >>> gradient2d(torch.tensor([[[0., 0., 4., 4., 4.]]]), size=(1, 3))
     tensor([[[0., 4., 4., 0., 0.]]])
     """
-    dilated = dilation2d(input, size, footprint, structure, border_value=border_value)
-    return dilated - erosion2d(input, size, footprint, structure, border_value=border_value)
+    dilated = _morphology("gradient2d", input, size, footprint, structure, border_value, dilate=True)
+    return dilated - _morphology("gradient2d", input, size, footprint, structure, border_value, dilate=False)
 
 
 def tophat2d(
@@ -159,7 +159,8 @@ def tophat2d(
     >>> tophat2d(torch.tensor([[[1., 1., 7., 1., 3., 3., 3.]]]), size=(1, 3))
     tensor([[[0., 0., 6., 0., 0., 0., 0.]]])
     """
-    return input - opening2d(input, size, footprint, structure, border_value=border_value)
+    eroded = _morphology("tophat2d", input, size, footprint, structure, border_value, dilate=False)
+    return input - _morphology("tophat2d", eroded, size, footprint, structure, border_value, dilate=True)
 
 
 def _morphology(

@@ -68,6 +68,7 @@ Double backward is not supported (the backward is ``once_differentiable``).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
@@ -115,6 +116,16 @@ def _plus(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
 
 def _times(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     return x * w
+
+
+def _plus_absorbing_minus_inf(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """x + w with −inf absorbing (−inf + +inf = −inf, not NaN): a −inf weight is a missing tap."""
+    return torch.where(w == -math.inf, w, x + w)
+
+
+def _plus_absorbing_plus_inf(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """x + w with +inf absorbing: a +inf weight is a missing tap of a min-plus element."""
+    return torch.where(w == math.inf, w, x + w)
 
 
 def _plus_vjp(x: torch.Tensor, w: torch.Tensor, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -422,6 +433,7 @@ def semiring_conv(
             note=f"in blocks of at most {budget} bytes: the product is never materialized",
         )
     with _hidden():
+        semiring = _with_missing_taps(semiring, weight)
         flat = _flat_constant(weight, geometry, semiring)
         if flat is not None:
             out = _FlatFilter.apply(x, geometry, semiring.reduce == "max") + flat.view(-1, *[1] * n)
@@ -431,6 +443,18 @@ def semiring_conv(
         if bias is not None:
             out = out + bias.view(-1, *[1] * n)
     return out
+
+
+def _with_missing_taps(semiring: Semiring, weight: torch.Tensor) -> Semiring:
+    """max-plus (min-plus) whose weight has −inf (+inf) taps: make those taps absorbing, so an
+    infinite input of the other sign meets them as a missing tap, not as NaN."""
+    if semiring.combine is not _plus or semiring.reduce not in ("max", "min"):
+        return semiring
+    missing = -math.inf if semiring.reduce == "max" else math.inf
+    if not bool((weight.detach() == missing).any()):
+        return semiring
+    absorbing = _plus_absorbing_minus_inf if semiring.reduce == "max" else _plus_absorbing_plus_inf
+    return dataclasses.replace(semiring, combine=absorbing)
 
 
 @contextmanager
@@ -653,7 +677,7 @@ class _Elementwise:
         counts for max/min): (b, g, c_in, *out, *kernel) for the windows, (g, c_out, c_in, *kernel)
         for the weights."""
         x, w, _ = self._aligned(windows, weights)
-        shape = torch.broadcast_shapes(x.shape, w.shape)
+        shape = _broadcast(x.shape, w.shape)
         grad, out = self._out_aligned(grad), self._out_aligned(out)
         ring = self.semiring
         if ring.vjp is None:
@@ -682,7 +706,7 @@ class _Elementwise:
         values: torch.Tensor | None,
         out: torch.Tensor,
         grad: torch.Tensor,
-        shape: torch.Size,
+        shape: tuple[int, ...],
         in_place: bool,
     ) -> torch.Tensor:
         """∂out/∂value · grad for every value of the block, in the broadcast shape (``grad`` is
@@ -697,8 +721,14 @@ class _Elementwise:
         return values.sub_(out).div_(self.semiring.temperature).exp_().mul_(grad)
 
 
-def _sum_to(tensor: torch.Tensor, shape: torch.Size) -> torch.Tensor:
-    tensor = tensor.expand(torch.broadcast_shapes(tensor.shape, shape))
+def _broadcast(*shapes: Sequence[int]) -> tuple[int, ...]:
+    """The broadcast shape of same-rank shapes (``torch.broadcast_shapes`` is slow per call)."""
+    return tuple(max(sizes) if 0 not in sizes else 0 for sizes in zip(*shapes))
+
+
+def _sum_to(tensor: torch.Tensor, shape: Sequence[int]) -> torch.Tensor:
+    """Sum ``tensor`` down to ``shape`` (same rank) over the axes where ``shape`` has size 1."""
+    tensor = tensor.expand(_broadcast(tensor.shape, shape))
     return tensor.sum_to_size(shape)
 
 
