@@ -25,6 +25,9 @@ from .activation import (
     tanh,
     tanhshrink,
 )
+from .bilinear import (
+    bilinear,
+)
 from .conv import conv1d, conv2d, conv3d
 from .dropout import (
     alpha_dropout,
@@ -33,6 +36,10 @@ from .dropout import (
     dropout2d,
     dropout3d,
     feature_alpha_dropout,
+)
+from .embedding import (
+    embedding,
+    embedding_bag,
 )
 from .interpolate import interpolate
 from .linear import bmm, linear, matmul, mm
@@ -68,6 +75,9 @@ from .pooling import (
 )
 
 __all__ = [
+    "bilinear",
+    "embedding",
+    "embedding_bag",
     "batch_norm",
     "group_norm",
     "instance_norm",

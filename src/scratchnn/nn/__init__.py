@@ -23,6 +23,12 @@ from .activation import (
     Tanh,
     Tanhshrink,
 )
+from .bilinear import (
+    Bilinear,
+    Flatten,
+    Identity,
+    Unflatten,
+)
 from .conv import Conv1d, Conv2d, Conv3d
 from .dropout import (
     AlphaDropout,
@@ -31,6 +37,10 @@ from .dropout import (
     Dropout2d,
     Dropout3d,
     FeatureAlphaDropout,
+)
+from .embedding import (
+    Embedding,
+    EmbeddingBag,
 )
 from .linear import Linear
 from .normalization import (
@@ -132,4 +142,14 @@ __all__ += [  # pooling, upsampling
     "Upsample",
     "UpsamplingBilinear2d",
     "UpsamplingNearest2d",
+]
+__all__ += [
+    "Embedding",
+    "EmbeddingBag",
+]
+__all__ += [
+    "Bilinear",
+    "Flatten",
+    "Identity",
+    "Unflatten",
 ]
