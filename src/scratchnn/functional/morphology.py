@@ -193,7 +193,9 @@ def _morphology(
         semiring = get_semiring("min-plus")
     weight = weight.expand(channels, *kernel).unsqueeze(1)  # c 1 kh kw: one element per channel
     x = input.unsqueeze(0) if input.ndim == 3 else input
-    out = semiring_conv(x, weight, None, (1, 1), padding, (1, 1), channels, semiring, border_value)
+    out = semiring_conv(
+        x, weight, None, (1, 1), padding, (1, 1), channels, semiring, border_value, input.ndim == 3
+    )
     return out.squeeze(0) if input.ndim == 3 else out
 
 

@@ -304,7 +304,7 @@ def semiring_conv_nd(
         raise TypeError(f"{op}: padding_value must be a number or None, got padding_value={padding_value!r}")
     x = input.unsqueeze(0) if args.unbatched else input
     out = semiring_conv(
-        x, weight, bias, args.stride, args.padding, args.dilation, groups, ring, padding_value
+        x, weight, bias, args.stride, args.padding, args.dilation, groups, ring, padding_value, args.unbatched
     )
     return out.squeeze(0) if args.unbatched else out
 
@@ -402,8 +402,10 @@ def semiring_conv(
     groups: int,
     semiring: Semiring,
     padding_value: float | None = None,
+    unbatched: bool = False,
 ) -> torch.Tensor:
-    """Batched, validated arguments: x (b, g·c_in, *spatial), padding as (before, after) pairs."""
+    """Batched, validated arguments: x (b, g·c_in, *spatial), padding as (before, after) pairs.
+    (``unbatched`` only tells the recorded step the shape the caller returns.)"""
     n = weight.ndim - 2
     geometry = _Geometry(
         groups=groups,
@@ -427,7 +429,7 @@ def semiring_conv(
             f"⊕ over c_in {' '.join(kernel_names)} "
             f"of windows ⊗ weight",
             [x, weight],
-            [x.shape[0], groups * geometry.c_out, *geometry.out],
+            [*([] if unbatched else [x.shape[0]]), groups * geometry.c_out, *geometry.out],
             bindings=dict(zip(names, sizes)),
             literal_bytes=math.prod(sizes) * x.element_size(),
             note=f"in blocks of at most {budget} bytes: the product is never materialized",
