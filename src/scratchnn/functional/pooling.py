@@ -492,10 +492,25 @@ def _adaptive_windows(
     return torch.where(inside, windows, torch.full((), fill, dtype=x.dtype, device=x.device)), cells
 
 
+def _uniform_bins(spatial: Sequence[int], output_size: Sequence[int]) -> tuple[int, ...] | None:
+    """The kernel (= stride) when each output size divides its input size: then the bins are
+    the windows of a plain pooling, and no bin needs masking.
+
+    >>> _uniform_bins((8, 6), (4, 3)), _uniform_bins((8, 6), (3, 3))
+    ((2, 2), None)
+    """
+    if all(out > 0 and size % out == 0 for size, out in zip(spatial, output_size)):
+        return tuple(size // out for size, out in zip(spatial, output_size))
+    return None
+
+
 def _adaptive_avg_pool(input: torch.Tensor, output_size, n: int, op: str) -> torch.Tensor:
     sizes = _adaptive_output_size(output_size, input, n, op)
     check_input(input, n, op)
     _check_dtype(input, op, integers=False)
+    uniform = _uniform_bins(input.shape[-n:], sizes)
+    if uniform is not None:  # every bin is one window of a plain pooling
+        return _avg_pool(input, uniform, uniform, 0, False, True, None, n, op)
     windows, cells = _adaptive_windows(input, sizes, 0.0)  # b c *out *kernel
     accumulate = torch.promote_types(input.dtype, torch.float32)
     out = windows.sum(dim=tuple(range(-n, 0)), dtype=accumulate) / cells.to(accumulate)
@@ -508,6 +523,9 @@ def _adaptive_max_pool(
     sizes = _adaptive_output_size(output_size, input, n, op)
     check_input(input, n, op)
     _check_dtype(input, op, integers=False)
+    uniform = _uniform_bins(input.shape[-n:], sizes)
+    if uniform is not None:  # every bin is one window of a plain pooling
+        return _max_pool(input, uniform, uniform, 0, 1, False, return_indices, n, op)
     windows, _ = _adaptive_windows(input, sizes, -math.inf)  # b c *out *kernel
     flat = windows.flatten(-n)  # b c *out K; each bin's first cell is inside, so -inf never sticks
     pick = _pick_max(flat)
