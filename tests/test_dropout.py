@@ -40,6 +40,7 @@ probabilities = st.sampled_from([0.0, 0.1, 0.5, 0.75, 1.0]) | st.floats(0, 1)
 def test_same_masks_values_and_gradients_as_torch(name, data, p, training, dtype, keywords):
     rank = data.draw(st.sampled_from(RANKS[name]))
     shape = data.draw(st.lists(st.integers(1, 4), min_size=rank, max_size=rank))
+    torch.manual_seed(data.draw(st.integers(0, 2**16), label="seed"))  # reproducible examples
     x = torch.randn(shape, dtype=dtype)
     if keywords:
         assert_matches_torch(getattr(F, name), getattr(torch_F, name), x, p=p, training=training, seed=5)
@@ -51,6 +52,7 @@ def test_same_masks_values_and_gradients_as_torch(name, data, p, training, dtype
 @given(st.sampled_from(VARIANTS), st.data(), probabilities, st.booleans())
 def test_inplace_matches_torch_and_returns_the_input(name, data, p, training):
     rank = data.draw(st.sampled_from([r for r in RANKS[name] if r]))
+    torch.manual_seed(data.draw(st.integers(0, 2**16), label="seed"))
     x = torch.randn(data.draw(st.lists(st.integers(1, 4), min_size=rank, max_size=rank)), dtype=torch.float64)
     runs = []
     for fn in (getattr(F, name), getattr(torch_F, name)):

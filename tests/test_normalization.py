@@ -364,26 +364,25 @@ def test_errors_have_torchs_types(call, error, match):
 
 
 def test_batch_norm_module_step_by_step():
-    for momentum in (0.1, None, 0.5):
-        for affine, bias in ((True, True), (True, False), (False, True)):
-            torch.manual_seed(0)
-            ours = nn.BatchNorm2d(3, momentum=momentum, affine=affine, bias=bias, dtype=torch.float64)
-            theirs = torch_nn.BatchNorm2d(3, momentum=momentum, affine=affine, bias=bias, dtype=torch.float64)
-            if affine:
-                with torch.no_grad():
-                    theirs.weight.uniform_()
-                ours.load_state_dict(theirs.state_dict(), strict=True)
-            for step in range(6):
-                train = step != 3
-                ours.train(train)
-                theirs.train(train)
-                x = torch.randn(4, 3, 2, 5, dtype=torch.float64) * (step + 1) + step
-                assert_matches_torch(ours, theirs, x)
-                for name, buffer in theirs.named_buffers():
-                    assert_close(getattr(ours, name), buffer, f"{name} after step {step}")
-                trained = sum(1 for earlier in range(step + 1) if earlier != 3)
-                assert ours.num_batches_tracked.item() == theirs.num_batches_tracked.item() == trained
-            theirs.load_state_dict(ours.state_dict(), strict=True)
+    for momentum, affine, bias in ((0.1, True, True), (None, True, False), (0.5, False, True)):
+        torch.manual_seed(0)
+        ours = nn.BatchNorm2d(3, momentum=momentum, affine=affine, bias=bias, dtype=torch.float64)
+        theirs = torch_nn.BatchNorm2d(3, momentum=momentum, affine=affine, bias=bias, dtype=torch.float64)
+        if affine:
+            with torch.no_grad():
+                theirs.weight.uniform_()
+            ours.load_state_dict(theirs.state_dict(), strict=True)
+        for step in range(6):
+            train = step != 3
+            ours.train(train)
+            theirs.train(train)
+            x = torch.randn(4, 3, 2, 5, dtype=torch.float64) * (step + 1) + step
+            assert_matches_torch(ours, theirs, x)
+            for name, buffer in theirs.named_buffers():
+                assert_close(getattr(ours, name), buffer, f"{name} after step {step}")
+            trained = sum(1 for earlier in range(step + 1) if earlier != 3)
+            assert ours.num_batches_tracked.item() == theirs.num_batches_tracked.item() == trained
+        theirs.load_state_dict(ours.state_dict(), strict=True)
 
 
 def test_batch_norm_module_forward_tracks_like_torch():

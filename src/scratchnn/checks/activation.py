@@ -1,5 +1,7 @@
 """Check cases: every activation and its options, on values that straddle its kinks and thresholds."""
 
+from typing import Any
+
 import torch
 import torch.nn.functional as torch_F
 
@@ -32,7 +34,7 @@ def reference(name):
     return getattr(torch_F, name) if hasattr(torch_F, name) else getattr(torch, name)
 
 
-OPTIONS = {
+OPTIONS: dict[str, list[dict[str, Any]]] = {
     "relu": [{}],
     "relu6": [{}],
     "hardtanh": [{}, {"min_val": -2.0, "max_val": 0.5}],

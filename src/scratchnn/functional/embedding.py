@@ -267,7 +267,7 @@ def _check_bag_input(input: torch.Tensor, offsets: torch.Tensor, num: int) -> No
     if input.numel():
         bad = ((input < 0) | (input >= num)).nonzero()
         if bad.numel():
-            position = bad[0, 0].item()
+            position = int(bad[0, 0])
             raise RuntimeError(
                 f"embedding_bag: Index {position} of input takes value {input[position].item()} which is "
                 f"not in the valid range [0, {num})"

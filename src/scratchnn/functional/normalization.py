@@ -47,6 +47,7 @@ def _standardize(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(x − mean) · 1/√(var + eps) over ``dims``; also the mean and the sum of squared deviations
     (kept dims, for the running statistics)."""
+    dims = list(dims)
     mean = x.mean(dims, keepdim=True)
     centered = x - mean
     squares = (centered * centered).sum(dims, keepdim=True)
@@ -310,7 +311,7 @@ def group_norm(
 
 
 def _trailing_shape(op: str, input: torch.Tensor, normalized_shape: Sequence[int] | int, separator: str):
-    if isinstance(normalized_shape, int) and not isinstance(normalized_shape, bool):
+    if isinstance(normalized_shape, int):
         raise TypeError(f"{op}(): argument 'normalized_shape' must be tuple of ints, not int")
     shape = tuple(normalized_shape)
     if not shape:

@@ -27,22 +27,17 @@ def _padding_index(padding_idx: int | None, num_embeddings: int, name: str) -> i
 
 
 def _table(
-    module: nn.Module,
-    weight: torch.Tensor | None,
-    shape: tuple[int, int],
-    factory: dict[str, Any],
-    frozen: bool,
-) -> None:
+    weight: torch.Tensor | None, shape: tuple[int, int], factory: dict[str, Any], frozen: bool, name: str
+) -> nn.Parameter:
+    """The module's table: ``weight`` itself (its shape checked), or an uninitialized (v, d) one."""
     if weight is None:
-        module.weight = nn.Parameter(torch.empty(shape, **factory), requires_grad=not frozen)
-        module.reset_parameters()
-        return
+        return nn.Parameter(torch.empty(shape, **factory), requires_grad=not frozen)
     if list(weight.shape) != list(shape):
         raise AssertionError(
-            f"{type(module).__name__}: Shape of weight does not match num_embeddings and embedding_dim: "
+            f"{name}: Shape of weight does not match num_embeddings and embedding_dim: "
             f"{tuple(weight.shape)} vs {shape}"
         )
-    module.weight = nn.Parameter(weight, requires_grad=not frozen)
+    return nn.Parameter(weight, requires_grad=not frozen)
 
 
 class Embedding(nn.Module):
@@ -64,6 +59,7 @@ class Embedding(nn.Module):
         "scale_grad_by_freq",
         "sparse",
     ]
+    weight: torch.Tensor
 
     def __init__(
         self,
@@ -83,7 +79,10 @@ class Embedding(nn.Module):
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = _padding_index(padding_idx, num_embeddings, "Embedding")
         self.max_norm, self.norm_type, self.scale_grad_by_freq = max_norm, norm_type, scale_grad_by_freq
-        _table(self, _weight, (num_embeddings, embedding_dim), {"device": device, "dtype": dtype}, _freeze)
+        factory = {"device": device, "dtype": dtype}
+        self.weight = _table(_weight, (num_embeddings, embedding_dim), factory, _freeze, "Embedding")
+        if _weight is None:
+            self.reset_parameters()
         self.sparse = sparse
 
     def reset_parameters(self) -> None:
@@ -170,6 +169,7 @@ class EmbeddingBag(nn.Module):
         "include_last_offset",
         "padding_idx",
     ]
+    weight: torch.Tensor
 
     def __init__(
         self,
@@ -190,7 +190,10 @@ class EmbeddingBag(nn.Module):
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.max_norm, self.norm_type, self.scale_grad_by_freq = max_norm, norm_type, scale_grad_by_freq
         self.padding_idx = _padding_index(padding_idx, num_embeddings, "EmbeddingBag")
-        _table(self, _weight, (num_embeddings, embedding_dim), {"device": device, "dtype": dtype}, False)
+        factory = {"device": device, "dtype": dtype}
+        self.weight = _table(_weight, (num_embeddings, embedding_dim), factory, False, "EmbeddingBag")
+        if _weight is None:
+            self.reset_parameters()
         self.mode, self.sparse, self.include_last_offset = mode, sparse, include_last_offset
 
     def reset_parameters(self) -> None:

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-import numbers
+import operator
 import warnings
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -40,6 +40,11 @@ class _NormBase(nn.Module):
     momentum: float | None
     affine: bool
     track_running_stats: bool
+    weight: torch.Tensor | None
+    bias: torch.Tensor | None
+    running_mean: torch.Tensor | None
+    running_var: torch.Tensor | None
+    num_batches_tracked: torch.Tensor | None
 
     def __init__(
         self,
@@ -77,17 +82,21 @@ class _NormBase(nn.Module):
         self.reset_parameters()
 
     def reset_running_stats(self) -> None:
-        if self.track_running_stats:
+        if (
+            self.running_mean is not None
+            and self.running_var is not None
+            and self.num_batches_tracked is not None
+        ):
             self.running_mean.zero_()
             self.running_var.fill_(1)
             self.num_batches_tracked.zero_()
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
+        if self.weight is not None:
             nn.init.ones_(self.weight)
-            if self.bias is not None:
-                nn.init.zeros_(self.bias)
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
 
     def _check_input_dim(self, input: torch.Tensor) -> None:
         raise NotImplementedError
@@ -273,9 +282,10 @@ class InstanceNorm3d(_InstanceNorm):
 
 
 def _as_shape(normalized_shape: int | Sequence[int]) -> tuple[int, ...]:
-    if isinstance(normalized_shape, numbers.Integral):
-        return (int(normalized_shape),)
-    return tuple(normalized_shape)
+    """An int (numpy's too) as a 1-tuple, a sequence as a tuple, as torch does."""
+    if isinstance(normalized_shape, Sequence):
+        return tuple(normalized_shape)
+    return (operator.index(normalized_shape),)
 
 
 class LayerNorm(nn.Module):
