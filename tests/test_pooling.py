@@ -461,3 +461,12 @@ def test_module_reprs_store_arguments_like_torch():
         == "MaxUnpool3d(kernel_size=(2, 2, 2), stride=(1, 1, 1), padding=(0, 0, 0))"
     )
     assert repr(nn.AdaptiveMaxPool2d((None, 7))) == "AdaptiveMaxPool2d(output_size=(None, 7))"
+
+
+@pytest.mark.parametrize("stride", [None, []])
+def test_stride_none_or_empty_means_the_kernel(stride):
+    x = distinct((2, 3, 7, 9))
+    out = assert_matches_torch(F.max_pool2d, torch_F.max_pool2d, x, (2, 3), stride)
+    assert out.shape == (2, 3, 3, 3)
+    assert_matches_torch(F.avg_pool2d, torch_F.avg_pool2d, x, (2, 3), stride)
+    assert_matches_torch(F.lp_pool2d, torch_F.lp_pool2d, x.abs(), 2, (2, 3), stride or None)
