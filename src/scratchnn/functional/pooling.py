@@ -8,7 +8,8 @@ kl | kh kw | kd kh kw kernel offsets; K the flattened kernel (kl | kh·kw | kd·
     max        out = windows[..., argmax over K]                        padding -inf, never chosen
     avg        out = windows.sum(kernel axes) / divisor                 padding 0
     adaptive   windows of the largest bin at stride 1, read at the bin starts; cells past a
-               bin's end are masked (-inf for max, 0 for avg)
+               bin's end are masked (-inf for max, 0 for avg). When every output size divides
+               its input size the bins are plain windows (kernel = stride = S/S')
     lp         out = (avg(input^p) · K)^(1/p)
     unpool     out = zeros(b, c, H·W).scatter(indices, input)           the inverse of max's gather
 
