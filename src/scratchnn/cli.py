@@ -16,6 +16,7 @@ COMMANDS = {
     "check": "scratchnn._check_command",
     "bench": "scratchnn.bench.command",
     "explain": "scratchnn.explain_command",
+    "demo": "scratchnn.demo",
 }
 
 
