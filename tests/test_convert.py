@@ -17,6 +17,15 @@ from scratchnn.convert import TransformerEncoderLayer
 f64 = torch.float64
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: one intra-op thread is faster, and immune to a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def small_model():
     torch.manual_seed(0)
     model = nn.Sequential(
@@ -245,3 +254,30 @@ def test_bad_arguments():
         scratchnn.convert(nn.Linear(2, 2), to="jax")
     with pytest.raises(TypeError, match=r"convert: model must be a torch\.nn\.Module, got function"):
         scratchnn.convert(lambda x: x)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["aot_eager", "inductor"])
+def test_torch_compile_runs_a_converted_model(backend):
+    """Dynamo traces the scratch layers (with graph breaks at the contraction form's ContextVar)."""
+    torch._dynamo.reset()
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(36, 5),
+    )
+    converted, report = scratchnn.convert(model)
+    assert report.ok
+    compiled = torch.compile(converted, backend=backend)
+    reference = copy.deepcopy(model)
+    x = torch.randn(2, 3, 6, 6)
+    out, expected = compiled(x), reference(x)
+    assert_close(out, expected, rtol=1e-5, atol=1e-5)
+    out.sum().backward()
+    expected.sum().backward()
+    for (name, p), q in zip(converted.named_parameters(), reference.parameters()):
+        assert_close(p.grad, q.grad, f"gradient of {name}", rtol=1e-5, atol=1e-5)

@@ -16,6 +16,15 @@ from scratchnn.mode import NativeFallbackError, is_layer_op, native_name, routin
 f64 = torch.float64
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: one intra-op thread is faster, and immune to a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def under_mode(fn, strict=True):
     """``fn`` run inside ``scratchnn.mode``; the mode is kept on ``wrapped.mode``."""
 
