@@ -172,6 +172,9 @@ def scaled_dot_product_attention(
     """
     op = "scaled_dot_product_attention"
     config = _configured(_config.get(), backend, block_size, None, op)
+    _check_operands(op, query, key, value, attn_mask)
+    if query.shape[-2] == 0 or value.numel() == 0:  # torch's shortcut, before its other checks
+        return _empty_attention(query, key, value)
     key, value, batch = _check_sdpa(op, query, key, value, attn_mask, dropout_p, is_causal, enable_gqa)
     seq_q, seq_k = query.shape[-2], key.shape[-2]
     if scale is None:  # 1/√e; with e = 0 every score is an empty sum, 0, whatever the scale
@@ -194,6 +197,34 @@ def scaled_dot_product_attention(
     return out.to(dtype)
 
 
+def _shapes(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> dict[str, tuple[str, torch.Size]]:
+    return {
+        "query": ("..., l, e", query.shape),
+        "key": ("..., s, e", key.shape),
+        "value": ("..., s, ev", value.shape),
+    }
+
+
+def _check_operands(
+    op: str, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, attn_mask: torch.Tensor | None
+) -> None:
+    """What torch checks first: ranks and dtypes (RuntimeError)."""
+    if min(query.ndim, key.ndim, value.ndim) < 2:
+        raise fail(RuntimeError, op, "query, key and value must be at least 2-D", _shapes(query, key, value))
+    if not query.dtype == key.dtype == value.dtype:
+        raise fail(
+            RuntimeError,
+            op,
+            f"query, key and value must have one dtype, got {query.dtype}, {key.dtype} and {value.dtype}",
+        )
+    if attn_mask is not None and attn_mask.dtype not in (torch.bool, query.dtype):
+        raise fail(
+            RuntimeError,
+            op,
+            f"attn_mask must be bool or have the query's dtype {query.dtype}, got {attn_mask.dtype}",
+        )
+
+
 def _check_sdpa(
     op: str,
     query: torch.Tensor,
@@ -204,36 +235,15 @@ def _check_sdpa(
     is_causal: bool,
     enable_gqa: bool,
 ) -> tuple[torch.Tensor, torch.Tensor, tuple[int, ...]]:
-    """Validate as torch does (same exception types); returns key and value with their heads
+    """Validate the rest as torch does (same exception types); returns key and value with their heads
     repeated for grouped-query attention, and the broadcast batch shape."""
-    shapes = {
-        "query": ("..., l, e", query.shape),
-        "key": ("..., s, e", key.shape),
-        "value": ("..., s, ev", value.shape),
-    }
-    if min(query.ndim, key.ndim, value.ndim) < 2:
-        raise fail(RuntimeError, op, "query, key and value must be at least 2-D", shapes)
-    if not query.dtype == key.dtype == value.dtype:
-        raise fail(
-            RuntimeError,
-            op,
-            f"query, key and value must have one dtype, got {query.dtype}, {key.dtype} and {value.dtype}",
-        )
+    shapes = _shapes(query, key, value)
     if query.is_complex():
         raise fail(NotImplementedError, op, f"complex inputs are not supported, got {query.dtype}")
     if not query.is_floating_point():
         raise fail(RuntimeError, op, f"needs floating-point inputs, got {query.dtype}")
-    if attn_mask is not None:
-        if attn_mask.dtype not in (torch.bool, query.dtype):
-            raise fail(
-                RuntimeError,
-                op,
-                f"attn_mask must be bool or have the query's dtype {query.dtype}, got {attn_mask.dtype}",
-            )
-        if is_causal:
-            raise fail(
-                RuntimeError, op, "attn_mask must not be given with is_causal=True (causal is the mask)"
-            )
+    if attn_mask is not None and is_causal:
+        raise fail(RuntimeError, op, "attn_mask must not be given with is_causal=True (causal is the mask)")
     if dropout_p > 1:
         raise fail(
             RuntimeError, op, f"dropout probability has to be between 0 and 1, got dropout_p={dropout_p}"
@@ -270,11 +280,15 @@ def _check_sdpa(
             RuntimeError, op, "the batch dims of query, key and value do not broadcast", shapes
         ) from None
     if attn_mask is not None:
-        scores = (*batch, query.shape[-2], key.shape[-2])
+        # torch masks the scores of query and key in place: the value's batch dims do not count
+        scores = (*torch.broadcast_shapes(query.shape[:-2], key.shape[:-2]), query.shape[-2], key.shape[-2])
         mask_shapes = {**shapes, "attn_mask": ("..., l, s", attn_mask.shape)}
-        if attn_mask.ndim < 2:
+        if attn_mask.ndim < 2 and query.ndim == key.ndim == value.ndim == 4:  # torch's fused-kernel check
             raise fail(
-                IndexError, op, f"attn_mask must be at least 2-D (l, s), got {attn_mask.ndim}-D", mask_shapes
+                IndexError,
+                op,
+                f"attn_mask must be at least 2-D (l, s) for 4-D inputs, got {attn_mask.ndim}-D",
+                mask_shapes,
             )
         try:
             fits = torch.broadcast_shapes(attn_mask.shape, scores) == scores
@@ -283,6 +297,13 @@ def _check_sdpa(
         if not fits:
             raise fail(RuntimeError, op, f"attn_mask does not broadcast to the scores {scores}", mask_shapes)
     return key, value, batch
+
+
+def _empty_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+    """torch's result when l, s or ev is 0: zeros shaped (*query.shape[:-1], ev), whatever the batch
+    dims of key and value, with zero gradients for all three (sums over empty slices)."""
+    zeros = query.narrow(-1, 0, 0).sum(-1, keepdim=True).expand(*query.shape[:-1], value.shape[-1])
+    return zeros + key.narrow(-1, 0, 0).sum() + value.narrow(-1, 0, 0).sum()
 
 
 def _repeat_heads(tensor: torch.Tensor, heads: int) -> torch.Tensor:
@@ -324,14 +345,14 @@ def _attention_literal(
 ) -> torch.Tensor:
     """The formula as written: the whole (b, l, s) score matrix, masked, softmaxed, contracted."""
     b = _batch_axes(batch_dims)
-    scores = (
-        contract(f"{_axes(query, b, 'l e')}, {_axes(key, b, 's e')} -> {' '.join(b)} l s", query, key) * scale
-    )
+    q_axes, k_axes, v_axes = _axes(query, b, "l e"), _axes(key, b, "s e"), _axes(value, b, "s ev")
+    scores_axes = _axes(query if query.ndim >= key.ndim else key, b, "l s")  # batch dims of query and key
+    scores = contract(f"{q_axes}, {k_axes} -> {scores_axes}", query, key) * scale
     if is_causal:  # query i sees keys j ≤ i
         attn_mask = torch.ones(query.shape[-2], key.shape[-2], dtype=torch.bool).tril()
-    if attn_mask is not None:
+    if attn_mask is not None:  # the mask may bring batch dims of the value's
         if attn_mask.dtype == torch.bool:
-            scores = scores.masked_fill(~attn_mask, float("-inf"))
+            scores = torch.where(attn_mask, scores, float("-inf"))
         else:
             scores = scores + attn_mask
         if is_recording():
@@ -341,7 +362,7 @@ def _attention_literal(
         record("op", "softmax over s (a fully masked row → 0)", [scores], weights)
     if dropout_p > 0:  # torch's own draws: bernoulli(1 - p) on a tensor shaped like the weights
         weights = dropout(weights, dropout_p)
-    return contract(f"{' '.join(b)} l s, {_axes(value, b, 's ev')} -> {' '.join(b)} l ev", weights, value)
+    return contract(f"{_axes(weights, b, 'l s')}, {v_axes} -> {' '.join(b)} l ev", weights, value)
 
 
 # --------------------------------------------------------------------------------------------
