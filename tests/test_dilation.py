@@ -101,9 +101,10 @@ def test_matches_torch_float32(n, kwargs):
 
 
 def test_dense_convolution_on_phases():
-    """The conv inside runs undilated on (b·d, c, n): the cheatsheet's b c (n d) -> (b d) c n."""
+    """The conv inside runs undilated on (b·d, c, n): the cheatsheet's b c (n d) -> (b d) c n.
+    (In the literal form, where conv_nd always records its window view.)"""
     x, w = torch.randn(2, 3, 40), torch.randn(4, 3, 2)
-    with recording() as steps:
+    with scratchnn.contraction("literal"), recording() as steps:
         ours(1)(x, w, dilation=16)
     patterns = [step.text for step in steps if step.kind == "rearrange"]
     assert "b c (nl rl) -> b c rl nl" in patterns
