@@ -3,12 +3,16 @@
 Runs both models on the same inputs (copied per side, same random seed) and, through forward
 hooks on every module, records each module's outputs in the order they are computed; then backs
 both up with the same random cotangent. The report gives, per module output, per parameter
-gradient, per input gradient and per buffer after the run, the max absolute error and the max
-relative error ``max|candidate − reference| / max|reference|``, and names the first module
-(in execution order) whose output differs by more than the tolerance: where the models diverge
-first. Modules and parameters are paired by their qualified names, so a model and its
-:func:`scratchnn.convert` copy line up; ``reference`` and ``candidate`` may be the same module,
-run once natively and once inside ``context`` (e.g. ``context=scratchnn.mode``).
+gradient, per input gradient and per buffer after the run, the max absolute error, the max
+relative error ``max|candidate − reference| / max|reference|`` and the *error* that is judged
+against the tolerance, ``max|candidate − reference| / max(1, max|reference|)`` — the scale
+the test suite's ``assert_close`` uses: relative for values of size 1 and more, absolute below,
+so a gradient that is zero up to rounding (a BatchNorm bias before another normalization) does
+not read as a 100 % error. It names the first module (in execution order) whose output differs
+by more than the tolerance: where the models diverge first. Modules and parameters are paired
+by their qualified names, so a model and its :func:`scratchnn.convert` copy line up;
+``reference`` and ``candidate`` may be the same module, run once natively and once inside
+``context`` (e.g. ``context=scratchnn.mode``).
 
 Neither model is changed: gradients and buffers (BatchNorm's running statistics) are restored
 afterwards, and the global random state is left as it was.
@@ -44,11 +48,17 @@ class Row:
     what: str  # the modules' classes, or the tensor's dtype
     shape: tuple[int, ...]
     max_abs: float
-    max_rel: float
+    max_rel: float  # max_abs / max|reference|
     note: str = ""  # why the tensors could not be compared, if they could not
+    scale: float = 1.0  # max|reference|
+
+    @property
+    def error(self) -> float:
+        """``max_abs / max(1, max|reference|)``: relative for large values, absolute near zero."""
+        return self.max_abs / max(1.0, self.scale)
 
     def over(self, tolerance: float) -> bool:
-        return bool(self.note) or not self.max_rel <= tolerance  # nan counts as over
+        return bool(self.note) or not self.error <= tolerance  # nan counts as over
 
 
 @dataclass
@@ -74,25 +84,23 @@ class CompareReport:
 
     @property
     def max_output_error(self) -> float:
-        """Max relative error of the model's own output."""
-        final = [row.max_rel for row in self.outputs if row.name.split("[")[0] == "(model)"]
+        """The error (see the module docstring) of the model's own output."""
+        final = [row.error for row in self.outputs if row.name.split("[")[0] == "(model)"]
         return max(final, default=0.0)
 
     @property
     def max_gradient_error(self) -> float:
-        return max((row.max_rel for row in self.gradients), default=0.0)
+        """The largest error among the gradients."""
+        return max((row.error for row in self.gradients), default=0.0)
 
     def __str__(self) -> str:
         first = self.first_divergence
         if first is None:
             head = f"compare: no divergence (tolerance {self.tolerance:.0e})"
         else:
-            error = first.note or f"max rel error {first.max_rel:.2e}"
+            error = first.note or f"error {first.error:.2e} (max abs {first.max_abs:.2e})"
             head = f"compare: first divergence at {first.name} ({first.kind}, {first.what}): {error}"
-        head += (
-            f"; model output max rel error {self.max_output_error:.2e},"
-            f" gradients {self.max_gradient_error:.2e}"
-        )
+        head += f"; model output error {self.max_output_error:.2e}, gradients {self.max_gradient_error:.2e}"
         lines = [head]
         sections = (("outputs, in execution order", self.outputs), ("gradients", self.gradients))
         for title, rows in (*sections, ("buffers after the run", self.buffers)):
@@ -101,11 +109,13 @@ class CompareReport:
             width = max(len(row.name) for row in rows)
             what = max(len(row.what) for row in rows)
             lines.append(f"{title}:")
-            lines.append(f"    {'':<{width}}  {'':<{what}}  {'shape':<18} {'max abs':>9} {'max rel':>9}")
+            lines.append(
+                f"    {'':<{width}}  {'':<{what}}  {'shape':<18} {'max abs':>9} {'max rel':>9} {'error':>9}"
+            )
             for row in rows:
                 flag = "!" if row.over(self.tolerance) else " "
                 shape = str(tuple(row.shape))
-                values = row.note or f"{row.max_abs:>9.2e} {row.max_rel:>9.2e}"
+                values = row.note or f"{row.max_abs:>9.2e} {row.max_rel:>9.2e} {row.error:>9.2e}"
                 lines.append(f"  {flag} {row.name:<{width}}  {row.what:<{what}}  {shape:<18} {values}")
         return "\n".join(lines)
 
@@ -250,4 +260,4 @@ def _row(name: str, kind: str, what: str, reference: torch.Tensor, candidate: to
     max_abs = difference.max().item()
     scale = ref[ref.isfinite()].abs().max().item() if ref.isfinite().any() else 0.0
     max_rel = max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else float("inf"))
-    return Row(name, kind, what, shape, max_abs, max_rel)
+    return Row(name, kind, what, shape, max_abs, max_rel, scale=scale)
