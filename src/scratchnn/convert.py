@@ -26,12 +26,12 @@ inside your own ``forward`` (``F.relu(x)``) are not touched — run the model un
 :func:`scratchnn.mode` for those.
 
 >>> import torch, scratchnn
->>> model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Flatten(), torch.nn.Linear(144, 2))
+>>> model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Linear(6, 2))  # Linear on the last dim
 >>> scratch_model, report = scratchnn.convert(model)
 >>> print(report)
 convert to scratch: 2 modules converted, 0 left native
   0  Conv2d → scratchnn.nn.Conv2d
-  2  Linear → scratchnn.nn.Linear
+  1  Linear → scratchnn.nn.Linear
 >>> scratch_model.state_dict().keys() == model.state_dict().keys()
 True
 >>> back, _ = scratchnn.convert(scratch_model, to="torch")
