@@ -192,6 +192,28 @@ def test_float32_and_in_place_spellings():
     assert m.routed == {"relu": 2, "softmax": 1}
 
 
+@pytest.mark.parametrize("spelling", ["Tensor.sigmoid_", "torch.tanh_", "Tensor.relu_"])
+def test_in_place_spellings_write_into_the_input_with_torch_gradients(spelling):
+    def op(x):
+        y = x * 1.5  # a non-leaf, written in place
+        owner, name = spelling.split(".")
+        out = getattr(torch if owner == "torch" else torch.Tensor, name)(y)
+        assert out is y
+        return y * y
+
+    ours = under_mode(op)
+    assert_matches_torch(ours, op, torch.randn(4, 5, dtype=f64))
+    assert sum(ours.mode.routed.values()) == 1 and not ours.mode.fallback
+
+
+def test_in_place_on_a_leaf_that_requires_grad_raises_as_in_torch():
+    leaf = torch.randn(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
+        leaf.sigmoid_()
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"), scratchnn.mode():
+        leaf.sigmoid_()
+
+
 # --- fallbacks and strict ----------------------------------------------------------------------
 
 
@@ -394,3 +416,13 @@ def test_report_and_repr():
         "  routed    matmul ×1",
     ]
     assert repr(m) == "ScratchMode(strict=False, routed=1, fallback=0)"
+
+
+# --- every routed op is checked against torch by `scratchnn check` --------------------------------
+
+
+@pytest.mark.parametrize("op", sorted({route.op for route in routing_table().values()}))
+def test_every_routed_op_has_check_cases(op):
+    from scratchnn.check import cases
+
+    assert cases().get(op), f"scratchnn check has no cases for {op}, which the mode routes torch calls to"

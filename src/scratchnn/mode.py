@@ -120,13 +120,24 @@ _EXTRA_LAYERS = frozenset(
 )
 _LAYER_PREFIXES = (
     "scaled_dot_product",
-    "fused_",
-    "cudnn_",
+    "fused_dropout",
+    "fused_rms_norm",
+    "cudnn_convolution",
+    "cudnn_batch_norm",
+    "cudnn_rnn",
+    "cudnn_grid_sampler",
     "miopen_",
-    "mkldnn_",
+    "mkldnn_convolution",
+    "mkldnn_linear",
+    "mkldnn_max_pool",
+    "mkldnn_adaptive_avg_pool",
+    "mkldnn_rnn",
     "slow_conv",
     "thnn_conv",
-    "conv",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_",
     "upsample_",
     "reflection_pad",
     "replication_pad",
@@ -283,9 +294,14 @@ def _binder(
     native: _Signature,
     fixed: dict[str, Any] | None = None,
     swap: bool = False,
+    in_place: bool = False,
 ) -> Callable[[tuple, dict], Any] | None:
     """A call adapter from the native signature to the scratch one, matched by argument name;
-    ``None`` when the two cannot agree (a required argument one side lacks)."""
+    ``None`` when the two cannot agree (a required argument one side lacks).
+
+    ``in_place``: the native op writes into its input and the scratch op has no ``inplace``
+    argument, so the scratch result is copied in (computed from a copy of the input, which
+    autograd may keep for the backward while the input itself is overwritten)."""
     scratch = _python_signature(target)
     if scratch is None:
         return None
@@ -308,6 +324,10 @@ def _binder(
         if refused:
             raise Unroutable(f"scratchnn.functional.{op} takes no argument {', '.join(refused)}")
         bound.update(fixed)
+        if in_place:
+            written = bound["input"]
+            bound["input"] = written.clone()
+            return written.copy_(target(**bound))
         return target(**bound)
 
     return call
@@ -353,9 +373,11 @@ def _routing_table(exported: tuple[tuple[str, Any], ...]) -> dict[Callable, Rout
         takes = scratch.names if scratch else frozenset()
         for owner in owners:
             add(f"{owner}.{name}", name, target)
-        if "inplace" in takes:
-            for owner in owners:
+        for owner in owners:  # Tensor.relu_(), torch.sigmoid_() …
+            if "inplace" in takes:
                 add(f"{owner}.{name}_", name, target, fixed={"inplace": True})
+            elif "input" in takes:
+                add(f"{owner}.{name}_", name, target, in_place=True)
         if "return_indices" in takes:
             add(f"torch.nn.functional.{name}_with_indices", name, target, fixed={"return_indices": True})
         if name == "matmul":  # a @ b; b.__rmatmul__(a) when a is not a Tensor
