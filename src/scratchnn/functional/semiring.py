@@ -951,8 +951,8 @@ def _extremum_and_total(largest: bool) -> Callable:
 
     def combine(a: tuple[torch.Tensor, ...], b: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
         value = pick(a[0], b[0])
-        weight = torch.where(a[0] == b[0], a[1] + b[1], torch.where(a[0] == value, a[1], b[1]))
-        return value, weight
+        weight = a[1] * (a[0] == value)
+        return value, weight.addcmul_(b[1], b[0] == value)
 
     return combine
 
@@ -972,42 +972,56 @@ def _flat_filter(
 
 
 class _FlatFilter(torch.autograd.Function):
-    """Flat max (``largest``) or min filter over (b, c, *spatial), depthwise, with exact ties."""
+    """Flat max (``largest``) or min filter over (b, c, *spatial), depthwise, with exact ties.
+
+    When the input needs a gradient the forward also counts, per window, the taps that attain the
+    extremum (saved: O(output)); the backward spreads ``g / count`` with one adjoint pass."""
 
     @staticmethod
     def forward(ctx, x, geometry, largest):  # type: ignore[no-untyped-def]
         x_pad = _pad_constant(x, geometry.padding, geometry.pad_value)
-        (out,) = _flat_filter(x_pad, geometry, _extremum(largest))
-        ctx.save_for_backward(x)
         ctx.geometry, ctx.largest = geometry, largest
-        return out.contiguous()
+        if not ctx.needs_input_grad[0]:
+            (out,) = _flat_filter(x_pad, geometry, _extremum(largest))
+            return out.contiguous()
+        ones = torch.ones((), dtype=_count_dtype(x.dtype)).expand(x_pad.shape)
+        out, count = _flat_filter(x_pad, geometry, _extremum_and_total(largest), [ones])
+        out = out.contiguous()
+        ctx.save_for_backward(x, out, count)
+        return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out):  # type: ignore[no-untyped-def]
-        (x,) = ctx.saved_tensors
+        x, out, count = ctx.saved_tensors
         geometry, largest = ctx.geometry, ctx.largest
         n = geometry.n
-        x_pad = _pad_constant(x, geometry.padding, geometry.pad_value)
-        count_dtype = torch.promote_types(x.dtype, torch.float32)
-        ones = torch.ones((), dtype=count_dtype).expand(x_pad.shape)
-        out, count = _flat_filter(x_pad, geometry, _extremum_and_total(largest), [ones])
-        share = grad_out.to(count_dtype) / count  # each tied tap of a window gets g / count
-        # Adjoint: tap p receives the shares of the windows that contain it and whose extremum is
-        # x_pad[p]. Those windows are the ones whose value is the *opposite* extremum (min for a
-        # max filter) over the reflected window of p, when that equals x_pad[p].
-        lead = x_pad.shape[: x_pad.ndim - n]
+        share = grad_out.to(count.dtype) / count  # each tied tap of a window gets g / count
+        # Adjoint: pixel p receives the shares of the windows that contain it and whose extremum is
+        # x[p]. All those windows have an extremum ≥ x[p] (for a max filter), so they are the ones
+        # that attain the *minimum* over the windows containing p, when that minimum equals x[p]:
+        # a min filter (with tie totals) over the window starts, reflected.
         reach = [(k - 1) * d for k, d in zip(geometry.kernel, geometry.dilation)]
-        grid = [*lead, *(size + r for size, r in zip(x_pad.shape[x_pad.ndim - n :], reach))]
-        starts = (
-            ...,
-            *(slice(r, r + (o - 1) * s + 1, s) for r, o, s in zip(reach, geometry.out, geometry.stride)),
-        )
+        lead = x.shape[: x.ndim - n]
+        grid = [*lead, *(size + r for size, r in zip(x.shape[x.ndim - n :], reach))]
+        # grid index j of a dim ↔ window start j + before − reach (padded coordinates)
+        starts, empty = [], False
+        for (before, _), r, o, s in zip(geometry.padding, reach, geometry.out, geometry.stride):
+            first = max(0, -(-(before - r) // s))  # first output whose start is on the grid
+            last = min(o - 1, (before + grid[len(starts) + len(lead)] - 1 - r) // s)
+            empty = empty or last < first
+            starts.append((first, last, first * s - before + r, s))
         value_grid = out.new_full(grid, math.inf if largest else -math.inf)
-        value_grid[starts] = out
         share_grid = share.new_zeros(grid)
-        share_grid[starts] = share
-        flipped = _Geometry(1, 1, 1, geometry.kernel, (1,) * n, geometry.dilation, ((0, 0),) * n, (), 0.0)
-        extremum, total = _flat_filter(value_grid, flipped, _extremum_and_total(not largest), [share_grid])
-        grad_pad = torch.where(extremum == x_pad, total, 0).to(x.dtype)
-        return _interior(grad_pad, geometry.padding), None, None
+        if not empty:
+            on_grid = (..., *(slice(j, j + (last - first) * s + 1, s) for first, last, j, s in starts))
+            kept = (..., *(slice(first, last + 1) for first, last, _, _ in starts))
+            value_grid[on_grid] = out[kept]
+            share_grid[on_grid] = share[kept]
+        reflected = _Geometry(1, 1, 1, geometry.kernel, (1,) * n, geometry.dilation, ((0, 0),) * n, (), 0.0)
+        extremum, total = _flat_filter(value_grid, reflected, _extremum_and_total(not largest), [share_grid])
+        return torch.where(extremum == x, total, 0).to(x.dtype), None, None
+
+
+def _count_dtype(dtype: torch.dtype) -> torch.dtype:
+    return torch.promote_types(dtype, torch.float32)
