@@ -27,6 +27,7 @@ True
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import inspect
 import math
@@ -37,7 +38,8 @@ from typing import Any
 import torch
 import torch.nn.functional as torch_F
 
-from ._contract import current_form
+from . import _contract
+from ._contract import contraction, current_form
 from ._trace import Step, recording
 
 __all__ = ["Check", "Derivation", "explain", "torch_reference", "torch_twin"]
@@ -180,6 +182,9 @@ def explain(op: str | Callable[..., Any] | torch.nn.Module, /, *args: Any, **kwa
     """Run ``op(*args, **kwargs)`` with its steps recorded and check it against torch.
 
     ``op`` is a ``scratchnn.functional`` op or its name, or a module (``explain(module, x)``).
+    The op runs in the literal form, whose steps are the formula (``contract`` multiplies and sums
+    the window view), unless the call is inside ``with scratchnn.contraction(form):``, which
+    chooses: ``contraction("fast")`` shows the fast form's schedule (a GEMM algorithm for conv).
     Modules are checked against their torch.nn twin: every ``scratchnn.nn`` layer in it replaced by
     the torch.nn layer of the same name, with the same state_dict.
 
@@ -204,10 +209,11 @@ def explain(op: str | Callable[..., Any] | torch.nn.Module, /, *args: Any, **kwa
         )
     snapshot = _copy_args((args, kwargs))  # torch's side gets the arguments as they were before our call
     rng_before = torch.random.get_rng_state()
-    form = current_form()
+    chosen = _contract._form in contextvars.copy_context()  # inside an explicit scratchnn.contraction(...)
     handles = _module_markers(module) if module is not None else []
     try:
-        with recording(torch_calls=True) as steps:
+        with contraction(None if chosen else "literal"), recording(torch_calls=True) as steps:
+            form = current_form()
             result = fn(*args, **kwargs)
     finally:
         for handle in handles:
@@ -244,7 +250,8 @@ def _resolve(op: Any) -> tuple[str, Callable[..., Any], torch.nn.Module | None]:
         module_name = getattr(op, "__module__", "") or ""
         if not module_name.startswith("scratchnn") and name in functional.__all__:
             return name, getattr(functional, name), None  # torch's op given: explain our twin of it
-        return name, op, None
+        case = _case_of(op)
+        return (case.op if case is not None else name), op, None
     raise TypeError(f"explain: op must be a scratchnn op, its name or a module, got {type(op).__name__}")
 
 
@@ -258,9 +265,27 @@ def torch_reference(name: str, fn: Callable[..., Any] | None = None) -> tuple[Ca
     'torch.bmm'
     """
     from . import functional
+    from .check import cases
 
-    if fn is not None and fn is not getattr(functional, name, None):
+    op = getattr(functional, name, None)
+    case = _case_of(fn) if fn is not None and fn is not op else None
+    if case is not None:  # a check case's adapter of the op: its own reference takes the same arguments
+        return case.theirs, f"{_torch_op(case.op)[1] or 'torch'}, through the {case.op} check case"
+    if fn is not None and fn is not op:
         return None, ""  # not one of our ops (a user's function): nothing of that name to compare with
+    reference, label = _torch_op(name)
+    if reference is not None:
+        return reference, label
+    plain = [case for case in cases().get(name, []) if case.ours is op]
+    if plain:  # an op torch lacks (morphology, semiring convolutions): its check cases' reference
+        theirs = plain[0].theirs
+        module, qualname = getattr(theirs, "__module__", "") or "", getattr(theirs, "__qualname__", "")
+        return theirs, f"the {name} check cases' reference ({module}.{qualname})"
+    return None, ""
+
+
+def _torch_op(name: str) -> tuple[Callable[..., Any] | None, str]:
+    """``torch.nn.functional.<name>``, ``torch.<name>``, … whichever torch has, and its name."""
     for namespace, prefix in (
         (torch_F, "torch.nn.functional"),
         (torch, "torch"),
@@ -270,14 +295,18 @@ def torch_reference(name: str, fn: Callable[..., Any] | None = None) -> tuple[Ca
         candidate = getattr(namespace, name, None)
         if callable(candidate):
             return candidate, f"{prefix}.{name}"
+    return None, ""
+
+
+def _case_of(fn: Any) -> Any:
+    """The check case whose ``ours`` is ``fn`` (an adapter that calls the op), if any."""
     from .check import cases
 
-    registered = cases().get(name)
-    if registered:
-        theirs = registered[0].theirs
-        label = f"{getattr(theirs, '__module__', '') or ''}.{getattr(theirs, '__qualname__', repr(theirs))}"
-        return theirs, f"the check cases' reference {label.lstrip('.')}"
-    return None, ""
+    for registered in cases().values():
+        for case in registered:
+            if case.ours is fn:
+                return case
+    return None
 
 
 # Constructor arguments that torch.nn modules keep under another attribute name.

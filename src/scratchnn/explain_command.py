@@ -18,9 +18,10 @@ implies: ``scaled_dot_product_attention`` uses the query's shape for a missing k
 ``multi_head_attention_forward`` makes the key and value from the query, and the in/out projection
 weights and biases for ``embed_dim = query.shape[-1]`` (``--num-heads`` defaults to 2).
 
-Options of the command itself (``--markdown``, ``--form``, ``--dtype``, ``--seed``) may come
-before or after the op's name, unless the op has an argument of that name. Exit status 1 when
-the check against torch fails or the op raises, 2 for a usage error.
+The op runs in the literal form (its steps are the formula); ``--form fast`` shows the fast
+form's schedule instead. Options of the command itself (``--markdown``, ``--form``, ``--dtype``,
+``--seed``) may come before or after the op's name, unless the op has an argument of that name.
+Exit status 1 when the check against torch fails or the op raises, 2 for a usage error.
 """
 
 from __future__ import annotations
@@ -82,7 +83,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "arguments", nargs=argparse.REMAINDER, help="the op's arguments: --NAME VALUE (tensors by shape)"
     )
     parser.add_argument("--markdown", action="store_true", help="print Markdown instead of text")
-    parser.add_argument("--form", choices=FORMS, default="fast", help="contraction form (default: fast)")
+    parser.add_argument(
+        "--form",
+        choices=FORMS,
+        default="literal",
+        help="contraction form: literal (the formula, default) or fast (the fast schedule)",
+    )
     parser.add_argument(
         "--dtype",
         choices=FLOAT_DTYPES,
