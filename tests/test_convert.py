@@ -2,6 +2,7 @@
 
 import copy
 import io
+import re
 
 import pytest
 import torch
@@ -253,6 +254,60 @@ def test_transformer_layers_never_take_the_fused_fast_path(monkeypatch):
     assert_close(out, expected)
     back, _ = scratchnn.convert(converted, to="torch")
     assert type(back) is nn.TransformerEncoder and type(back.layers[1]) is nn.TransformerEncoderLayer
+
+
+# Constructor arguments for the twins, by class name without its 1d/2d/3d suffix (default: none).
+EXAMPLE_ARGS = {
+    "Conv": (4, 6, 3),
+    "ConvTranspose": (4, 6, 3),
+    "BatchNorm": (4,),
+    "InstanceNorm": (4,),
+    "GroupNorm": (2, 4),
+    "LayerNorm": (4,),
+    "RMSNorm": (4,),
+    "LocalResponseNorm": (2,),
+    "Linear": (4, 6),
+    "Bilinear": (4, 5, 6),
+    "Embedding": (10, 4),
+    "EmbeddingBag": (10, 4),
+    "MultiheadAttention": (8, 2),
+    "MaxPool": (2,),
+    "AvgPool": (2,),
+    "LPPool": (2, 2),
+    "AdaptiveAvgPool": (2,),
+    "AdaptiveMaxPool": (2,),
+    "MaxUnpool": (2,),
+    "PixelShuffle": (2,),
+    "PixelUnshuffle": (2,),
+    "Fold": (4, 2),
+    "Unfold": (2,),
+    "Unflatten": (1, (2, 2)),
+    "Threshold": (0.1, 20.0),
+    "Softmax": (1,),
+    "LogSoftmax": (1,),
+    "Softmin": (1,),
+    "ChannelShuffle": (2,),
+    "Upsample": {"scale_factor": 2},
+    "UpsamplingBilinear2d": {"scale_factor": 2},
+    "UpsamplingNearest2d": {"scale_factor": 2},
+}
+TWINS = sorted(name for name in snn.__all__ if isinstance(getattr(nn, name, None), type))
+
+
+@pytest.mark.parametrize("name", TWINS)
+def test_every_twin_keeps_to_torchs_attributes(name):
+    """What makes the class swap sound: a twin built from some arguments stores no attribute that
+    the torch module built from the same arguments lacks, and has the same state_dict keys."""
+    example = EXAMPLE_ARGS.get(name, EXAMPLE_ARGS.get(re.sub(r"[123]d$", "", name), ()))
+    args, kwargs = ((), example) if isinstance(example, dict) else (example, {})
+    torch_module, twin = getattr(nn, name)(*args, **kwargs), getattr(snn, name)(*args, **kwargs)
+    assert set(vars(twin)) <= set(vars(torch_module)), (
+        f"only the twin has {set(vars(twin)) - set(vars(torch_module))}"
+    )
+    assert list(twin.state_dict()) == list(torch_module.state_dict())
+    converted, report = scratchnn.convert(torch_module)
+    assert type(converted) is getattr(snn, name) and report.ok
+    assert converted.extra_repr() == torch_module.extra_repr()
 
 
 def test_bad_arguments():
