@@ -21,8 +21,9 @@ an op is routed as soon as it is exported there. For an op ``name`` it holds
   ``torch.conv2d``, ``Tensor.matmul`` (``a @ b``), ``Tensor.__rmatmul__``, ``torch.batch_norm`` …
   (``self`` is read as ``input``, ``train`` as ``training``; hints like ``cudnn_enabled`` and
   ``_stacklevel`` are dropped),
-* the in-place spellings ``name_`` (``Tensor.relu_``, ``torch.relu_``) when the scratch op takes
-  ``inplace``, and ``F.name_with_indices`` when it takes ``return_indices``.
+* the in-place spellings ``name_`` (``Tensor.relu_``, ``torch.sigmoid_``): with ``inplace=True``
+  when the scratch op takes it, else by copying the scratch result into the input;
+  ``F.name_with_indices`` with ``return_indices=True`` when the scratch op takes that.
 
 A routed call whose arguments the scratch op cannot take (an ``out=`` tensor, ``torch.elu_``'s
 ``scale``) falls through to torch and is recorded as a fallback, with the reason.
