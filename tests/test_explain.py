@@ -307,7 +307,6 @@ def test_explain_leaves_the_arguments_to_torch_untouched() -> None:
     assert torch.equal(x, torch.full((3,), 2.0)) and d.check.ok is None
 
 
-@pytest.mark.skipif("dropout" not in F.__all__, reason="dropout has not landed")
 def test_random_ops_draw_the_same_numbers_on_both_sides() -> None:
     x = torch.randn(100)
     torch.manual_seed(3)
@@ -383,7 +382,7 @@ def test_cli_op_errors_are_reported(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 1 and err.startswith("explain: conv2d raised RuntimeError: conv2d: input has 3 channels")
 
 
-# The ops the issue names; each is explained from the command line once it exists.
+# The ops the issue names, explained from the command line.
 CLI_CALLS = {
     "conv2d": ["--input", "2,3,8,8", "--weight", "4,3,3,3", "--stride", "2", "--padding", "1"],
     "conv_transpose2d": [
@@ -415,8 +414,6 @@ CLI_CALLS = {
 
 @pytest.mark.parametrize("op", sorted(CLI_CALLS))
 def test_cli_explains_the_named_ops(capsys: pytest.CaptureFixture[str], op: str) -> None:
-    if op not in F.__all__:
-        pytest.skip(f"{op} has not landed")
     code, out, err = run_cli(capsys, op, *CLI_CALLS[op])
     assert code == 0, err + out
     assert out.startswith(f"{op}(") and out.rstrip().endswith("ok")
@@ -425,8 +422,6 @@ def test_cli_explains_the_named_ops(capsys: pytest.CaptureFixture[str], op: str)
 
 
 def test_cli_multi_head_attention_defaults(capsys: pytest.CaptureFixture[str]) -> None:
-    if "multi_head_attention_forward" not in F.__all__:
-        pytest.skip("multi_head_attention_forward has not landed")
     code, out, err = run_cli(capsys, "multi_head_attention_forward")
     assert code == 0, err
     first = out.splitlines()[0]
