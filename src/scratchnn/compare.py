@@ -140,9 +140,8 @@ def compare(
     (ref_calls, ref_grads, ref_buffers), (cand_calls, cand_grads, cand_buffers) = sides
     report = CompareReport()
     dtypes = [t.dtype for _, _, tensors in ref_calls for t in tensors if t.is_floating_point()]
-    report.tolerance = (
-        tolerance if tolerance is not None else TOLERANCES.get(dtypes[-1] if dtypes else None, 1e-9)
-    )
+    default = TOLERANCES.get(dtypes[-1], 1e-9) if dtypes else 1e-9  # the model output's dtype
+    report.tolerance = tolerance if tolerance is not None else default
     candidates = {name: (cls, tensors) for name, cls, tensors in cand_calls}
     for name, cls, tensors in ref_calls:
         cand_cls, cand_tensors = candidates.get(name, (None, []))

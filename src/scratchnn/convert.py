@@ -233,7 +233,9 @@ def _convert_functions(path: str, module: nn.Module, to: str, report: ConvertRep
     exported = set(getattr(scratch_F, "__all__", ()))
     for attribute, value in list(vars(module).items()):
         name = getattr(value, "__name__", None)
-        if not callable(value) or name not in exported or getattr(source, name, None) is not value:
+        if not callable(value) or not isinstance(name, str) or name not in exported:
+            continue
+        if getattr(source, name, None) is not value:
             continue
         twin = getattr(target, name, None)
         if twin is not None:

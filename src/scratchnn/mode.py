@@ -65,6 +65,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from types import FrameType
 from typing import Any
 
 import torch
@@ -404,7 +405,7 @@ _INTERNAL = ("scratchnn.functional", "scratchnn.nn", "scratchnn._")
 
 def _called_from_scratchnn() -> bool:
     """Whether the op being dispatched was called by scratchnn's implementation code."""
-    frame = sys._getframe(2)  # skip this function and __torch_function__
+    frame: FrameType | None = sys._getframe(2)  # skip this function and __torch_function__
     while frame is not None and frame.f_code.co_filename in _GLUE_FILES:
         frame = frame.f_back
     return frame is not None and str(frame.f_globals.get("__name__", "")).startswith(_INTERNAL)
