@@ -124,6 +124,22 @@ def test_gradcheck(n, form):
             assert torch.autograd.gradgradcheck(fn, (x, w, b))
 
 
+@pytest.mark.parametrize("form", ["fast", "literal"])
+def test_forward_mode_ad(form):
+    import torch.autograd.forward_ad as fwAD
+
+    x, w = torch.randn(2, 4, 5, 3, dtype=torch.float64), torch.randn(4, 3, 3, 2, dtype=torch.float64)
+    tangents = torch.randn_like(x), torch.randn_like(w)
+    results = []
+    for fn in (F.conv_transpose2d, torch_F.conv_transpose2d):
+        with scratchnn.contraction(form), fwAD.dual_level():
+            dual = [fwAD.make_dual(p, t) for p, t in zip((x, w), tangents)]
+            results.append(
+                fwAD.unpack_dual(fn(*dual, stride=2, padding=1, output_padding=1, groups=2)).tangent
+            )
+    assert_close(*results)
+
+
 def test_fast_form_skips_inserted_zeros():
     """The fast form contracts the input once per kernel offset, the zero-insertion form s^d times
     as many (windows of the zero-spread input): count the contracted elements."""

@@ -93,6 +93,18 @@ def test_gradcheck():
     assert torch.autograd.gradgradcheck(lambda c: F.fold(c, (4, 5), **kwargs), (columns,))
 
 
+def test_forward_mode_ad():
+    import torch.autograd.forward_ad as fwAD
+
+    columns, tangent = (
+        torch.randn(2, 12, 30, dtype=torch.float64),
+        torch.randn(2, 12, 30, dtype=torch.float64),
+    )
+    with fwAD.dual_level():
+        out = F.fold(fwAD.make_dual(columns, tangent), (6, 7), 2)
+        assert_close(fwAD.unpack_dual(out).tangent, torch_F.fold(tangent, (6, 7), 2))
+
+
 @pytest.mark.parametrize(
     "kernel, stride, padding, dilation, size",
     [

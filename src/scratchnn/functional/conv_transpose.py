@@ -192,7 +192,7 @@ def zero_insertion_form(
     in_names, kernel_names = spatial_legend(n)
     zeros_names = [f"z{name}" for name in in_names]  # the s slots of each sample: itself, then s - 1 zeros
     # (b, c, h, w) → (b, c, h, 1, w, 1) → pad each unit axis with s - 1 zeros → merge: (b, c, (h s), (w s))
-    spread = x.reshape(*x.shape[:2], *[size for size in args.input_size for size in (size, 1)])
+    spread = x.reshape(*x.shape[:2], *[axis for size in args.input_size for axis in (size, 1)])
     spread = pad(spread, [amount for s in reversed(args.stride) for amount in (0, s - 1, 0, 0)])
     pairs = " ".join(f"{name} {zeros}" for name, zeros in zip(in_names, zeros_names))
     merged = " ".join(f"({name} {zeros})" for name, zeros in zip(in_names, zeros_names))

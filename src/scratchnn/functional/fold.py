@@ -70,28 +70,18 @@ def overlap_add(
 
 
 class _OverlapAdd(torch.autograd.Function):
-    """Forward: one slice-add per kernel offset. Backward: the window view of the gradient."""
+    """Forward (and jvp): one slice-add per kernel offset. Backward: the window view of the gradient."""
 
     @staticmethod
     def forward(ctx, blocks, output_size, kernel_size, stride, padding, dilation):  # type: ignore[override]
         n = len(kernel_size)
         positions = blocks.shape[blocks.ndim - 2 * n : blocks.ndim - n]
         ctx.geometry = (positions, output_size, kernel_size, stride, padding, dilation)
-        out = blocks.new_zeros(*blocks.shape[: blocks.ndim - 2 * n], *output_size)
-        for offset in itertools.product(*map(range, kernel_size)):
-            source, target = [], []
-            for count, size, p, s, pad, d in zip(positions, output_size, offset, stride, padding, dilation):
-                # positions i whose target i·s + p·d - pad lies in [0, size)
-                first = max(0, -(-(pad - p * d) // s))
-                last = min(count - 1, (size - 1 + pad - p * d) // s)
-                if first > last:
-                    break
-                start = first * s + p * d - pad
-                source.append(slice(first, last + 1))
-                target.append(slice(start, start + (last - first) * s + 1, s))
-            else:
-                out[(..., *target)] += blocks[(..., *source, *offset)]
-        return out
+        return _slice_adds(blocks, *ctx.geometry)
+
+    @staticmethod
+    def jvp(ctx, blocks_tangent, *_):  # type: ignore[override]
+        return _slice_adds(blocks_tangent, *ctx.geometry)  # the op is linear: its jvp is itself
 
     @staticmethod
     def backward(ctx, grad):  # type: ignore[override]
@@ -105,6 +95,26 @@ class _OverlapAdd(torch.autograd.Function):
         ]
         windows = sliding_windows(grad, kernel_size, stride, pairs, dilation)
         return windows, None, None, None, None, None
+
+
+def _slice_adds(blocks, positions, output_size, kernel_size, stride, padding, dilation) -> torch.Tensor:
+    """One strided slice-add per kernel offset: out[..., i·s + p·d - pad] += blocks[..., i, p]."""
+    n = len(kernel_size)
+    out = blocks.new_zeros(*blocks.shape[: blocks.ndim - 2 * n], *output_size)
+    for offset in itertools.product(*map(range, kernel_size)):
+        source, target = [], []
+        for count, size, p, s, pad, d in zip(positions, output_size, offset, stride, padding, dilation):
+            # positions i whose target i·s + p·d - pad lies in [0, size)
+            first = max(0, -(-(pad - p * d) // s))
+            last = min(count - 1, (size - 1 + pad - p * d) // s)
+            if first > last:
+                break
+            start = first * s + p * d - pad
+            source.append(slice(first, last + 1))
+            target.append(slice(start, start + (last - first) * s + 1, s))
+        else:
+            out[(..., *target)] += blocks[(..., *source, *offset)]
+    return out
 
 
 def _pair(value: IntOrPair, name: str, op: str) -> tuple[int, int]:
