@@ -328,7 +328,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the weights, the split and the batches")
     parser.add_argument(
-        "--out", type=Path, default=Path("scratchnn-demo.png"), help="the plot (default: scratchnn-demo.png)"
+        "--out",
+        type=Path,
+        default=Path("out/scratchnn-demo.png"),
+        help="the plot (default: out/scratchnn-demo.png)",
     )
 
 

@@ -194,10 +194,11 @@ def explain(op: str | Callable[..., Any] | torch.nn.Module, /, *args: Any, **kwa
     torch.nn.Linear True
     """
     name, fn, module = _resolve(op)
+    reference: Callable[..., Any] | None
     if module is not None:
         call = _module_call_text(module, args, kwargs)
         try:
-            twin: torch.nn.Module | None = torch_twin(module)
+            twin = torch_twin(module)
             reference, reference_name, missing = twin, f"torch.nn.{type(twin).__name__}", ""
         except (TypeError, ValueError, RuntimeError, AttributeError) as exc:
             reference, reference_name, missing = None, "", f"no torch.nn twin: {exc}"
