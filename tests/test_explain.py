@@ -187,10 +187,23 @@ def test_compare_reports_shape_mismatch_and_torch_errors() -> None:
     def refuse():
         raise RuntimeError("no")
 
+    def refuse_type():
+        raise TypeError("no structure")
+
     refused = _compare("ref", torch.zeros(2), refuse, (), {})
     assert refused.ok is False and refused.message == "torch raised RuntimeError: no"
+    partial = _compare("the op check cases' reference (f)", torch.zeros(2), lambda: refuse_type(), (), {})
+    assert partial.ok is None and "does not take these arguments (no structure)" in partial.message
     nan = torch.tensor([float("nan"), float("inf"), 1.0])
     assert _compare("ref", nan, lambda: nan.clone(), (), {}).max_abs_error == 0.0
+
+
+def test_ops_torch_lacks_are_checked_against_their_check_cases_reference() -> None:
+    x = torch.randn(1, 2, 6, 6)
+    flat = scratchnn.explain("dilation2d", x, size=3)
+    assert flat.check.ok and flat.check.reference.startswith("the dilation2d check cases' reference (")
+    shaped = scratchnn.explain("dilation2d", x, structure=torch.randn(3, 3))  # the reference covers flat ones
+    assert shaped.check.ok is None and "does not take these arguments" in shaped.check.message
 
 
 def test_user_function_has_no_torch_check() -> None:
