@@ -243,6 +243,14 @@ def test_container_with_torch_and_scratch_layers() -> None:
     assert not model[0]._forward_pre_hooks and not model[0]._forward_hooks  # the markers' hooks are gone
 
 
+def test_a_model_of_ones_own_is_checked_with_torch_layers() -> None:
+    from scratchnn.demo import DigitsCNN
+
+    d = scratchnn.explain(DigitsCNN(snn).double(), torch.randn(3, 1, 8, 8, dtype=torch.float64))
+    assert d.check.reference == "DigitsCNN with torch.nn layers" and d.check.ok
+    assert [s.text.split(":")[0] for s in d.steps if s.kind == "module"][:3] == ["conv1", "act", "pool"]
+
+
 def test_torch_twin_has_the_same_state() -> None:
     layer = snn.Linear(3, 2, bias=False)
     twin = torch_twin(layer)

@@ -199,7 +199,12 @@ def explain(op: str | Callable[..., Any] | torch.nn.Module, /, *args: Any, **kwa
         call = _module_call_text(module, args, kwargs)
         try:
             twin = torch_twin(module)
-            reference, reference_name, missing = twin, f"torch.nn.{type(twin).__name__}", ""
+            twin_name = type(twin).__name__
+            if type(twin).__module__.startswith("torch.nn"):
+                reference_name = f"torch.nn.{twin_name}"
+            else:  # the user's own module class, with torch.nn layers in place of scratchnn.nn ones
+                reference_name = f"{twin_name} with torch.nn layers"
+            reference, missing = twin, ""
         except (TypeError, ValueError, RuntimeError, AttributeError) as exc:
             reference, reference_name, missing = None, "", f"no torch.nn twin: {exc}"
     else:
