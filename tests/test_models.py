@@ -2,9 +2,6 @@
 ``scratchnn.mode(strict=True)`` and after ``scratchnn.convert``; outputs, parameter gradients and
 buffers equal torch's (float64 tight, float32 1e-4 relative), in train and eval modes, and 20
 optimizer steps give the same loss curve.
-
-A model whose scratch layers have not all landed yet is marked ``xfail(strict=True)`` naming the
-missing ops, computed from what ``scratchnn.functional`` / ``scratchnn.nn`` export.
 """
 
 from __future__ import annotations
@@ -299,38 +296,15 @@ SPECS = [
 ]
 
 
-# Known deviations of landed ops that a model exposes: (model, train) → reason.
-KNOWN = {
-    ("vit", True): (
-        "scratchnn.functional.dropout draws its mask in contiguous order (torch.empty) where torch "
-        "follows the input's strides (empty_like): nn.TransformerEncoderLayer.dropout1 gets the "
-        "non-contiguous attention output, so the masks differ"
-    ),
-}
-
-
-def missing(spec: Spec, how: str) -> list[str]:
-    if how == "mode":
-        return [
-            f"scratchnn.functional.{op}" for op in spec.functional if op not in scratchnn.functional.__all__
-        ]
-    return [f"scratchnn.nn.{name}" for name in spec.modules if name not in scratchnn.nn.__all__]
-
-
 def cases(hows=("mode", "convert"), dtypes=(torch.float64, torch.float32), trains=(True, False)):
     params = []
     for spec in SPECS:
         for how in hows:
             for dtype in dtypes:
                 for train in trains:
-                    absent = missing(spec, how)
-                    reason = (
-                        f"not landed yet: {', '.join(absent)}" if absent else KNOWN.get((spec.name, train))
-                    )
-                    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
                     mode = "train" if train else "eval"
                     ident = f"{spec.name}-{how}-{str(dtype).removeprefix('torch.')}-{mode}"
-                    params.append(pytest.param(spec, how, dtype, train, marks=marks, id=ident))
+                    params.append(pytest.param(spec, how, dtype, train, id=ident))
     return params
 
 
@@ -436,8 +410,6 @@ def test_twenty_optimizer_steps_give_the_same_loss_curve(spec, how, dtype, train
 def test_forward_time_ratio(spec, capsys):
     """Scratch/native forward time (float32, eval, no grad; converted model), the fastest of 15
     interleaved runs each (robust on a shared machine); printed with -s."""
-    if missing(spec, "convert"):
-        pytest.xfail(f"not landed yet: {', '.join(missing(spec, 'convert'))}")
     reference = build(spec, torch.float32, train=False)
     ours, _ = scratchnn.convert(reference)
     x, _ = spec.inputs(torch.float32)

@@ -53,8 +53,11 @@ def _noisy(input: torch.Tensor, p: float, training: bool, inplace: bool, feature
             "Feature dropout requires at least 2 dimensions in the input",
             {"input": ("b c ...", input.shape)},
         )
-    shape = (*input.shape[:2], *[1] * (input.ndim - 2)) if feature else input.shape  # b c 1 … 1, or all
-    noise = torch.empty(shape, dtype=input.dtype, device=input.device).bernoulli_(1 - p)  # 1 kept, 0 dropped
+    if feature:  # one draw per channel: b c 1 … 1
+        noise = input.new_empty((*input.shape[:2], *[1] * (input.ndim - 2)))
+    else:  # one draw per element, laid out like the input (torch's empty_like), so the draws match
+        noise = torch.empty_like(input)
+    noise = noise.bernoulli_(1 - p)  # 1 kept, 0 dropped
     if not alpha:
         noise = noise / (1 - p)
         return input.mul_(noise) if inplace else input * noise
