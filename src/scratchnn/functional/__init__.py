@@ -25,10 +25,12 @@ from .activation import (
     tanh,
     tanhshrink,
 )
+from .attention import multi_head_attention_forward, scaled_dot_product_attention, sdpa_backend
 from .bilinear import (
     bilinear,
 )
 from .conv import conv1d, conv2d, conv3d
+from .conv_transpose import conv_transpose1d, conv_transpose2d, conv_transpose3d
 from .dropout import (
     alpha_dropout,
     dropout,
@@ -41,8 +43,10 @@ from .embedding import (
     embedding,
     embedding_bag,
 )
+from .fold import fold, unfold
 from .interpolate import interpolate
 from .linear import bmm, linear, matmul, mm
+from .morphology import closing2d, dilation2d, erosion2d, gradient2d, opening2d, tophat2d
 from .normalization import (
     batch_norm,
     group_norm,
@@ -53,6 +57,7 @@ from .normalization import (
     rms_norm,
 )
 from .padding import pad
+from .pixel_shuffle import pixel_shuffle, pixel_shuffle_nd, pixel_unshuffle, pixel_unshuffle_nd
 from .pooling import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -73,6 +78,10 @@ from .pooling import (
     max_unpool2d,
     max_unpool3d,
 )
+from .semiring import Semiring as Semiring  # a type and its factory, not ops: outside __all__
+from .semiring import get_semiring as get_semiring
+from .semiring import semiring_conv1d, semiring_conv2d, semiring_conv3d
+from .softmax import log_softmax, softmax
 
 __all__ = [
     "bilinear",
@@ -119,6 +128,11 @@ __all__ = [
     "matmul",
     "mm",
     "pad",
+    "multi_head_attention_forward",
+    "scaled_dot_product_attention",
+    "sdpa_backend",
+    "log_softmax",
+    "softmax",
 ]
 __all__ += [  # pooling, interpolation
     "adaptive_avg_pool1d",
@@ -140,4 +154,26 @@ __all__ += [  # pooling, interpolation
     "max_unpool1d",
     "max_unpool2d",
     "max_unpool3d",
+]
+__all__ += [  # semiring convolutions, morphology
+    "closing2d",
+    "dilation2d",
+    "erosion2d",
+    "gradient2d",
+    "opening2d",
+    "semiring_conv1d",
+    "semiring_conv2d",
+    "semiring_conv3d",
+    "tophat2d",
+]
+__all__ += [  # transposed convolution, im2col/col2im, pixel shuffle
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "fold",
+    "pixel_shuffle",
+    "pixel_shuffle_nd",
+    "pixel_unshuffle",
+    "pixel_unshuffle_nd",
+    "unfold",
 ]

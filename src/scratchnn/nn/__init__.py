@@ -23,6 +23,7 @@ from .activation import (
     Tanh,
     Tanhshrink,
 )
+from .attention import MultiheadAttention
 from .bilinear import (
     Bilinear,
     Flatten,
@@ -30,6 +31,12 @@ from .bilinear import (
     Unflatten,
 )
 from .conv import Conv1d, Conv2d, Conv3d
+from .conv_transpose import (
+    ConvTranspose1d,
+    ConvTranspose2d,
+    ConvTranspose3d,
+    conv_transpose_to_subpixel,
+)
 from .dropout import (
     AlphaDropout,
     Dropout,
@@ -42,6 +49,7 @@ from .embedding import (
     Embedding,
     EmbeddingBag,
 )
+from .fold import Fold, Unfold
 from .linear import Linear
 from .normalization import (
     BatchNorm1d,
@@ -55,6 +63,7 @@ from .normalization import (
     LocalResponseNorm,
     RMSNorm,
 )
+from .pixel_shuffle import PixelShuffle, PixelShuffleNd, PixelUnshuffle, PixelUnshuffleNd
 from .pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -75,6 +84,8 @@ from .pooling import (
     MaxUnpool2d,
     MaxUnpool3d,
 )
+from .semiring import AdderConv2d, MorphologicalDilation2d, MorphologicalErosion2d, SemiringConv2d
+from .softmax import LogSoftmax, Softmax
 from .upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "Linear"]
@@ -100,26 +111,6 @@ __all__ += [
     "Tanh",
     "Tanhshrink",
 ]
-__all__ += [
-    "AlphaDropout",
-    "Dropout",
-    "Dropout1d",
-    "Dropout2d",
-    "Dropout3d",
-    "FeatureAlphaDropout",
-]
-__all__ += [
-    "BatchNorm1d",
-    "BatchNorm2d",
-    "BatchNorm3d",
-    "GroupNorm",
-    "InstanceNorm1d",
-    "InstanceNorm2d",
-    "InstanceNorm3d",
-    "LayerNorm",
-    "LocalResponseNorm",
-    "RMSNorm",
-]
 __all__ += [  # pooling, upsampling
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
@@ -142,6 +133,40 @@ __all__ += [  # pooling, upsampling
     "Upsample",
     "UpsamplingBilinear2d",
     "UpsamplingNearest2d",
+]
+__all__ += [
+    "AlphaDropout",
+    "Dropout",
+    "Dropout1d",
+    "Dropout2d",
+    "Dropout3d",
+    "FeatureAlphaDropout",
+]
+__all__ += ["LogSoftmax", "MultiheadAttention", "Softmax"]
+__all__ += ["AdderConv2d", "MorphologicalDilation2d", "MorphologicalErosion2d", "SemiringConv2d"]
+__all__ += [
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "BatchNorm3d",
+    "GroupNorm",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "InstanceNorm3d",
+    "LayerNorm",
+    "LocalResponseNorm",
+    "RMSNorm",
+]
+__all__ += [  # transposed convolution, im2col/col2im, pixel shuffle
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "ConvTranspose3d",
+    "Fold",
+    "PixelShuffle",
+    "PixelShuffleNd",
+    "PixelUnshuffle",
+    "PixelUnshuffleNd",
+    "Unfold",
+    "conv_transpose_to_subpixel",
 ]
 __all__ += [
     "Embedding",
