@@ -139,6 +139,21 @@ def check_same_dtype(op: str, **tensors: torch.Tensor | None) -> None:
         raise RuntimeError(f"{op}: expected the same dtype for {', '.join(present)}, but {listed}")
 
 
+def check_floating(op: str, tensor: torch.Tensor, name: str = "input") -> None:
+    """Raise NotImplementedError (torch's type for a kernel without that dtype) unless ``tensor`` is
+    floating point.
+
+    >>> check_floating("gelu", torch.tensor([1, 2]))
+    Traceback (most recent call last):
+      ...
+    NotImplementedError: gelu: not implemented for torch.int64 input (floating point only, as torch)
+    """
+    if not tensor.is_floating_point():
+        raise NotImplementedError(
+            f"{op}: not implemented for {tensor.dtype} {name} (floating point only, as torch)"
+        )
+
+
 def normalize_dim(dim: int, ndim: int, op: str, name: str = "dim") -> int:
     """``dim`` counted from the front (a 0-d tensor has one wrappable dim, as in torch); IndexError
     (torch's type) when it is out of range.
