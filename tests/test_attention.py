@@ -135,6 +135,33 @@ def test_default_block_sizes_and_float32_at_moderate_size(form):
     )
 
 
+@pytest.mark.parametrize("causal", [False, True])
+def test_blocked_split_between_threads_equals_one_driver(monkeypatch, causal):
+    """Large problems split their batch rows between threads; per-row masks are gathered per part."""
+    import scratchnn.functional.attention as attention
+
+    generator = torch.Generator().manual_seed(3)
+    q, k, v = (torch.randn(2, 3, 37, 8, dtype=torch.float64, generator=generator) for _ in range(3))
+    mask = (
+        None if causal else torch.rand(2, 1, 37, 37, generator=generator) > 0.3
+    )  # per batch, shared by heads
+    args = [t.requires_grad_() for t in (q, k, v)]
+    results = []
+    threads = torch.get_num_threads()
+    for split_from in (2**62, 0):  # never, always
+        monkeypatch.setattr(attention, "_SPLIT_SCORES", split_from)
+        torch.set_num_threads(2)
+        try:
+            out = ours_in("blocked", (8, 16))(*args, attn_mask=mask, is_causal=causal)
+            results.append((out, *torch.autograd.grad(out, args, torch.ones_like(out))))
+        finally:
+            torch.set_num_threads(threads)
+    for one, split in zip(*results):
+        torch.testing.assert_close(split, one, rtol=1e-13, atol=1e-13)
+    if attention._OPENMP:
+        assert torch.get_num_threads() == threads
+
+
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 @pytest.mark.parametrize("form", FORMS)
 def test_reduced_precision(form, dtype):
