@@ -314,7 +314,11 @@ def test_l1_is_lp_with_p_1_and_logsumexp_tends_to_max_plus():
     "kernel, stride, padding, dilation",
     [(3, 1, "same", 1), (4, 2, 2, 2), ((5, 2, 3), (1, 3, 2), (0, 1, 2), (2, 1, 1)), (7, 1, 3, 1)],
 )
-def test_flat_path_equals_the_literal_form_with_ties(n, name, kernel, stride, padding, dilation, monkeypatch):
+@pytest.mark.parametrize("small_window", [8, 1], ids=["window views", "doubling"])
+def test_flat_path_equals_the_literal_form_with_ties(
+    n, name, kernel, stride, padding, dilation, small_window, monkeypatch
+):
+    monkeypatch.setattr(semiring_module, "SMALL_WINDOW", small_window)
     taken = []
     flat_filter = semiring_module._FlatFilter.apply
     monkeypatch.setattr(semiring_module._FlatFilter, "apply", lambda *a: taken.append(1) or flat_filter(*a))

@@ -139,8 +139,12 @@ class _NegativeDistance:
     p: float
 
     def __call__(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        distance = (x - w).abs()
-        return -(distance if self.p == 1 else distance.pow(self.p))
+        return -self.distance(x, w)
+
+    def distance(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """``|x − w|^p``, in place on the difference (the forward negates the reduced sum instead)."""
+        distance = (x - w).abs_()
+        return distance if self.p == 1 else distance.pow_(self.p)
 
 
 @dataclass(frozen=True)
@@ -153,15 +157,17 @@ class _NegativeDistanceVjp:
 
     def __call__(
         self, x: torch.Tensor, w: torch.Tensor, grad: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, torch.Tensor, float]:
+        """(grad for x, grad for w, a scale the caller applies to x's grad once reduced): the exact
+        gradients share one tensor, ∂/∂x = −∂/∂w, so the sign is applied after the reduction."""
         difference = x - w
         if self.adder:
-            return (-difference).clamp_(-1, 1).mul_(grad), difference.mul_(grad)
+            return (-difference).clamp_(-1, 1).mul_(grad), difference.mul_(grad), 1.0
         if self.p == 1:
             toward_w = difference.sign_().mul_(grad)  # ∂(-|x − w|)/∂w · grad
         else:
             toward_w = difference.abs().pow_(self.p - 1).mul_(difference.sign_()).mul_(grad).mul_(self.p)
-        return -toward_w, toward_w
+        return toward_w, toward_w, -1.0
 
 
 @dataclass(frozen=True)
@@ -660,7 +666,10 @@ class _Elementwise:
 
     def forward(self, windows: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         x, w, dims = self._aligned(windows, weights)
-        return self._reduce(self.semiring.combine(x, w), dims)
+        combine = self.semiring.combine
+        if isinstance(combine, _NegativeDistance) and self.semiring.reduce == "sum":
+            return combine.distance(x, w).sum(dims).neg_()  # −Σ|x − w|^p: negate once, reduced
+        return self._reduce(combine(x, w), dims)
 
     def count(self, windows: torch.Tensor, weights: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         """How many taps of each output attain its value (max/min ties)."""
@@ -682,6 +691,7 @@ class _Elementwise:
         shape = _broadcast(x.shape, w.shape)
         grad, out = self._out_aligned(grad), self._out_aligned(out)
         ring = self.semiring
+        x_scale: list[float] = []
         if ring.vjp is None:
             with torch.enable_grad():
                 x_leaf = x.detach().requires_grad_(need[0])
@@ -694,8 +704,13 @@ class _Elementwise:
                 grad_w = next(grads) if need[1] else None
         else:
             values = ring.combine(x, w) if ring.reduce != "sum" else None
-            grad_x, grad_w = ring.vjp(x, w, self._sensitivity(values, out, grad, shape, in_place=True))
-        grad_x = _sum_to(grad_x, x.shape).squeeze(2) if need[0] and grad_x is not None else None
+            grad_values = self._sensitivity(values, out, grad, shape, in_place=True)
+            grad_x, grad_w, *x_scale = ring.vjp(x, w, grad_values)  # built-ins may add a scale for x
+        if need[0] and grad_x is not None:
+            grad_x = _sum_to(grad_x, x.shape).squeeze(2)
+            grad_x = grad_x * x_scale[0] if x_scale and x_scale[0] != 1 else grad_x
+        else:
+            grad_x = None
         grad_w = (
             _sum_to(grad_w, w.shape).squeeze(0).flatten(3, 3 + (x.ndim - 4) // 2)
             if need[1] and grad_w is not None
@@ -951,21 +966,64 @@ def _extremum_and_total(largest: bool) -> Callable:
 
     def combine(a: tuple[torch.Tensor, ...], b: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
         value = pick(a[0], b[0])
-        weight = a[1] * (a[0] == value)
-        return value, weight.addcmul_(b[1], b[0] == value)
+        weight = _hits(a[0], value, a[1].dtype).mul_(a[1])
+        return value, weight.addcmul_(b[1], _hits(b[0], value, b[1].dtype))
 
     return combine
 
 
-def _flat_filter(
-    x_pad: torch.Tensor, geometry: _Geometry, combine: Callable, extra: Sequence[torch.Tensor] = ()
+def _window_reduce_taps(
+    values: Sequence[torch.Tensor], dim: int, size: int, step: int, largest: bool
 ) -> tuple[torch.Tensor, ...]:
-    """The separable filter: one window reduce per spatial dim, then the stride."""
+    """The windows of :func:`_window_reduce`, tap by tap: the extremum over ``size`` shifted
+    slices, then the weight of the slices that attain it — about 3·size cheap elementwise ops,
+    fewer than doubling for small windows. ``values`` is (value,) or (value, weight)."""
+    windows = values[0].shape[dim] - step * (size - 1)
+    taps = [values[0].narrow(dim, j * step, windows) for j in range(size)]
+    pick = torch.maximum if largest else torch.minimum
+    extremum = taps[0] if size == 1 else pick(taps[0], taps[1])
+    for tap in taps[2:]:
+        extremum = pick(extremum, tap, out=extremum)
+    if len(values) == 1:
+        return (extremum,)
+    weight = values[1]
+    total = _hits(taps[0], extremum, weight.dtype)  # 1.0 where the tap attains the extremum
+    hit = torch.empty_like(total)
+    if all(stride == 0 for stride in weight.stride()):  # unit weights: count the hits
+        for tap in taps[1:]:
+            total += torch.eq(tap, extremum, out=hit)
+        return extremum, total
+    weights = [weight.narrow(dim, j * step, windows) for j in range(size)]
+    total.mul_(weights[0])
+    for tap, tap_weight in zip(taps[1:], weights[1:]):
+        total.addcmul_(tap_weight, torch.eq(tap, extremum, out=hit))
+    return extremum, total
+
+
+def _hits(values: torch.Tensor, extremum: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``values == extremum`` as 0./1. of ``dtype``, written directly (no bool tensor to convert)."""
+    return torch.eq(values, extremum, out=torch.empty(extremum.shape, dtype=dtype, device=extremum.device))
+
+
+# Up to this many taps per dim, tap-by-tap elementwise ops beat binary doubling (log k full
+# passes of a five-op combine).
+SMALL_WINDOW = 6
+
+
+def _flat_filter(
+    x_pad: torch.Tensor, geometry: _Geometry, largest: bool, weight: torch.Tensor | None = None
+) -> tuple[torch.Tensor, ...]:
+    """The separable filter: one window reduce per spatial dim (then the stride), of the values
+    alone or of (value, weight) pairs — the extremum and the total weight of the taps attaining it."""
     n = geometry.n
-    values = (x_pad, *extra)
+    values = (x_pad,) if weight is None else (x_pad, weight)
+    combine = _extremum(largest) if weight is None else _extremum_and_total(largest)
     for i, (k, s, d) in enumerate(zip(geometry.kernel, geometry.stride, geometry.dilation)):
         dim = x_pad.ndim - n + i
-        values = _window_reduce(values, dim, k, d, combine)
+        if k <= SMALL_WINDOW:
+            values = _window_reduce_taps(values, dim, k, d, largest)
+        else:
+            values = _window_reduce(values, dim, k, d, combine)
         if s > 1:
             values = tuple(v[(slice(None),) * dim + (slice(None, None, s),)] for v in values)
     return values
@@ -982,10 +1040,10 @@ class _FlatFilter(torch.autograd.Function):
         x_pad = _pad_constant(x, geometry.padding, geometry.pad_value)
         ctx.geometry, ctx.largest = geometry, largest
         if not ctx.needs_input_grad[0]:
-            (out,) = _flat_filter(x_pad, geometry, _extremum(largest))
+            (out,) = _flat_filter(x_pad, geometry, largest)
             return out.contiguous()
         ones = torch.ones((), dtype=_count_dtype(x.dtype)).expand(x_pad.shape)
-        out, count = _flat_filter(x_pad, geometry, _extremum_and_total(largest), [ones])
+        out, count = _flat_filter(x_pad, geometry, largest, ones)
         out = out.contiguous()
         ctx.save_for_backward(x, out, count)
         return out
@@ -1019,7 +1077,7 @@ class _FlatFilter(torch.autograd.Function):
             value_grid[on_grid] = out[kept]
             share_grid[on_grid] = share[kept]
         reflected = _Geometry(1, 1, 1, geometry.kernel, (1,) * n, geometry.dilation, ((0, 0),) * n, (), 0.0)
-        extremum, total = _flat_filter(value_grid, reflected, _extremum_and_total(not largest), [share_grid])
+        extremum, total = _flat_filter(value_grid, reflected, not largest, share_grid)
         return torch.where(extremum == x, total, 0).to(x.dtype), None, None
 
 
