@@ -109,7 +109,9 @@ def test_local_response_norm_matches_torch(data, dtype):
 def test_normalize_matches_torch(data, dtype, p):
     seeded(data)
     shape = data.draw(st.lists(sizes, min_size=1, max_size=4))
-    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    dims = st.integers(-len(shape), len(shape) - 1)
+    several = st.lists(st.integers(0, len(shape) - 1), min_size=1, max_size=len(shape), unique=True)
+    dim = data.draw(dims | several.map(tuple))  # one dim or several
     x = torch.randn(shape, dtype=dtype)
     if data.draw(st.booleans()):
         x.view(-1)[:: data.draw(st.integers(1, 3))] = 0  # zero entries and whole zero vectors
@@ -124,6 +126,22 @@ def test_normalize_out_and_scalar_input():
     torch_F.normalize(x, dim=0, out=expected)
     assert_close(out, expected)
     assert_matches_torch(F.normalize, torch_F.normalize, torch.tensor(-2.0, dtype=torch.float64), dim=0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_low_precision_rounds_once_as_torch(dtype):
+    # torch accumulates half/bfloat16 in float32 and rounds the result once: bit-equal outputs
+    x = torch.randn(4, 6, 5).to(dtype)
+    weight = torch.rand(5)
+    assert torch.equal(F.normalize(x), torch_F.normalize(x))
+    for w in (weight, weight.to(dtype)):
+        assert torch.equal(F.rms_norm(x, (5,), w), torch_F.rms_norm(x, (5,), w))
+
+
+def test_rms_norm_output_has_the_input_dtype():
+    for x_dtype, w_dtype in ((torch.float32, torch.float64), (torch.float64, torch.float32)):
+        x, w = torch.randn(3, 4, dtype=x_dtype), torch.rand(4, dtype=w_dtype)
+        assert F.rms_norm(x, (4,), w).dtype == torch_F.rms_norm(x, (4,), w).dtype == x_dtype
 
 
 def run_with_stats(fn, x, stats, *args, **kwargs):
@@ -351,7 +369,24 @@ ERRORS = [
         RuntimeError,
         "size must be positive|kernel size",
     ),
-    (lambda m: m.normalize(torch.zeros(2, 3), dim=2), IndexError, "Dimension out of range"),
+    (lambda m: m.normalize(torch.zeros(2, 3), dim=2), IndexError, "out of range"),
+    (lambda m: m.normalize(torch.zeros(2, 3), dim=(0, -2)), RuntimeError, "more than once"),
+    (lambda m: m.normalize(torch.zeros(2, 3, dtype=torch.long)), RuntimeError, "floating point"),
+    (
+        lambda m: m.instance_norm(torch.zeros(2, 3, 4), torch.zeros(3), None),
+        ValueError,
+        "running_mean and running_var must either both be None or neither",
+    ),
+    *[
+        (call, NotImplementedError, "not implemented for torch.int64")
+        for call in (
+            lambda m: m.layer_norm(torch.ones(2, 3, dtype=torch.long), (3,)),
+            lambda m: m.rms_norm(torch.ones(2, 3, dtype=torch.long), (3,)),
+            lambda m: m.group_norm(torch.ones(2, 4, dtype=torch.long), 2),
+            lambda m: m.batch_norm(torch.ones(2, 3, dtype=torch.long), None, None, training=True),
+            lambda m: m.instance_norm(torch.ones(2, 3, 4, dtype=torch.long)),
+        )
+    ],
 ]
 
 

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .._args import check_positive, fail
+from .._args import check_floating, check_positive, fail, normalize_dim
 from .._trace import rearrange
 from .._windows import sliding_windows
 
@@ -164,6 +164,7 @@ def batch_norm(
     )
     if not training and running_mean is None:
         raise RuntimeError("batch_norm: running_mean must be defined in evaluation mode")
+    check_floating("batch_norm", input)
 
     dims = [0, *range(2, input.ndim)]  # b ...
     if training:
@@ -211,6 +212,10 @@ def instance_norm(
             {"input": ("b c ...", input.shape)},
         )
     _check_momentum("instance_norm", momentum)
+    if (running_mean is None) != (running_var is None):
+        raise ValueError(
+            "instance_norm: running_mean and running_var must either both be None or neither be None"
+        )
     if not use_input_stats and (running_mean is None or running_var is None):
         raise RuntimeError(
             "instance_norm: Expected running_mean and running_var to be defined when use_input_stats is false"
@@ -227,6 +232,7 @@ def instance_norm(
     _check_dtypes(
         "instance_norm", input, weight=weight, bias=bias, running_mean=running_mean, running_var=running_var
     )
+    check_floating("instance_norm", input)
 
     dims = list(range(2, input.ndim))  # ...
     if use_input_stats:
@@ -299,6 +305,7 @@ def group_norm(
                 {**shapes, name: ("(g c)", tensor.shape)},
             )
     _check_dtypes("group_norm", input, weight=weight, bias=bias)
+    check_floating("group_norm", input)
     if input.numel() == 0:
         out = input * 1
     else:
@@ -359,6 +366,7 @@ def layer_norm(
     _check_like_shape("layer_norm", "weight", weight, shape)
     _check_like_shape("layer_norm", "bias", bias, shape)
     _check_dtypes("layer_norm", input, weight=weight, bias=bias)
+    check_floating("layer_norm", input)
     dims = list(range(input.ndim - len(shape), input.ndim))
     out = _standardize(_compute(input), dims, eps)[0] if input.numel() else input * 1
     return _affine(out, weight, bias).to(input.dtype)
@@ -379,12 +387,13 @@ def rms_norm(
     """
     shape = _trailing_shape("rms_norm", input, normalized_shape, "")
     _check_like_shape("rms_norm", "weight", weight, shape)
+    check_floating("rms_norm", input)
     dims = list(range(input.ndim - len(shape), input.ndim))
     x = _compute(input)
     if eps is None:
         eps = torch.finfo(x.dtype).eps
-    out = (x * torch.rsqrt((x * x).mean(dims, keepdim=True) + eps)).to(input.dtype)
-    return out if weight is None else out * weight
+    out = x * torch.rsqrt((x * x).mean(dims, keepdim=True) + eps)
+    return (out if weight is None else out * weight).to(input.dtype)  # one rounding, as torch
 
 
 def local_response_norm(
@@ -415,9 +424,9 @@ def local_response_norm(
     return input / (average * alpha + k) ** beta
 
 
-def _vector_norm(x: torch.Tensor, p: float, dim: int) -> torch.Tensor:
-    """‖x‖_p along ``dim`` (kept), with torch's gradient conventions: 0 at a zero vector (and at
-    zero entries for p < 1), split evenly among ties for p = ±∞."""
+def _vector_norm(x: torch.Tensor, p: float, dim: int | tuple[int, ...]) -> torch.Tensor:
+    """‖x‖_p along ``dim`` (kept; one dim or several), with torch's gradient conventions: 0 at a
+    zero vector (and at zero entries for p < 1), split evenly among ties for p = ±∞."""
     magnitude = x.abs()
     if p == math.inf:
         return magnitude.amax(dim, keepdim=True)
@@ -436,19 +445,30 @@ def _vector_norm(x: torch.Tensor, p: float, dim: int) -> torch.Tensor:
 
 
 def normalize(
-    input: torch.Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: torch.Tensor | None = None
+    input: torch.Tensor,
+    p: float = 2.0,
+    dim: int | Sequence[int] = 1,
+    eps: float = 1e-12,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """x / max(‖x‖_p, eps), the p-norm taken along ``dim``.
+    """x / max(‖x‖_p, eps), the p-norm taken along ``dim`` (an int or a sequence of ints).
 
     >>> normalize(torch.tensor([[3.0, 4.0]]))
     tensor([[0.6000, 0.8000]])
+    >>> normalize(torch.ones(2, 2), dim=(0, 1))
+    tensor([[0.5000, 0.5000],
+            [0.5000, 0.5000]])
     """
-    if not -max(input.ndim, 1) <= dim < max(input.ndim, 1):
-        raise IndexError(
-            f"normalize: Dimension out of range (expected to be in range of [{-max(input.ndim, 1)}, "
-            f"{max(input.ndim, 1) - 1}], but got {dim})"
-        )
-    denominator = _vector_norm(input, p, dim).clamp_min(eps).expand_as(input)
+    if isinstance(dim, int):
+        dims: int | tuple[int, ...] = normalize_dim(dim, input.ndim, "normalize")
+    else:
+        dims = tuple(normalize_dim(d, input.ndim, "normalize") for d in dim)
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"normalize: a dim appears more than once in the list of dims, got dim={dim}")
+    if not (input.is_floating_point() or input.is_complex()):
+        raise RuntimeError(f"normalize: expected a floating point or complex input, got {input.dtype}")
+    norm = _vector_norm(_compute(input), p, dims).to(input.dtype)  # half: accumulated in float32, as torch
+    denominator = norm.clamp_min(eps).expand_as(input)
     if out is None:
         return input / denominator
     return torch.div(input, denominator, out=out)
