@@ -140,6 +140,22 @@ def test_forward_mode_ad(form):
     assert_close(*results)
 
 
+def test_torch_func_transforms():
+    from torch.func import grad, vmap
+
+    x, w = torch.randn(3, 2, 4, 5, 5, dtype=torch.float64), torch.randn(4, 3, 3, 3, dtype=torch.float64)
+    for in_dims in (0, 1):
+        batched = x if in_dims == 0 else x.transpose(0, 1)
+        ours = vmap(lambda x: F.conv_transpose2d(x, w, stride=2, padding=1), in_dims=in_dims)(batched)
+        theirs = vmap(lambda x: torch_F.conv_transpose2d(x, w, stride=2, padding=1), in_dims=in_dims)(batched)
+        assert_close(ours, theirs)
+    gradients = [
+        grad(lambda w, fn=fn: fn(x[0], w, stride=2, output_padding=1).pow(2).sum())(w)
+        for fn in (F.conv_transpose2d, torch_F.conv_transpose2d)
+    ]
+    assert_close(*gradients)
+
+
 def test_fast_form_skips_inserted_zeros():
     """The fast form contracts the input once per kernel offset, the zero-insertion form s^d times
     as many (windows of the zero-spread input): count the contracted elements."""

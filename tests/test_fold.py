@@ -93,6 +93,18 @@ def test_gradcheck():
     assert torch.autograd.gradgradcheck(lambda c: F.fold(c, (4, 5), **kwargs), (columns,))
 
 
+def test_torch_func_transforms():
+    from torch.func import jacrev, vmap
+
+    columns = torch.randn(5, 2, 12, 30, dtype=torch.float64)
+    ours = vmap(lambda c: F.fold(c, (6, 7), 2), in_dims=1)(columns)
+    assert_close(ours, vmap(lambda c: torch_F.fold(c, (6, 7), 2), in_dims=1)(columns))
+    small = torch.randn(1, 4, 6, dtype=torch.float64)
+    assert_close(
+        jacrev(lambda c: F.fold(c, (3, 4), 2))(small), jacrev(lambda c: torch_F.fold(c, (3, 4), 2))(small)
+    )
+
+
 def test_forward_mode_ad():
     import torch.autograd.forward_ad as fwAD
 

@@ -73,15 +73,25 @@ class _OverlapAdd(torch.autograd.Function):
     """Forward (and jvp): one slice-add per kernel offset. Backward: the window view of the gradient."""
 
     @staticmethod
-    def forward(ctx, blocks, output_size, kernel_size, stride, padding, dilation):  # type: ignore[override]
-        n = len(kernel_size)
-        positions = blocks.shape[blocks.ndim - 2 * n : blocks.ndim - n]
-        ctx.geometry = (positions, output_size, kernel_size, stride, padding, dilation)
-        return _slice_adds(blocks, *ctx.geometry)
+    def forward(blocks, output_size, kernel_size, stride, padding, dilation):  # type: ignore[override]
+        return _slice_adds(
+            blocks, _positions(blocks, kernel_size), output_size, kernel_size, stride, padding, dilation
+        )
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):  # type: ignore[override]
+        blocks, output_size, kernel_size, stride, padding, dilation = inputs
+        ctx.geometry = (_positions(blocks, kernel_size), output_size, kernel_size, stride, padding, dilation)
 
     @staticmethod
     def jvp(ctx, blocks_tangent, *_):  # type: ignore[override]
         return _slice_adds(blocks_tangent, *ctx.geometry)  # the op is linear: its jvp is itself
+
+    @staticmethod
+    def vmap(info, in_dims, blocks, *geometry):  # type: ignore[override]
+        if in_dims[0] is None:
+            return _OverlapAdd.apply(blocks, *geometry), None
+        return _OverlapAdd.apply(blocks.movedim(in_dims[0], 0), *geometry), 0  # one more leading dim
 
     @staticmethod
     def backward(ctx, grad):  # type: ignore[override]
@@ -95,6 +105,11 @@ class _OverlapAdd(torch.autograd.Function):
         ]
         windows = sliding_windows(grad, kernel_size, stride, pairs, dilation)
         return windows, None, None, None, None, None
+
+
+def _positions(blocks: torch.Tensor, kernel_size: Sequence[int]) -> tuple[int, ...]:
+    n = len(kernel_size)
+    return tuple(blocks.shape[blocks.ndim - 2 * n : blocks.ndim - n])
 
 
 def _slice_adds(blocks, positions, output_size, kernel_size, stride, padding, dilation) -> torch.Tensor:
