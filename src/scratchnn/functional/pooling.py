@@ -26,14 +26,16 @@ torch's rules, kept exactly:
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import torch
 
 from .._args import check_non_negative, check_positive, check_rank, fail, ntuple, spatial_legend
-from .._trace import is_recording, record
+from .._contract import current_form
+from .._trace import is_recording, rearrange, record
 from .._windows import output_size as window_count
 from .._windows import sliding_windows
 
@@ -219,6 +221,329 @@ def _positions(spatial: Sequence[int], device: torch.device) -> torch.Tensor:
     return torch.arange(math.prod(spatial), device=device).view(*spatial)
 
 
+# ---------------------------------------------------------------------------------------------
+# The fast form: no window view, so memory stays O(input + output) instead of O(output · kernel).
+#
+# max  Each kernel offset reads the padded input as one shifted slice the size of the output,
+#          slice(i, j) = x_padded[..., i·dh :: sh, j·dw :: sw][..., :h, :w]
+#      and the maximum runs over the offsets, one slice at a time. Alongside it runs, per output,
+#      the displacement of the cell torch's loop keeps (it replaces its maximum when
+#      val > max or val is NaN): window start + displacement is the argmax's flat index.
+#      Backward: one scatter-add of the output gradient to those cells (an autograd.Function).
+# avg  A window sum is separable: sum along the last dim, then along the one before, … Each pass
+#      adds the k strided slices of one dim (zero padding adds nothing, so each slice is clipped
+#      to the input). Backward runs the passes' adjoints: the gradient added back into the same
+#      slices (an overlap-add).
+# Max pooling with more kernel offsets than a plane has outputs (and more than 64: global pooling)
+# reduces the window view instead. A dim whose windows tile it (kernel = stride ≥ 16, no padding)
+# is summed as one reduction of a reshaped view, `(o k) -> o k`.
+
+MAX_LOOPED_OFFSETS = 64
+MIN_RESHAPED_KERNEL = 16
+
+
+def _loop_over_offsets(args: PoolArgs) -> bool:
+    """Whether fast max pooling reduces over the kernel offsets one slice at a time: when a plane
+    has at least as many outputs as the kernel has offsets, or the kernel is small (≤ 64 offsets).
+
+    >>> x = torch.zeros(1, 1, 112, 112)
+    >>> _loop_over_offsets(PoolArgs("max_pool2d", x, 2, 3, 2, 1, 1, False))
+    True
+    >>> _loop_over_offsets(PoolArgs("max_pool2d", x, 2, 112, 112, 0, 1, False))  # one window per plane
+    False
+    """
+    return math.prod(args.kernel_size) <= max(MAX_LOOPED_OFFSETS, math.prod(args.output_size))
+
+
+def _offsets(kernel_size: Sequence[int]) -> list[tuple[int, tuple[int, ...]]]:
+    """Every kernel offset in row-major order (torch's window order), with its flat number.
+
+    >>> _offsets((2, 2))
+    [(0, (0, 0)), (1, (0, 1)), (2, (1, 0)), (3, (1, 1))]
+    """
+    return list(enumerate(itertools.product(*(range(k) for k in kernel_size))))
+
+
+def _plane_strides(spatial: Sequence[int]) -> list[int]:
+    """Strides of the flat input plane: (H, W) → [W, 1]."""
+    return [math.prod(spatial[i + 1 :]) for i in range(len(spatial))]
+
+
+def _phase_slices(args: PoolArgs, x: torch.Tensor, value: float) -> Callable[[tuple[int, ...]], torch.Tensor]:
+    """``x`` padded with ``value``, as a function from a kernel offset to its slice (..., *out).
+
+    Offset i of a dim reads, for output o, the input cell o·s + c with c = i·d - p. Elementwise
+    ops over slices that skip cells (s > 1) are several times slower than over a box, so x is
+    stored split into its stride phases (space-to-depth: one copy), each phase with a margin of
+    ``value`` cells for the padding; in 2-D, with margins (mh, mw)::
+
+        buffer (..., sh, sw, h', w')      buffer[..., r, t, mh + a, mw + b] = x[..., a·sh + r, b·sw + t]
+
+    and offset i reads phase c mod s, from row m + ⌊c/s⌋ on: a box, per dim.
+    """
+    n = args.n
+    shifts = [[i * d - p for i in range(k)] for k, d, p in zip(args.kernel_size, args.dilation, args.padding)]
+    margins = [-(min(c) // s) for c, s in zip(shifts, args.stride)]  # ⌈p / s⌉
+    lengths = [m + max(c) // s + o for m, c, s, o in zip(margins, shifts, args.stride, args.output_size)]
+    if all(s == 1 for s in args.stride) and not any(args.padding):
+        buffer = x.view(*x.shape[:-n], *[1] * n, *x.shape[-n:])  # nothing to pad or split: x itself
+    else:
+        buffer = x.new_full((*x.shape[:-n], *args.stride, *lengths), value)
+        rows = [
+            min(length - m, -(-size // s))
+            for length, m, size, s in zip(lengths, margins, args.spatial, args.stride)
+        ]
+        if all(r * s <= size for r, s, size in zip(rows, args.stride, args.spatial)):  # every phase as long
+            names = spatial_legend(n)[0]  # "... (h sh) (w sw) -> ... sh sw h w"
+            split = " ".join(f"({a} s{a})" for a in names)
+            pattern = f"... {split} -> ... {' '.join(f's{a}' for a in names)} {' '.join(names)}"
+            used: tuple[Any, ...] = (..., *[slice(0, r * s) for r, s in zip(rows, args.stride)])
+            phases = rearrange(x[used], pattern, **{f"s{a}": s for a, s in zip(names, args.stride)})
+            inside: tuple[Any, ...] = (
+                ...,
+                *[slice(None)] * n,
+                *[slice(m, m + r) for m, r in zip(margins, rows)],
+            )
+            buffer[inside] = phases
+        else:
+            for residues in itertools.product(*(range(s) for s in args.stride)):
+                counts = [
+                    min(len(range(r, size, s)), length - m)
+                    for r, size, s, length, m in zip(residues, args.spatial, args.stride, lengths, margins)
+                ]
+                source: tuple[Any, ...] = (
+                    ...,
+                    *[slice(r, r + s * count, s) for r, s, count in zip(residues, args.stride, counts)],
+                )
+                target: tuple[Any, ...] = (
+                    ...,
+                    *residues,
+                    *[slice(m, m + c) for m, c in zip(margins, counts)],
+                )
+                buffer[target] = x[source]
+
+    def at(offset: tuple[int, ...]) -> torch.Tensor:
+        cells = [shift[i] for shift, i in zip(shifts, offset)]
+        residues = [c % s for c, s in zip(cells, args.stride)]
+        boxes = [
+            slice(m + c // s, m + c // s + o)
+            for m, c, s, o in zip(margins, cells, args.stride, args.output_size)
+        ]
+        box: tuple[Any, ...] = (..., *residues, *boxes)
+        return buffer[box]
+
+    return at
+
+
+def _window_starts(args: PoolArgs, device: torch.device) -> torch.Tensor:
+    """(*out) the flat index of each window's first cell (padding included: may be off the plane)."""
+    start = torch.zeros((1,) * args.n, dtype=torch.long, device=device)
+    for i, (out, s, p, plane_stride) in enumerate(
+        zip(args.output_size, args.stride, args.padding, _plane_strides(args.spatial))
+    ):
+        shape = [1] * args.n
+        shape[i] = out
+        start = start + ((torch.arange(out, device=device) * s - p) * plane_stride).view(shape)
+    return start
+
+
+def _max_offsets(args: PoolArgs, x: torch.Tensor, track: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The maximum over the offsets' slices (..., *out), and (``track``) per output the flat
+    input index of the cell torch keeps.
+
+    torch's loop starts from the first cell inside the input and replaces its maximum when
+    ``val > max or isnan(val)``. An output's replacements come in row-major order, so their
+    displacements (offset → flat distance from the window's start) increase: the one kept is
+    ``max(kept, displacement · replaced)``, computed in floating point (exact for integers below
+    2^24), where comparisons vectorize. The value is ``maximum``'s, which propagates NaN as torch.
+    """
+    at = _phase_slices(args, x, _lowest(x.dtype))
+    (_, first), *rest = _offsets(args.kernel_size)
+    out = at(first).clone(memory_format=torch.contiguous_format)
+    if not track:
+        for _, offset in rest:
+            torch.maximum(out, at(offset), out=out)
+        return out, None
+    plane = math.prod(args.spatial)
+    if not x.is_floating_point():
+        code = torch.int64
+    else:
+        code = torch.float64 if x.dtype == torch.float64 or plane > 2**24 else torch.float32
+    start = _window_starts(args, x.device)
+    first_index = args.first_inside(x.device)[1]
+    kept = (first_index - start).to(code).expand(out.shape).contiguous()  # displacements
+    displacements = [
+        sum(
+            i * d * plane_stride
+            for i, d, plane_stride in zip(offset, args.dilation, _plane_strides(args.spatial))
+        )
+        for _, offset in rest
+    ]
+    replaced = torch.empty(out.shape, dtype=code, device=x.device)
+    nan = torch.empty_like(replaced) if x.is_floating_point() else None
+    for displacement, (_, offset) in zip(displacements, rest):
+        value = at(offset)
+        torch.gt(value, out, out=replaced)  # 1 where torch's loop replaces its maximum: val > max,
+        if nan is not None:
+            torch.ne(value, value, out=nan)  # or val is NaN
+            torch.maximum(replaced, nan, out=replaced)
+        torch.maximum(kept, replaced.mul_(displacement), out=kept)
+        torch.maximum(out, value, out=out)
+    return out, kept.to(torch.long).add_(start)
+
+
+class _MaxPoolFast(torch.autograd.Function):
+    """Max pooling over offsets; backward: the output gradient scatter-added to the argmax cells."""
+
+    @staticmethod
+    def forward(ctx: Any, input: torch.Tensor, args: PoolArgs) -> tuple[torch.Tensor, torch.Tensor]:
+        out, indices = _max_offsets(args, input, track=True)
+        assert indices is not None
+        ctx.mark_non_differentiable(indices)
+        ctx.save_for_backward(indices)
+        ctx.args, ctx.shape = args, input.shape
+        return out, indices
+
+    @staticmethod
+    def backward(ctx: Any, grad_out: torch.Tensor, _: Any) -> tuple[torch.Tensor, None]:
+        (indices,) = ctx.saved_tensors
+        args, n = ctx.args, ctx.args.n
+        outside = _outside_windows(args)
+        if outside is not None:  # no cell to route to (torch's own backward fails here)
+            outside = outside.to(grad_out.device)
+            grad_out, indices = grad_out.masked_fill(outside, 0), indices.masked_fill(outside, 0)
+        grad_input = grad_out.new_zeros(*ctx.shape[:-n], math.prod(args.spatial))  # ... (H W)
+        grad_input.scatter_add_(-1, indices.flatten(-n), grad_out.flatten(-n))
+        return grad_input.view(ctx.shape), None
+
+
+def _outside_windows(args: PoolArgs) -> torch.Tensor | None:
+    """(*out) True where a window has no cell inside the input (dilated windows in the padding),
+    None when there are none — decided from the sizes alone."""
+    empty = [
+        [not any(0 <= o * s - p + j * d < size for j in range(k)) for o in range(out)]
+        for size, out, k, s, p, d in zip(
+            args.spatial, args.output_size, args.kernel_size, args.stride, args.padding, args.dilation
+        )
+    ]
+    if not any(any(dim) for dim in empty):
+        return None
+    mask = torch.zeros((1,) * args.n, dtype=torch.bool)
+    for i, dim in enumerate(empty):
+        shape = [1] * args.n
+        shape[i] = len(dim)
+        mask = mask | torch.tensor(dim).view(shape)
+    return mask
+
+
+def _max_pool_fast(
+    args: PoolArgs, input: torch.Tensor, return_indices: bool
+) -> tuple[torch.Tensor, Indices | None]:
+    if return_indices or (torch.is_grad_enabled() and input.requires_grad):
+        out, indices = _MaxPoolFast.apply(input, args)
+    else:  # inference: the values alone, one `maximum` per offset
+        out, indices = _max_offsets(args, input, track=False)[0], None
+    if is_recording():
+        count = math.prod(args.kernel_size)
+        record("op", f"running max over {count} shifted slices (fast form)", [input], out)
+    return out, indices
+
+
+def _pass_slices(args: PoolArgs, m: int) -> list[tuple[slice, slice]]:
+    """Along spatial dim m, per kernel offset: the outputs whose cell at that offset lies inside
+    the input (a slice), and those cells (a strided slice); offsets entirely in the padding are left out.
+
+    >>> x = torch.zeros(1, 5)
+    >>> for outputs, cells in _pass_slices(PoolArgs("avg_pool1d", x, 1, 3, 2, 1, 1, False), 0):
+    ...     print(outputs, cells)
+    slice(1, 3, None) slice(1, 4, 2)
+    slice(0, 3, None) slice(0, 5, 2)
+    slice(0, 2, None) slice(1, 4, 2)
+    """
+    size, out, k, s, p, d = (
+        args.spatial[m],
+        args.output_size[m],
+        args.kernel_size[m],
+        args.stride[m],
+        args.padding[m],
+        args.dilation[m],
+    )
+    slices = []
+    for i in range(k):
+        shift = i * d - p  # the input cell of output 0
+        low = -(shift // s) if shift < 0 else 0  # first output whose cell is ≥ 0
+        high = min(out, (size - 1 - shift) // s + 1)  # past the last one whose cell is < size
+        if high > low:
+            slices.append((slice(low, high), slice(low * s + shift, (high - 1) * s + shift + 1, s)))
+    return slices
+
+
+def _along(dim_slice: slice, m: int, n: int) -> tuple[Any, ...]:
+    """An index that applies ``dim_slice`` to spatial dim m of n (trailing dims)."""
+    return (..., dim_slice, *[slice(None)] * (n - 1 - m))
+
+
+def _reshaped_pass(args: PoolArgs, m: int) -> bool:
+    """Whether the pass along dim m is one reduction of a reshaped view, ``(o k) -> o k``: windows
+    that tile the dim (kernel = stride, no padding) and are long (≥ 16; short ones add faster as slices)."""
+    k, s, p, d = args.kernel_size[m], args.stride[m], args.padding[m], args.dilation[m]
+    return (
+        k == s
+        and p == 0
+        and d == 1
+        and k >= MIN_RESHAPED_KERNEL
+        and args.output_size[m] * k <= args.spatial[m]
+    )
+
+
+def _sum_along(t: torch.Tensor, args: PoolArgs, m: int, accumulate: torch.dtype) -> torch.Tensor:
+    """The window sums along spatial dim m of t: (..., size_m, ...) → (..., out_m, ...)."""
+    dim, out, k = t.ndim - args.n + m, args.output_size[m], args.kernel_size[m]
+    if _reshaped_pass(args, m):
+        return t.narrow(dim, 0, out * k).unflatten(dim, (out, k)).sum(dim + 1, dtype=accumulate)
+    total = t.new_zeros((*t.shape[:dim], out, *t.shape[dim + 1 :]), dtype=accumulate)
+    for out_slice, in_slice in _pass_slices(args, m):
+        total[_along(out_slice, m, args.n)] += t[_along(in_slice, m, args.n)]
+    return total
+
+
+def _spread_along(grad: torch.Tensor, args: PoolArgs, m: int) -> torch.Tensor:
+    """The adjoint of :func:`_sum_along`: each output's gradient added to the cells of its window."""
+    dim, out, k = grad.ndim - args.n + m, args.output_size[m], args.kernel_size[m]
+    if _reshaped_pass(args, m) and out * k == args.spatial[m]:  # every cell in one window: a broadcast
+        return (
+            grad.unsqueeze(dim + 1)
+            .expand(*grad.shape[: dim + 1], k, *grad.shape[dim + 1 :])
+            .flatten(dim, dim + 1)
+        )
+    spread = grad.new_zeros((*grad.shape[:dim], args.spatial[m], *grad.shape[dim + 1 :]))
+    if _reshaped_pass(args, m):
+        spread.narrow(dim, 0, out * k).unflatten(dim, (out, k)).copy_(grad.unsqueeze(dim + 1))
+        return spread
+    for out_slice, in_slice in _pass_slices(args, m):
+        spread[_along(in_slice, m, args.n)] += grad[_along(out_slice, m, args.n)]
+    return spread
+
+
+class _WindowSum(torch.autograd.Function):
+    """The window sums (zero padding), one separable pass per dim, last dim first; backward: the
+    passes' overlap-adds."""
+
+    @staticmethod
+    def forward(ctx: Any, input: torch.Tensor, args: PoolArgs, accumulate: torch.dtype) -> torch.Tensor:
+        total = input
+        for m in reversed(range(args.n)):
+            total = _sum_along(total, args, m, accumulate)
+        ctx.args, ctx.dtype = args, input.dtype
+        return total
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        for m in range(ctx.args.n):
+            grad = _spread_along(grad, ctx.args, m)
+        return grad.to(ctx.dtype), None, None
+
+
 def _max_pool(
     input: torch.Tensor,
     kernel_size: IntOrTuple,
@@ -233,6 +558,17 @@ def _max_pool(
     """The N-d max pooling behind max_pool1d/2d/3d."""
     args = PoolArgs(op, input, n, kernel_size, stride, padding, dilation, ceil_mode)
     _check_dtype(input, op, integers=return_indices or n > 1)
+    if current_form() == "fast" and _loop_over_offsets(args):
+        out, indices = _max_pool_fast(args, input, return_indices)
+        return (out, cast(torch.Tensor, indices)) if return_indices else out
+    return _max_pool_windows(args, input, return_indices)
+
+
+def _max_pool_windows(
+    args: PoolArgs, input: torch.Tensor, return_indices: bool
+) -> torch.Tensor | tuple[torch.Tensor, Indices]:
+    """Max pooling as the window view's argmax (the literal form)."""
+    n = args.n
     lowest = _lowest(input.dtype)
     windows = args.windows(input, lowest)  # b c *out *kernel
     flat = windows.flatten(-n)  # b c *out K
@@ -345,10 +681,15 @@ def _avg_pool(
             f"the input {args.spatial} is smaller than the kernel {args.kernel_size} (before padding)",
             {"input": (input_legend(n), input.shape)},
         )
-    windows = args.windows(input, 0)  # b c *out *kernel
     integer = not input.is_floating_point()
     accumulate = torch.int64 if integer else torch.promote_types(input.dtype, torch.float32)
-    total = windows.sum(dim=tuple(range(-n, 0)), dtype=accumulate)  # b c *out
+    if current_form() == "fast":
+        total = _WindowSum.apply(input, args, accumulate)  # b c *out
+        step = "window sums, one separable pass per dim"
+    else:
+        windows = args.windows(input, 0)  # b c *out *kernel
+        total = windows.sum(dim=tuple(range(-n, 0)), dtype=accumulate)  # b c *out
+        step = f"sum over the kernel axes ({n}-d windows)"
     if divisor_override is not None:
         divisor: torch.Tensor | int = divisor_override
     else:
@@ -368,7 +709,7 @@ def _avg_pool(
         out = total / divisor
     out = out.to(input.dtype)
     if is_recording():
-        record("op", f"sum over the kernel axes ({n}-d windows) / divisor", [windows], out)
+        record("op", f"{step} / divisor", [input], out)
     return out
 
 
