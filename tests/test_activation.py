@@ -289,6 +289,11 @@ def test_prelu_gradcheck():
             "parameter numbers = 3 and channel size = 1",
         ),
         (
+            lambda: F.prelu(torch.zeros(2, 3), torch.zeros(3, dtype=torch.float64)),
+            RuntimeError,
+            "prelu: expected the same dtype for input, weight",
+        ),
+        (
             lambda: nn.Hardtanh(1.0, 1.0),
             AssertionError,
             r"max_val \(1.0\) must be greater than min_val \(1.0\)",
@@ -309,11 +314,52 @@ def test_errors_have_torchs_types():
             lambda: F.prelu(torch.zeros(3), torch.zeros(3)),
             lambda: torch_F.prelu(torch.zeros(3), torch.zeros(3)),
         ),
+        (
+            lambda: F.prelu(torch.zeros(2, 3), torch.zeros(3, dtype=torch.float64)),
+            lambda: torch_F.prelu(torch.zeros(2, 3), torch.zeros(3, dtype=torch.float64)),
+        ),
     ]:
         with pytest.raises(Exception) as expected:
             reference()
         with pytest.raises(expected.type):
             ours()
+
+
+# torch's kernels that take integer input; the others raise NotImplementedError
+INTEGER_INPUT = {"relu", "relu6", "hardtanh", "sigmoid", "tanh", "softsign", "tanhshrink"}
+
+
+@pytest.mark.parametrize("name", [*sorted(set(ELEMENTWISE) - INTEGER_INPUT), "glu", "prelu"])
+def test_integer_input_raises_not_implemented_like_torch(name):
+    x = torch.tensor([[-3, 0, 2, 5]])
+    args = (torch.tensor([1]),) if name == "prelu" else ()
+    with pytest.raises(NotImplementedError):
+        theirs(name)(x, *args)
+    with pytest.raises(NotImplementedError, match=f"{name}: not implemented for torch.int64"):
+        getattr(F, name)(x, *args)
+
+
+@pytest.mark.parametrize("name", sorted(INTEGER_INPUT))
+def test_integer_input_where_torch_takes_it(name):
+    x = torch.tensor([[-3, -1, 0, 2, 5, 9]])
+    kwargs = {"min_val": -1.5, "max_val": 2.5} if name == "hardtanh" else {}  # bounds truncate to ints
+    assert_close(getattr(F, name)(x, **kwargs), theirs(name)(x, **kwargs))  # dtype too: int64 or float32
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("name", [*sorted(ELEMENTWISE), "glu"])
+def test_low_precision_is_computed_in_float32_like_torch(name, dtype):
+    x = (torch.randn(8, 50, generator=torch.Generator().manual_seed(0)) * 4).to(dtype)
+    ours, expected = getattr(F, name)(x), theirs(name)(x)
+    if name == "gelu":
+        # within one ulp, or 1e-6 · max|y| in the left tail: there 1 + erf(x/√2) cancels, and torch's
+        # vectorized float32 erf differs from torch.erf by an ulp, a large part of a tiny result
+        assert_close(ours, expected, rtol=torch.finfo(dtype).eps, atol=1e-6)
+    else:
+        assert torch.equal(ours, expected)  # one rounding of the float32 result, bit for bit
+    # gradients within the dtype's rounding (helpers.TOLERANCES): torch's backward of sigmoid, tanh
+    # and the like reads the rounded output, ours differentiates the float32 formula
+    assert_matches_torch(getattr(F, name), theirs(name), x)
 
 
 MODULES = [

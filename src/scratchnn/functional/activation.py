@@ -9,6 +9,11 @@ kink (``relu`` at 0, ``hardtanh`` at its bounds, ``hardswish`` at ±3) is the on
 ``inplace=True`` writes the result into ``input`` and returns ``input``, as torch does: the
 formula runs on a copy of the input when autograd needs it, and autograd then sees one in-place
 ``copy_`` (so a leaf that requires grad refuses it with torch's own error).
+
+dtypes follow torch's CPU kernels: half and bfloat16 are computed in float32 and rounded once;
+integer input works where torch's does (``relu``, ``relu6`` and ``hardtanh`` keep the integer
+dtype, ``sigmoid``, ``tanh``, ``softsign`` and ``tanhshrink`` give floats) and raises
+NotImplementedError elsewhere.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from collections.abc import Callable
 
 import torch
 
-from .._args import fail
+from .._args import check_floating, check_same_dtype, fail
 
 __all__ = [
     "celu",
@@ -55,6 +60,7 @@ def _float32(value: float) -> float:
 # (see _differentiated_as) so that float64 gradients match torch's to the last bits:
 # hardsigmoid's slope is float32(1/6), celu's input scale is 1 / float32(alpha).
 _HARDSIGMOID_SLOPE = _float32(1 / 6)
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
 
 
 def _piecewise(
@@ -78,9 +84,21 @@ def _differentiated_as(value: torch.Tensor, surrogate: torch.Tensor) -> torch.Te
 
 
 def _apply(
-    formula: Callable[[torch.Tensor], torch.Tensor], input: torch.Tensor, inplace: bool
+    formula: Callable[[torch.Tensor], torch.Tensor],
+    input: torch.Tensor,
+    inplace: bool = False,
+    floating_only: str | None = None,
 ) -> torch.Tensor:
-    """``formula(input)``, or its result written into ``input`` when ``inplace``."""
+    """``formula(input)``, or its result written into ``input`` when ``inplace``; half and bfloat16
+    computed in float32 and rounded once. ``floating_only`` names an op that refuses integer input."""
+    if floating_only is not None:
+        check_floating(floating_only, input)
+    if input.dtype in _LOW_PRECISION:
+        low_precision_formula = formula
+
+        def formula(x: torch.Tensor) -> torch.Tensor:
+            return low_precision_formula(x.float()).to(x.dtype)
+
     if not inplace:
         return formula(input)
     source = input.clone() if input.requires_grad and torch.is_grad_enabled() else input
@@ -106,6 +124,8 @@ def relu6(input: torch.Tensor, inplace: bool = False) -> torch.Tensor:
 
 
 def _hardtanh(x: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    if not x.is_floating_point():  # integer input keeps its dtype; the bounds truncate, as in torch
+        low, high = int(low), int(high)
     return torch.where(x <= low, low, torch.where(x >= high, high, x))
 
 
@@ -133,7 +153,7 @@ def leaky_relu(input: torch.Tensor, negative_slope: float = 0.01, inplace: bool 
     In place with a negative slope, the backward raises RuntimeError, as torch's does (its
     backward recovers x from the result, which a negative slope makes ambiguous).
     """
-    out = _apply(lambda x: torch.where(x > 0, x, x * negative_slope), input, inplace)
+    out = _apply(lambda x: torch.where(x > 0, x, x * negative_slope), input, inplace, "leaky_relu")
     if inplace and negative_slope < 0:
         _refuse_backward(out, "leaky_relu", "leakyReLu")
     return out
@@ -183,7 +203,7 @@ def elu(input: torch.Tensor, alpha: float = 1.0, inplace: bool = False) -> torch
     >>> elu(torch.tensor([-1.0, 2.0]))
     tensor([-0.6321,  2.0000])
     """
-    out = _apply(lambda x: _elu(x, alpha), input, inplace)
+    out = _apply(lambda x: _elu(x, alpha), input, inplace, "elu")
     if inplace and alpha < 0:
         _refuse_backward(out, "elu", "elu")
     return out
@@ -195,7 +215,7 @@ def selu(input: torch.Tensor, inplace: bool = False) -> torch.Tensor:
     >>> selu(torch.tensor([-1.0, 1.0]))
     tensor([-1.1113,  1.0507])
     """
-    return _apply(lambda x: _elu(x, SELU_ALPHA, SELU_SCALE), input, inplace)
+    return _apply(lambda x: _elu(x, SELU_ALPHA, SELU_SCALE), input, inplace, "selu")
 
 
 def celu(input: torch.Tensor, alpha: float = 1.0, inplace: bool = False) -> torch.Tensor:
@@ -210,7 +230,7 @@ def celu(input: torch.Tensor, alpha: float = 1.0, inplace: bool = False) -> torc
     # (where it rebuilds exp(x / alpha) from the result) only outside
     inverse32 = 1.0 / _float32(alpha)
     gradient_scale = (inverse32, 1.0 / alpha) if inplace else (inverse32, inverse32)
-    out = _apply(lambda x: _elu(x, alpha, 1.0, 1.0 / alpha, gradient_scale), input, inplace)
+    out = _apply(lambda x: _elu(x, alpha, 1.0, 1.0 / alpha, gradient_scale), input, inplace, "celu")
     if inplace and alpha < 0:
         _refuse_backward(out, "celu", "elu")
     return out
@@ -229,7 +249,7 @@ def sigmoid(input: torch.Tensor) -> torch.Tensor:
     >>> sigmoid(torch.tensor([0.0, 2.0]))
     tensor([0.5000, 0.8808])
     """
-    return _sigmoid(input)
+    return _apply(_sigmoid, input)
 
 
 def _tanh(x: torch.Tensor) -> torch.Tensor:
@@ -248,7 +268,7 @@ def tanh(input: torch.Tensor) -> torch.Tensor:
     >>> tanh(torch.tensor([0.0, 1.0]))
     tensor([0.0000, 0.7616])
     """
-    return _tanh(input)
+    return _apply(_tanh, input)
 
 
 def tanhshrink(input: torch.Tensor) -> torch.Tensor:
@@ -257,7 +277,7 @@ def tanhshrink(input: torch.Tensor) -> torch.Tensor:
     >>> tanhshrink(torch.tensor([0.0, 1.0]))
     tensor([0.0000, 0.2384])
     """
-    return input - _tanh(input)
+    return input - tanh(input)  # torch's composite: two ops, each rounded in half precision
 
 
 def softsign(input: torch.Tensor) -> torch.Tensor:
@@ -266,7 +286,7 @@ def softsign(input: torch.Tensor) -> torch.Tensor:
     >>> softsign(torch.tensor([-1.0, 3.0]))
     tensor([-0.5000,  0.7500])
     """
-    return input / (input.abs() + 1)
+    return input / (input.abs() + 1)  # torch's composite: each op rounded in half precision
 
 
 def softplus(input: torch.Tensor, beta: float = 1.0, threshold: float = 20.0) -> torch.Tensor:
@@ -275,9 +295,13 @@ def softplus(input: torch.Tensor, beta: float = 1.0, threshold: float = 20.0) ->
     >>> softplus(torch.tensor([0.0, 30.0]))
     tensor([ 0.6931, 30.0000])
     """
-    scaled = input * beta
-    linear = scaled > threshold
-    return torch.where(linear, input, torch.log1p(torch.exp(torch.where(linear, 0, scaled))) / beta)
+
+    def formula(x: torch.Tensor) -> torch.Tensor:
+        scaled = x * beta
+        linear = scaled > threshold
+        return torch.where(linear, x, torch.log1p(torch.exp(torch.where(linear, 0, scaled))) / beta)
+
+    return _apply(formula, input, floating_only="softplus")
 
 
 def _softplus_exact(x: torch.Tensor) -> torch.Tensor:
@@ -293,7 +317,7 @@ def logsigmoid(input: torch.Tensor) -> torch.Tensor:
     >>> logsigmoid(torch.tensor([0.0, -100.0]))
     tensor([  -0.6931, -100.0000])
     """
-    return -_softplus_exact(-input)
+    return _apply(lambda x: -_softplus_exact(-x), input, floating_only="logsigmoid")
 
 
 def gelu(input: torch.Tensor, approximate: str = "none") -> torch.Tensor:
@@ -304,10 +328,13 @@ def gelu(input: torch.Tensor, approximate: str = "none") -> torch.Tensor:
     (tensor([0.8413]), tensor([0.8412]))
     """
     if approximate == "none":
-        return input * 0.5 * (1 + torch.erf(input * math.sqrt(0.5)))
+        return _apply(lambda x: x * 0.5 * (1 + torch.erf(x * math.sqrt(0.5))), input, floating_only="gelu")
     if approximate == "tanh":
-        inner = math.sqrt(2 / math.pi) * (input + 0.044715 * input**3)
-        return 0.5 * input * (1 + _tanh(inner))
+        return _apply(
+            lambda x: 0.5 * x * (1 + _tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))),
+            input,
+            floating_only="gelu",
+        )
     raise RuntimeError(
         f"gelu: approximate argument must be either none or tanh, got approximate={approximate!r}"
     )
@@ -319,7 +346,7 @@ def silu(input: torch.Tensor, inplace: bool = False) -> torch.Tensor:
     >>> silu(torch.tensor([0.0, 1.0]))
     tensor([0.0000, 0.7311])
     """
-    return _apply(lambda x: x * _sigmoid(x), input, inplace)
+    return _apply(lambda x: x * _sigmoid(x), input, inplace, "silu")
 
 
 def mish(input: torch.Tensor, inplace: bool = False) -> torch.Tensor:
@@ -328,7 +355,7 @@ def mish(input: torch.Tensor, inplace: bool = False) -> torch.Tensor:
     >>> mish(torch.tensor([0.0, 1.0]))
     tensor([0.0000, 0.8651])
     """
-    return _apply(lambda x: x * _tanh(_softplus_exact(x)), input, inplace)
+    return _apply(lambda x: x * _tanh(_softplus_exact(x)), input, inplace, "mish")
 
 
 def hardswish(input: torch.Tensor, inplace: bool = False) -> torch.Tensor:
@@ -338,7 +365,10 @@ def hardswish(input: torch.Tensor, inplace: bool = False) -> torch.Tensor:
     tensor([-0.0000, 0.6667, 4.0000])
     """
     return _apply(
-        lambda x: torch.where(x <= -3, x * 0, torch.where(x >= 3, x, x * (x + 3) / 6)), input, inplace
+        lambda x: torch.where(x <= -3, x * 0, torch.where(x >= 3, x, x * (x + 3) / 6)),
+        input,
+        inplace,
+        "hardswish",
     )
 
 
@@ -353,7 +383,7 @@ def hardsigmoid(input: torch.Tensor, inplace: bool = False) -> torch.Tensor:
     >>> hardsigmoid(torch.tensor([-4.0, 0.0, 4.0]))
     tensor([0.0000, 0.5000, 1.0000])
     """
-    return _apply(_hardsigmoid, input, inplace)
+    return _apply(_hardsigmoid, input, inplace, "hardsigmoid")
 
 
 def glu(input: torch.Tensor, dim: int = -1) -> torch.Tensor:
@@ -377,8 +407,12 @@ def glu(input: torch.Tensor, dim: int = -1) -> torch.Tensor:
             f"Halving dimension must be even, but dimension {dim % input.ndim} is size {size}",
             {"input": ("...", input.shape)},
         )
-    a, b = input.split(size // 2, dim)
-    return a * _sigmoid(b)
+
+    def formula(x: torch.Tensor) -> torch.Tensor:
+        a, b = x.split(size // 2, dim)
+        return a * _sigmoid(b)
+
+    return _apply(formula, input, floating_only="glu")
 
 
 def prelu(input: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -406,8 +440,10 @@ def prelu(input: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
             f"Found parameter numbers = {weight.numel()} and channel size = {channels}.",
             {"input": ("b c ...", input.shape), "weight": ("c", weight.shape)},
         )
+    check_floating("prelu", input)
+    check_same_dtype("prelu", input=input, weight=weight)
     if weight.numel() == 1:
         slope = weight.reshape(())
     else:
         slope = weight.reshape(channels, *([1] * (input.ndim - 2)))  # c 1 … 1, broadcast over b and space
-    return torch.where(input > 0, input, slope * input)
+    return _apply(lambda x: torch.where(x > 0, x, slope * x), input)
