@@ -23,11 +23,12 @@ from .._args import (
     ntuple,
     spatial_legend,
 )
-from .._contract import contract
-from .._trace import rearrange
+from .._contract import contract, current_form
+from .._trace import is_recording, rearrange, record
 from .._windows import same_padding, sliding_windows
+from ._conv_algorithms import algorithm, choose, current_algorithm, flat_conv
 
-__all__ = ["ConvArgs", "conv1d", "conv2d", "conv3d", "conv_nd"]
+__all__ = ["ConvArgs", "algorithm", "conv1d", "conv2d", "conv3d", "conv_nd", "current_algorithm"]
 
 IntOrTuple = int | Sequence[int]
 Padding = str | int | Sequence[int]
@@ -131,12 +132,49 @@ def conv_nd(
     n: int,
     op: str,
 ) -> torch.Tensor:
-    """The N-d convolution behind conv1d, conv2d and conv3d."""
+    """The N-d convolution behind conv1d, conv2d and conv3d.
+
+    The literal form contracts the window view (broadcast multiply and sum). The fast form picks
+    an algorithm per shape (``_conv_algorithms.choose``; force one with :func:`algorithm`).
+    """
     args = ConvArgs(op, input, weight, bias, stride, padding, dilation, groups, n)
     x = input.unsqueeze(0) if args.unbatched else input
+    method = (
+        "einsum" if current_form() == "literal" else choose(x, weight, groups, args.stride, args.dilation)
+    )
+    if method == "space-to-batch":
+        from ._dilation import conv_nd_space_to_batch
+
+        return conv_nd_space_to_batch(input, weight, bias, stride, padding, dilation, groups, n, op)
+    if is_recording() and method != "einsum":
+        record(
+            "op",
+            f"{op} by the {method} algorithm",
+            [x, weight],
+            [],
+            note="see functional/_conv_algorithms.py",
+        )
+    if method == "einsum":
+        out = _einsum_conv(x, weight, bias, args.stride, args.padding, args.dilation, groups)
+    else:
+        out = flat_conv(method, x, weight, bias, args.stride, args.padding, args.dilation, groups)
+    return out.squeeze(0) if args.unbatched else out
+
+
+def _einsum_conv(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    stride: Sequence[int],
+    padding: Sequence[tuple[int, int]],
+    dilation: Sequence[int],
+    groups: int,
+) -> torch.Tensor:
+    """The formula as written: window view (b, g, c_in, *out, *kernel) · weight, contracted."""
+    n = x.ndim - 2
     out_names, kernel_names = spatial_legend(n)
     out_axes, kernel_axes = " ".join(out_names), " ".join(kernel_names)
-    windows = sliding_windows(x, args.kernel_size, args.stride, args.padding, args.dilation)
+    windows = sliding_windows(x, weight.shape[2:], stride, padding, dilation)
     windows = rearrange(
         windows, f"b (g c_in) {out_axes} {kernel_axes} -> b g c_in {out_axes} {kernel_axes}", g=groups
     )
@@ -149,7 +187,7 @@ def conv_nd(
     out = rearrange(out, f"b g c_out {out_axes} -> b (g c_out) {out_axes}")
     if bias is not None:
         out = out + bias.view(-1, *[1] * n)
-    return out.squeeze(0) if args.unbatched else out
+    return out
 
 
 def conv1d(

@@ -9,7 +9,8 @@ from __future__ import annotations
 import torch
 
 from .._args import check_rank, check_same_dtype, fail
-from .._contract import contract
+from .._contract import contract, current_form
+from .._trace import is_recording
 
 __all__ = ["bmm", "linear", "matmul", "mm"]
 
@@ -37,6 +38,8 @@ def linear(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None 
             {"input": ("... i", input.shape), "weight": ("o i" if weight.ndim == 2 else "i", weight.shape)},
         )
     x = input.reshape(-1, features)  # b i
+    if _fused_bias(x, weight, bias):  # fast form: the bias rides in the GEMM, out = bias + x @ weightᵀ
+        return torch.addmm(bias, x, weight.t()).reshape(*input.shape[:-1], weight.shape[0])
     if weight.ndim == 1:
         out = contract("b i, i -> b", x, weight).reshape(input.shape[:-1])
     else:
@@ -53,6 +56,18 @@ def linear(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None 
             {"bias": ("o", bias.shape), "weight": ("o i", weight.shape)},
         ) from None
     return out + bias
+
+
+def _fused_bias(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> bool:
+    """Whether ``linear`` may add a 1-D bias inside its GEMM (``addmm``) instead of in a second pass."""
+    return (
+        bias is not None
+        and weight.ndim == 2
+        and tuple(bias.shape) == (weight.shape[0],)
+        and x.is_floating_point()
+        and current_form() == "fast"
+        and not is_recording()
+    )
 
 
 def mm(input: torch.Tensor, mat2: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,562 @@
+"""Fast schedules of the convolution: the same windows × weights, summed, arranged for a GEMM.
+
+Legend: b batch, g groups, c_in/c_out channels per group, k kernel offsets (all kernel dims,
+flattened), r stride phases, m flat positions, s stride, d dilation, p padding.
+
+**The flat layout.** Pad the input, split every spatial dim into its ``s`` stride phases (one
+phase when s = 1) and flatten what is left of each sample, samples after one another::
+
+    input (b, g·c_in, *S)  →  flat (g, c_in, r, m)      m = (b, *Q) flattened, Q = ⌈(S + p) / s⌉
+
+Then a kernel offset is a *shift* of the flat index: window element k of the output at flat
+position m is ``flat[:, :, phase(k), m + shift(k)]``, with ``phase`` and ``shift`` from the offset's
+``k·d`` split by ``s`` (``k·d = s·shift + phase`` per dim). Every output is then a sum over k of
+one shifted slice — a plain strided *view*, which a GEMM reads in place (unlike the window view,
+whose overlapping rows a GEMM cannot take: ``einsum`` would copy it, ``kh·kw`` times the input).
+Flat positions that straddle a row or a sample (the last ``(k - 1)·d`` columns of a row) are
+computed and dropped: the crop. The algorithms differ in how they sum over k:
+
+    shift-gemm   out[g, c_out, m] += W_k[g, c_out, c_in] @ flat[g, c_in, phase_k, m + shift_k]
+                 one GEMM per kernel offset, accumulated (dense and grouped convolutions)
+    unfold-gemm  cols[g, (c_in k), m] = flat[g, c_in, phase_k, m + shift_k]    (a copy, per block)
+                 out[g, c_out, m] = W[g, c_out, (c_in k)] @ cols              (one GEMM per block)
+    shift-mac    out[g, c_out, m] += W_k[g, c_out, c_in] * flat[g, c_in, phase_k, m + shift_k]
+                 multiply-accumulate per input channel (depthwise: c_in = 1)
+
+The backward passes are the same sums transposed (a custom ``autograd.Function``, so autograd
+never stores or overlap-adds a window view):
+
+    grad W_k = grad_out[g, c_out, m] @ flat[g, c_in, phase_k, m + shift_k]ᵀ       one GEMM per offset
+    grad flat[g, c_in, phase, u] = Σ_(k in phase) W_kᵀ @ grad_out[g, c_out, u - shift_k]  (a correlation)
+
+Work is done a chunk of samples at a time (temporaries stay a fraction of the input and output)
+and, within a chunk, a block of flat columns at a time (the accumulator stays in cache).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from itertools import product
+
+import torch
+
+__all__ = ["ALGORITHMS", "FlatLayout", "algorithm", "choose", "current_algorithm", "flat_conv"]
+
+ALGORITHMS = ("auto", "einsum", "shift-gemm", "unfold-gemm", "shift-mac", "space-to-batch")
+FLAT_ALGORITHMS = ("shift-gemm", "unfold-gemm", "shift-mac")
+
+_algorithm: ContextVar[str] = ContextVar("scratchnn_conv_algorithm", default="auto")
+
+BLOCK_COLUMNS = 2048  # flat columns per block: the c_out × block accumulator stays in L2
+COLS_BYTES = 4 * 2**20  # unfold-gemm: the block's column matrix stays under this
+MIN_CHUNK_BYTES = 4 * 2**20  # temporaries of one chunk: at least this, at most ~1/8 of input + output
+
+
+@contextmanager
+def algorithm(name: str) -> Iterator[None]:
+    """Compute every convolution in the block with one algorithm (``"auto"``: chosen per shape).
+
+    ``"einsum"`` is the window view contracted by ``einsum``, the formula as written; the flat
+    algorithms are described in this module's docstring; ``"space-to-batch"`` moves the dilation
+    phases into the batch (``functional/_dilation.py``) and applies to dilated convolutions only
+    (others fall back to ``"auto"``). The literal form (``scratchnn.contraction("literal")``)
+    ignores this setting: it always contracts the window view.
+
+    >>> import torch, scratchnn.functional as F
+    >>> x, w = torch.randn(2, 4, 9, 9), torch.randn(6, 4, 3, 3)
+    >>> with algorithm("shift-gemm"):
+    ...     fast = F.conv2d(x, w, padding=1)
+    >>> with algorithm("einsum"):
+    ...     plain = F.conv2d(x, w, padding=1)
+    >>> torch.allclose(fast, plain, atol=1e-5)
+    True
+    """
+    if name not in ALGORITHMS:
+        raise ValueError(f"conv algorithm: must be one of {ALGORITHMS}, got {name!r}")
+    token = _algorithm.set(name)
+    try:
+        yield
+    finally:
+        _algorithm.reset(token)
+
+
+@torch.compiler.assume_constant_result
+def current_algorithm() -> str:
+    """The algorithm selected by :func:`algorithm` (``"auto"`` outside any block).
+
+    Under ``torch.compile`` it is read once, when the function is traced.
+    """
+    return _algorithm.get()
+
+
+def choose(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    groups: int,
+    stride: Sequence[int],
+    dilation: Sequence[int],
+) -> str:
+    """The algorithm for one batched convolution: the explicit choice if any, else the heuristic.
+
+    Heuristic (measured on a 2-core AVX-512 CPU, see docs/benchmarks.md):
+
+    * c_in per group = 1 (depthwise)        → ``shift-mac``: a GEMM with one input channel is
+      a multiply-add;
+    * c_in per group < 16 and g = 1 (a stem) → ``unfold-gemm``: per-offset GEMMs would have an
+      inner dimension of c_in, so gather the offsets and run one GEMM with k·c_in;
+    * otherwise                              → ``shift-gemm``;
+    * an empty input or output               → ``einsum`` (nothing to schedule).
+
+    >>> choose(torch.randn(1, 8, 5, 5), torch.randn(8, 1, 3, 3), 8, (1, 1), (1, 1))
+    'shift-mac'
+    >>> choose(torch.randn(1, 3, 5, 5), torch.randn(8, 3, 3, 3), 1, (1, 1), (1, 1))
+    'unfold-gemm'
+    >>> choose(torch.randn(1, 64, 5, 5), torch.randn(8, 64, 3, 3), 1, (1, 1), (1, 1))
+    'shift-gemm'
+    """
+    chosen = current_algorithm()
+    if chosen == "space-to-batch" and all(d == 1 for d in dilation):
+        chosen = "auto"
+    if chosen != "auto":
+        return chosen
+    if x.numel() == 0 or weight.numel() == 0:
+        return "einsum"
+    c_in = weight.shape[1]
+    if c_in == 1:
+        return "shift-mac"
+    if c_in < 16 and groups == 1:
+        return "unfold-gemm"
+    return "shift-gemm"
+
+
+class FlatLayout:
+    """The flat layout of ``count`` samples: sizes, phases, shifts, and the copies in and out.
+
+    Per spatial dim: input size ``S``, padding ``(before, after)``, stride ``s``, dilation ``d``,
+    kernel ``k``; phase length ``Q = ⌈(S + before + after) / s⌉``; output size ``o``.
+    ``offsets[k] = (phase, shift)`` for every kernel offset, kernel dims row-major.
+
+    >>> layout = FlatLayout((5,), [(1, 1)], (1,), (1,), (3,), count=2)
+    >>> layout.columns, layout.valid, layout.offsets
+    (14, 12, [(0, 0), (0, 1), (0, 2)])
+    """
+
+    def __init__(
+        self,
+        spatial: Sequence[int],
+        padding: Sequence[tuple[int, int]],
+        stride: Sequence[int],
+        dilation: Sequence[int],
+        kernel: Sequence[int],
+        count: int,
+    ) -> None:
+        self.spatial, self.padding, self.stride = tuple(spatial), list(padding), tuple(stride)
+        self.count = count
+        self.lengths = tuple(-(-(size + a + z) // s) for size, (a, z), s in zip(spatial, padding, stride))
+        self.out = tuple(
+            (size + a + z - d * (k - 1) - 1) // s + 1
+            for size, (a, z), s, d, k in zip(spatial, padding, stride, dilation, kernel)
+        )
+        # flat strides of the spatial dims within a sample; a sample is `sample` columns
+        self.steps = tuple(math.prod(self.lengths[i + 1 :]) for i in range(len(self.lengths)))
+        self.sample = math.prod(self.lengths)
+        self.columns = count * self.sample
+        self.phases = math.prod(stride)
+        self.phase_index = list(product(*[range(s) for s in stride]))  # row-major phase tuples
+        self.offsets = []
+        for ks in product(*[range(k) for k in kernel]):
+            phase = tuple(k * d % s for k, d, s in zip(ks, dilation, stride))
+            shift = sum(k * d // s * step for k, d, s, step in zip(ks, dilation, stride, self.steps))
+            self.offsets.append((self.phase_index.index(phase), shift))
+        self.lead = max(shift for _, shift in self.offsets)
+        self.classes = self._classes(kernel, dilation)
+        self.order = [k for *_, indices in self.classes for k in indices]  # kernel offsets, class by class
+        # columns that hold real outputs: up to the last output of the last sample
+        self.valid = (
+            (count - 1) * self.sample + sum((o - 1) * step for o, step in zip(self.out, self.steps)) + 1
+        )
+        self.identity = count == 1 and self.phases == 1 and not any(a or z for a, z in self.padding)
+
+    def _classes(self, kernel: Sequence[int], dilation: Sequence[int]) -> list[tuple]:
+        """Kernel offsets grouped so each group is a regular grid of shifts in one phase.
+
+        Per dim, offsets ``q ≡ q0 (mod s / gcd(s, d))`` share the phase ``q0·d mod s`` and their
+        shifts step by ``d / gcd(s, d)``. Returns ``(phase, first shift, counts, shift steps,
+        kernel offsets)`` per group; one group when the stride is 1.
+        """
+        per_dim = []
+        for k, d, s, step in zip(kernel, dilation, self.stride, self.steps):
+            period = s // math.gcd(s, d)
+            per_dim.append(
+                [
+                    (
+                        q0 * d % s,
+                        q0 * d // s * step,
+                        len(range(q0, k, period)),
+                        d // math.gcd(s, d) * step,
+                        list(range(q0, k, period)),
+                    )
+                    for q0 in range(min(period, k))
+                ]
+            )
+        classes = []
+        for combination in product(*per_dim):
+            phase = self.phase_index.index(tuple(c[0] for c in combination))
+            first = sum(c[1] for c in combination)
+            counts, steps = tuple(c[2] for c in combination), tuple(c[3] for c in combination)
+            flat_offsets = [
+                sum(q * math.prod(kernel[i + 1 :]) for i, q in enumerate(qs))
+                for qs in product(*[c[4] for c in combination])
+            ]
+            classes.append((phase, first, counts, steps, flat_offsets))
+        return classes
+
+    def _phase_slices(self, phase: tuple[int, ...]) -> tuple[tuple[slice, ...], tuple[slice, ...]] | None:
+        """Where phase ``phase`` of the padded input comes from in the input, and goes in the flat."""
+        source, target = [], []
+        for r, size, (before, _), s, length in zip(
+            phase, self.spatial, self.padding, self.stride, self.lengths
+        ):
+            first = max(0, -(-(before - r) // s))  # first phase position that lies in the input
+            start = r - before + s * first  # ... and its input index
+            count = min(len(range(start, size, s)), length - first)
+            if count <= 0:
+                return None
+            source.append(slice(start, start + s * (count - 1) + 1, s))
+            target.append(slice(first, first + count))
+        return tuple(source), tuple(target)
+
+    def fill(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` (count, C, *S) → flat (C, r, m): padded with zeros, phases split, samples flattened."""
+        channels = x.shape[1]
+        if self.identity:
+            return x[0].reshape(channels, 1, self.sample)
+        flat = x.new_zeros(channels, self.phases, self.count, *self.lengths)
+        for index, phase in enumerate(self.phase_index):
+            slices = self._phase_slices(phase)
+            if slices is not None:
+                source, target = slices
+                flat[(slice(None), index, slice(None), *target)] = x[
+                    (slice(None), slice(None), *source)
+                ].transpose(0, 1)
+        return flat.view(channels, self.phases, self.columns)
+
+    def unfill(self, flat: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """The adjoint of :meth:`fill`: flat (C, r, m) → (count, C, *S), padding dropped."""
+        channels = flat.shape[0]
+        if self.identity:
+            return flat.reshape(like.shape)
+        flat = flat.view(channels, self.phases, self.count, *self.lengths)
+        x = like.new_zeros(like.shape) if self.phases > 1 else like.new_empty(like.shape)
+        for index, phase in enumerate(self.phase_index):
+            slices = self._phase_slices(phase)
+            if slices is not None:
+                source, target = slices
+                x[(slice(None), slice(None), *source)] = flat[
+                    (slice(None), index, slice(None), *target)
+                ].transpose(0, 1)
+        return x
+
+    def crop(self, flat: torch.Tensor) -> torch.Tensor:
+        """Flat outputs (C, m) → the real ones as a view (count, C, *out)."""
+        view = flat.view(flat.shape[0], self.count, *self.lengths)
+        return view[(slice(None), slice(None), *(slice(0, o) for o in self.out))].transpose(0, 1)
+
+    def uncrop(self, grad: torch.Tensor) -> torch.Tensor:
+        """The adjoint of :meth:`crop`, led by ``lead`` zero columns: (count, C, *out) → (C, lead + m)."""
+        channels = grad.shape[1]
+        flat = grad.new_zeros(channels, self.lead + self.columns)
+        view = flat[:, self.lead :].view(channels, self.count, *self.lengths)
+        view[(slice(None), slice(None), *(slice(0, o) for o in self.out))] = grad.transpose(0, 1)
+        return flat
+
+
+def _chunk_count(x: torch.Tensor, weight: torch.Tensor, layout_one: FlatLayout) -> int:
+    """Samples per chunk: the chunk's flat input and output stay under max(4 MiB, (input + output) / 8)."""
+    if torch.compiler.is_compiling():
+        return x.shape[0]
+    per_sample = (x.shape[1] * layout_one.phases + weight.shape[0]) * layout_one.sample * x.element_size()
+    total = (x[0].numel() + weight.shape[0] * math.prod(layout_one.out)) * x.shape[0] * x.element_size()
+    budget = max(MIN_CHUNK_BYTES, total // 8)
+    return max(1, min(x.shape[0], budget // max(per_sample, 1)))
+
+
+def _blocks(stop: int, size: int) -> Iterator[tuple[int, int]]:
+    if torch.compiler.is_compiling():
+        size = stop
+    for start in range(0, stop, size):
+        yield start, min(stop, start + size)
+
+
+def _block_size(x: torch.Tensor, name: str, rows: int) -> int:
+    """Columns per block: the accumulator (or the unfold's column matrix) stays in cache."""
+    if x.device.type != "cpu":
+        return 1 << 62  # one block: no cache to fit, fewer kernel launches
+    if name == "unfold-gemm":
+        return max(256, COLS_BYTES // (rows * x.element_size()))
+    return BLOCK_COLUMNS
+
+
+def flat_conv(
+    name: str,
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    stride: Sequence[int],
+    padding: Sequence[tuple[int, int]],
+    dilation: Sequence[int],
+    groups: int,
+) -> torch.Tensor:
+    """A batched convolution ``x`` (b, g·c_in, *S) · ``weight`` (g·c_out, c_in, *kernel) by a flat algorithm.
+
+    >>> import torch.nn.functional as F
+    >>> x, w = torch.randn(2, 4, 7, 6, dtype=torch.float64), torch.randn(6, 2, 3, 2, dtype=torch.float64)
+    >>> y = flat_conv("shift-gemm", x, w, None, (2, 1), [(1, 1), (1, 1)], (1, 2), 2)
+    >>> torch.allclose(y, F.conv2d(x, w, None, (2, 1), 1, (1, 2), 2))
+    True
+    """
+    if name not in FLAT_ALGORITHMS:
+        raise ValueError(f"flat_conv: algorithm must be one of {FLAT_ALGORITHMS}, got {name!r}")
+    if name == "shift-gemm" and _pointwise(weight, padding):
+        return _pointwise_conv(x, weight, bias, stride, groups)
+    config = (name, tuple(stride), [tuple(pair) for pair in padding], tuple(dilation), groups)
+    return _FlatConv.apply(x, weight, bias, config)
+
+
+def _pointwise(weight: torch.Tensor, padding: Sequence[tuple[int, int]]) -> bool:
+    return all(k == 1 for k in weight.shape[2:]) and not any(a or z for a, z in padding)
+
+
+def _pointwise_conv(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: Sequence[int], groups: int
+) -> torch.Tensor:
+    """A 1×…×1 kernel without padding: one batched GEMM, no window at all.
+
+    out (b, g, c_out, m) = weight (g, c_out, c_in) @ x (b, g, c_in, m), m the (strided) positions.
+    """
+    if any(s > 1 for s in stride):
+        x = x[(..., *(slice(None, None, s) for s in stride))]
+    spatial = x.shape[2:]
+    samples = x.reshape(x.shape[0], groups, x.shape[1] // groups, -1)  # b g c_in m
+    w = weight.reshape(groups, weight.shape[0] // groups, weight.shape[1])  # g c_out c_in
+    out = torch.matmul(w, samples).reshape(x.shape[0], weight.shape[0], *spatial)
+    return out if bias is None else out + bias.view(-1, *[1] * len(spatial))
+
+
+class _FlatConv(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, weight, bias, config):  # type: ignore[override]
+        name, stride, padding, dilation, groups = config
+        ctx.config = config
+        ctx.save_for_backward(x, weight, bias)
+        kernel = weight.shape[2:]
+        one = FlatLayout(x.shape[2:], padding, stride, dilation, kernel, 1)
+        out = x.new_empty(x.shape[0], weight.shape[0], *one.out)
+        weights = _arrange(name, weight, groups, one.order)
+        count = _chunk_count(x, weight, one)
+        for first in range(0, x.shape[0], count):
+            chunk = x[first : first + count]
+            layout = FlatLayout(x.shape[2:], padding, stride, dilation, kernel, chunk.shape[0])
+            flat = layout.fill(chunk)
+            flat = flat.view(groups, -1, *flat.shape[1:])  # g c_in r m
+            acc = x.new_empty(groups, weight.shape[0] // groups, layout.columns)  # g c_out m
+            _forward_sum(name, acc, flat, weights, layout, _block_size(x, name, weight[0].numel()))
+            result = layout.crop(acc.view(weight.shape[0], layout.columns))
+            target = out[first : first + count]
+            if bias is None:
+                target.copy_(result)
+            else:
+                torch.add(result, bias.view(-1, *[1] * len(kernel)), out=target)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        x, weight, bias = ctx.saved_tensors
+        name, stride, padding, dilation, groups = ctx.config
+        need_x, need_weight, need_bias, _ = ctx.needs_input_grad
+        if torch.is_grad_enabled():  # create_graph: differentiate the plain formula instead
+            return _einsum_grads(x, weight, bias, grad, ctx.config, ctx.needs_input_grad)
+        kernel = weight.shape[2:]
+        one = FlatLayout(x.shape[2:], padding, stride, dilation, kernel, 1)
+        count = _chunk_count(x, weight, one)
+        grad_x = torch.empty_like(x) if need_x else None
+        grad_weight = weight.new_zeros(_arranged_shape(name, weight, groups)) if need_weight else None
+        weights = _arrange(name, weight, groups, one.order)
+        block = _block_size(x, name, weight[0].numel())
+        for first in range(0, x.shape[0], count):
+            chunk = x[first : first + count]
+            layout = FlatLayout(x.shape[2:], padding, stride, dilation, kernel, chunk.shape[0])
+            flat_grad = layout.uncrop(grad[first : first + count])  # c_out (lead + m)
+            flat_grad = flat_grad.view(groups, -1, flat_grad.shape[-1])
+            if need_weight:
+                flat = layout.fill(chunk)
+                flat = flat.view(groups, -1, *flat.shape[1:])
+                _weight_grad(name, grad_weight, flat, flat_grad, layout, block)
+            if need_x:
+                flat_x = x.new_zeros(groups, x.shape[1] // groups, layout.phases, layout.columns)
+                _input_grad(name, flat_x, flat_grad, weights, layout, block)
+                grad_x[first : first + count] = layout.unfill(
+                    flat_x.view(x.shape[1], *flat_x.shape[2:]), chunk
+                )
+        if need_weight:
+            grad_weight = _unarrange(name, grad_weight, weight, groups, one.order)
+        grad_bias = grad.sum([0, *range(2, grad.ndim)]) if need_bias else None
+        return grad_x, grad_weight, grad_bias, None
+
+
+# ---------------------------------------------------------------------------------------------
+# Weight layouts: shift-gemm and shift-mac keep one matrix per offset, unfold-gemm one matrix.
+
+
+def _arranged_shape(name: str, weight: torch.Tensor, groups: int) -> tuple[int, ...]:
+    c_out, c_in, taps = weight.shape[0] // groups, weight.shape[1], math.prod(weight.shape[2:])
+    if name == "unfold-gemm":
+        return (groups, c_out, c_in * taps)
+    return (taps, groups, c_out, c_in)
+
+
+def _arrange(name: str, weight: torch.Tensor, groups: int, order: list[int]) -> torch.Tensor:
+    """(g·c_out, c_in, *kernel) → k g c_out c_in (per offset), or g c_out (c_in k) with the kernel
+    offsets in ``order`` (unfold-gemm: the order its column matrix is built in)."""
+    w = weight.reshape(groups, weight.shape[0] // groups, weight.shape[1], -1)  # g c_out c_in k
+    if name == "unfold-gemm":
+        if order != sorted(order):
+            w = w[..., order]
+        return w.reshape(_arranged_shape(name, weight, groups))
+    return w.permute(3, 0, 1, 2).contiguous()
+
+
+def _unarrange(
+    name: str, arranged: torch.Tensor, weight: torch.Tensor, groups: int, order: list[int]
+) -> torch.Tensor:
+    c_out, c_in = weight.shape[0] // groups, weight.shape[1]
+    if name == "unfold-gemm":
+        w = arranged.view(groups, c_out, c_in, -1)  # g c_out c_in k, kernel offsets in `order`
+        if order != sorted(order):
+            w = w[..., sorted(range(len(order)), key=order.__getitem__)]
+    else:
+        w = arranged.permute(1, 2, 3, 0)  # g c_out c_in k
+    return w.reshape(weight.shape).contiguous()
+
+
+# ---------------------------------------------------------------------------------------------
+# The three sums over kernel offsets, forward and backward. Shapes: flat (g, c_in, r, m),
+# acc (g, c_out, m), flat_grad (g, c_out, lead + m).
+
+
+def _gemm(acc: torch.Tensor, left: torch.Tensor, right: torch.Tensor, beta: float = 1.0) -> None:
+    """acc += left @ right over the group axis (a 2-D addmm when there is one group)."""
+    if acc.shape[0] == 1:
+        acc[0].addmm_(left[0], right[0], beta=beta)
+    else:
+        acc.baddbmm_(left, right, beta=beta)
+
+
+def _class_view(flat: torch.Tensor, layout: FlatLayout, group: tuple, start: int, stop: int) -> torch.Tensor:
+    """One class of kernel offsets as a view: (g, c_in, *counts, m), element t at m + shift(t)."""
+    phase, first, counts, steps, _ = group
+    source = flat[:, :, phase]  # g c_in m
+    return source.as_strided(
+        (*source.shape[:2], *counts, stop - start),
+        (*source.stride()[:2], *steps, source.stride(2)),
+        source.storage_offset() + (start + first) * source.stride(2),
+    )
+
+
+def _columns(flat: torch.Tensor, layout: FlatLayout, start: int, stop: int) -> torch.Tensor:
+    """The column matrix of a block, (g, c_in·k, m): one strided copy per class of offsets."""
+    groups, c_in = flat.shape[:2]
+    if len(layout.classes) == 1:
+        return _class_view(flat, layout, layout.classes[0], start, stop).reshape(groups, -1, stop - start)
+    cols = flat.new_empty(groups, c_in, len(layout.order), stop - start)  # g c_in k m
+    taken = 0
+    for group in layout.classes:
+        view = _class_view(flat, layout, group, start, stop)
+        size = math.prod(group[2])
+        cols[:, :, taken : taken + size] = view.reshape(groups, c_in, size, stop - start)
+        taken += size
+    return cols.view(groups, -1, stop - start)
+
+
+def _add_columns(flat: torch.Tensor, cols: torch.Tensor, layout: FlatLayout, start: int, stop: int) -> None:
+    """The adjoint of :func:`_columns`: overlap-add (g, c_in·k, m) back into flat (g, c_in, r, m)."""
+    groups, c_in = flat.shape[:2]
+    cols = cols.view(groups, c_in, len(layout.order), stop - start)
+    taken = 0
+    for phase, first, counts, steps, _ in layout.classes:
+        size = math.prod(counts)
+        shifts = torch.zeros((), dtype=torch.long)
+        for count, step in zip(counts, steps):
+            shifts = (shifts.unsqueeze(-1) + torch.arange(count) * step).flatten()
+        index = (shifts.unsqueeze(-1) + torch.arange(start + first, stop + first)).flatten().to(flat.device)
+        source = cols[:, :, taken : taken + size].reshape(groups, c_in, -1)
+        flat[:, :, phase].index_add_(-1, index, source)
+        taken += size
+
+
+def _forward_sum(name, acc, flat, weights, layout: FlatLayout, block: int) -> None:
+    c_in = flat.shape[1]
+    for start, stop in _blocks(layout.valid, block):
+        target = acc[:, :, start:stop]
+        if name == "unfold-gemm":
+            _gemm(target, weights, _columns(flat, layout, start, stop), beta=0.0)
+            continue
+        for k, (phase, shift) in enumerate(layout.offsets):
+            window = flat[:, :, phase, start + shift : stop + shift]  # g c_in m
+            if name == "shift-gemm":
+                _gemm(target, weights[k], window, beta=0.0 if k == 0 else 1.0)
+                continue
+            for i in range(c_in):  # shift-mac
+                scale = weights[k][:, :, i, None]  # g c_out 1
+                if k == 0 and i == 0:
+                    torch.mul(window[:, i : i + 1], scale, out=target)
+                else:
+                    target.addcmul_(window[:, i : i + 1], scale)
+
+
+def _weight_grad(name, grad_weight, flat, flat_grad, layout: FlatLayout, block: int) -> None:
+    lead, valid = layout.lead, layout.valid
+    if name == "unfold-gemm":
+        for start, stop in _blocks(valid, block):
+            right = _columns(flat, layout, start, stop).transpose(1, 2)
+            _gemm(grad_weight, flat_grad[:, :, lead + start : lead + stop], right)
+        return
+    g_out = flat_grad[:, :, lead : lead + valid]  # g c_out m
+    for k, (phase, shift) in enumerate(layout.offsets):
+        _gemm(grad_weight[k], g_out, flat[:, :, phase, shift : shift + valid].transpose(1, 2))
+
+
+def _input_grad(name, flat_x, flat_grad, weights, layout: FlatLayout, block: int) -> None:
+    lead = layout.lead
+    if name == "unfold-gemm":
+        for start, stop in _blocks(layout.valid, block):
+            cols = torch.matmul(weights.transpose(1, 2), flat_grad[:, :, lead + start : lead + stop])
+            _add_columns(flat_x, cols, layout, start, stop)
+        return
+    # the correlation form: each flat input column gathers the grads of the outputs it fed
+    for start, stop in _blocks(layout.columns, block):
+        for k, (phase, shift) in enumerate(layout.offsets):
+            source = flat_grad[:, :, lead + start - shift : lead + stop - shift]  # g c_out m
+            target = flat_x[:, :, phase, start:stop]  # g c_in m
+            if name == "shift-gemm":
+                _gemm(target, weights[k].transpose(1, 2), source)
+                continue
+            w = weights[k]  # g c_out c_in
+            for i in range(w.shape[2]):
+                for o in range(w.shape[1]):
+                    target[:, i : i + 1].addcmul_(source[:, o : o + 1], w[:, o, i, None, None])
+
+
+def _einsum_grads(x, weight, bias, grad, config, needs):
+    """Gradients through the plain window-view formula, with a graph (double backward)."""
+    from .conv import _einsum_conv
+
+    _, stride, padding, dilation, groups = config
+    inputs = [t for t, need in zip((x, weight, bias), needs) if need]
+    with torch.enable_grad():
+        out = _einsum_conv(x, weight, bias, stride, padding, dilation, groups)
+        grads = iter(torch.autograd.grad(out, inputs, grad, create_graph=True))
+    return (*(next(grads) if need else None for need in needs[:3]), None)

@@ -1,0 +1,216 @@
+"""The fast convolution algorithms (functional/_conv_algorithms.py) against torch, one by one.
+
+Every algorithm, forced with ``algorithm(name)``, must equal torch's convolution in values and
+gradients over random valid configurations (N-d, groups, stride, dilation, padding, batching),
+in float64 (tight) and float32; chunking and blocking are forced small so their seams run.
+"""
+
+from contextlib import contextmanager
+
+import pytest
+import torch
+import torch.nn.functional as torch_F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import scratchnn
+import scratchnn.functional as F
+from helpers import assert_close, assert_matches_torch
+from scratchnn.functional import _conv_algorithms as algorithms
+from scratchnn.functional.conv import algorithm, current_algorithm
+
+OPS = {1: (F.conv1d, torch_F.conv1d), 2: (F.conv2d, torch_F.conv2d), 3: (F.conv3d, torch_F.conv3d)}
+NAMED = ["shift-gemm", "unfold-gemm", "shift-mac", "space-to-batch", "einsum"]
+
+
+@st.composite
+def configs(draw):
+    """(n, input shape, weight shape, bias?, kwargs) of a valid convolution."""
+    n = draw(st.integers(1, 3))
+    groups = draw(st.integers(1, 3))
+    c_in, c_out = groups * draw(st.integers(1, 3)), groups * draw(st.integers(1, 2))
+    kernel = [draw(st.integers(1, 3 if n == 3 else 4)) for _ in range(n)]
+    dilation = [draw(st.integers(1, 3)) for _ in range(n)]
+    same = draw(st.booleans()) and draw(st.booleans())
+    stride = [1] * n if same else [draw(st.integers(1, 3)) for _ in range(n)]
+    padding = "same" if same else tuple(draw(st.integers(0, 2)) for _ in range(n))
+    pads = [d * (k - 1) for k, d in zip(kernel, dilation)] if same else [2 * p for p in padding]
+    spatial = [
+        max(d * (k - 1) + 1 - p, 1) + draw(st.integers(0, 4)) for k, d, p in zip(kernel, dilation, pads)
+    ]
+    batch = draw(st.sampled_from([[], [1], [2], [3]]))
+    kwargs = dict(stride=tuple(stride), padding=padding, dilation=tuple(dilation), groups=groups)
+    return n, [*batch, c_in, *spatial], [c_out, c_in // groups, *kernel], draw(st.booleans()), kwargs
+
+
+def check(name, config, dtype):
+    n, input_shape, weight_shape, bias, kwargs = config
+    x = torch.randn(input_shape, dtype=dtype)
+    w = torch.randn(weight_shape, dtype=dtype)
+    b = torch.randn(weight_shape[0], dtype=dtype) if bias else None
+    ours, theirs = OPS[n]
+
+    def forced(*args, **kw):
+        with algorithm(name):
+            return ours(*args, **kw)
+
+    assert_matches_torch(forced, theirs, x, w, b, **kwargs)
+
+
+@contextmanager
+def small_pieces():
+    """Chunks of one sample, blocks of 7 columns: every seam of the schedule runs."""
+    saved = algorithms.MIN_CHUNK_BYTES, algorithms.BLOCK_COLUMNS, algorithms.COLS_BYTES
+    algorithms.MIN_CHUNK_BYTES, algorithms.BLOCK_COLUMNS, algorithms.COLS_BYTES = 1, 7, 1
+    try:
+        yield
+    finally:
+        algorithms.MIN_CHUNK_BYTES, algorithms.BLOCK_COLUMNS, algorithms.COLS_BYTES = saved
+
+
+@settings(max_examples=40)
+@given(config=configs())
+def test_every_algorithm_matches_torch_float64(config):
+    for name in NAMED:
+        check(name, config, torch.float64)
+
+
+@settings(max_examples=25)
+@given(config=configs())
+def test_flat_algorithms_match_torch_in_small_chunks_and_blocks(config):
+    with small_pieces():
+        for name in NAMED[:3]:
+            check(name, config, torch.float64)
+
+
+@settings(max_examples=15)
+@given(config=configs())
+def test_every_algorithm_matches_torch_float32(config):
+    for name in NAMED:
+        check(name, config, torch.float32)
+
+
+@pytest.mark.parametrize("name", NAMED[:3])
+def test_gradcheck_and_double_backward(name):
+    x = torch.randn(2, 2, 4, 3, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(2, 1, 2, 2, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(2, dtype=torch.float64, requires_grad=True)
+
+    def fn(x, w, b):
+        with algorithm(name):
+            return F.conv2d(x, w, b, stride=(2, 1), padding=1, dilation=(1, 2), groups=2)
+
+    assert torch.autograd.gradcheck(fn, (x, w, b))
+    assert torch.autograd.gradgradcheck(fn, (x, w, b))
+
+
+@pytest.mark.parametrize("name", NAMED[:3])
+@pytest.mark.parametrize("needs", [(True, False), (False, True)], ids=["input only", "weight only"])
+def test_partial_gradients(name, needs):
+    x = torch.randn(2, 3, 9, dtype=torch.float64, requires_grad=needs[0])
+    w = torch.randn(5, 3, 3, dtype=torch.float64, requires_grad=needs[1])
+    with algorithm(name):
+        out = F.conv1d(x, w, padding=2, dilation=2)
+    expected = torch_F.conv1d(x, w, padding=2, dilation=2)
+    g = torch.randn_like(expected)
+    leaf = x if needs[0] else w
+    assert_close(torch.autograd.grad(out, leaf, g)[0], torch.autograd.grad(expected, leaf, g)[0])
+
+
+@pytest.mark.parametrize("name", NAMED[:3])
+def test_non_contiguous_and_channels_last_inputs(name):
+    x = torch.randn(2, 6, 8, 9, dtype=torch.float64).to(memory_format=torch.channels_last)
+    w = torch.randn(4, 6, 3, 3, dtype=torch.float64)
+    with algorithm(name):
+        assert_close(F.conv2d(x, w, padding=1), torch_F.conv2d(x, w, padding=1))
+        strided = x.transpose(2, 3)[:, :, ::2]
+        assert_close(F.conv2d(strided, w), torch_F.conv2d(strided, w))
+
+
+@pytest.mark.parametrize("name", NAMED[:3])
+def test_flat_algorithms_never_contract_the_window_view(name, monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("einsum called")
+
+    monkeypatch.setattr(torch, "einsum", forbidden)
+    x = torch.randn(2, 4, 7, 7, requires_grad=True)
+    w = torch.randn(4, 4, 3, 3, requires_grad=True)
+    with algorithm(name):
+        F.conv2d(x, w, padding=1).sum().backward()
+    with algorithm("einsum"), pytest.raises(AssertionError, match="einsum called"):
+        F.conv2d(x, w, padding=1)
+
+
+def test_literal_form_still_contracts_the_window_view(monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("flat algorithm used in the literal form")
+
+    import scratchnn.functional.conv as conv_module
+
+    monkeypatch.setattr(conv_module, "flat_conv", forbidden)
+    x, w = torch.randn(2, 3, 6, 6, dtype=torch.float64), torch.randn(4, 3, 3, 3, dtype=torch.float64)
+    with scratchnn.contraction("literal", budget=2**12), algorithm("shift-gemm"):
+        out = F.conv2d(x, w, padding=1)
+    assert_close(out, torch_F.conv2d(x, w, padding=1))
+
+
+def test_auto_heuristic():
+    def chosen(x_shape, w_shape, groups=1, dilation=(1, 1)):
+        return algorithms.choose(torch.empty(x_shape), torch.empty(w_shape), groups, (1, 1), dilation)
+
+    assert chosen((8, 64, 56, 56), (64, 64, 3, 3)) == "shift-gemm"
+    assert chosen((8, 128, 28, 28), (128, 4, 3, 3), groups=32) == "shift-gemm"
+    assert chosen((8, 128, 56, 56), (128, 1, 3, 3), groups=128) == "shift-mac"
+    assert chosen((8, 3, 224, 224), (64, 3, 7, 7)) == "unfold-gemm"
+    assert chosen((0, 3, 8, 8), (4, 3, 3, 3)) == "einsum"
+    with algorithm("einsum"):
+        assert chosen((8, 64, 56, 56), (64, 64, 3, 3)) == "einsum"
+    with algorithm("space-to-batch"):  # only for dilated convolutions
+        assert chosen((8, 64, 56, 56), (64, 64, 3, 3)) == "shift-gemm"
+        assert chosen((8, 64, 56, 56), (64, 64, 3, 3), dilation=(2, 1)) == "space-to-batch"
+
+
+def test_algorithm_context_nests_and_validates():
+    assert current_algorithm() == "auto"
+    with algorithm("unfold-gemm"):
+        with algorithm("shift-mac"):
+            assert current_algorithm() == "shift-mac"
+        assert current_algorithm() == "unfold-gemm"
+    assert current_algorithm() == "auto"
+    with pytest.raises(ValueError, match=r"conv algorithm: must be one of .*got 'winograd'"):
+        with algorithm("winograd"):
+            pass
+    with pytest.raises(ValueError, match="flat_conv: algorithm must be one of"):
+        algorithms.flat_conv(
+            "einsum", torch.zeros(1, 1, 3), torch.zeros(1, 1, 1), None, (1,), [(0, 0)], (1,), 1
+        )
+
+
+def test_empty_batch():
+    x, w = torch.randn(0, 3, 5, 5), torch.randn(4, 3, 3, 3)
+    assert F.conv2d(x, w).shape == torch_F.conv2d(x, w).shape == (0, 4, 3, 3)
+
+
+@settings(max_examples=50)
+@given(config=configs(), count=st.integers(1, 3))
+def test_layout_copies_are_adjoint(config, count):
+    """⟨fill(x), y⟩ = ⟨x, unfill(y)⟩, ⟨crop(z), v⟩ = ⟨z, uncrop(v)⟩: the backward is the exact transpose."""
+    n, input_shape, weight_shape, _, kwargs = config
+    if kwargs["padding"] == "same":
+        return
+    spatial = input_shape[-n:]
+    layout = algorithms.FlatLayout(
+        spatial,
+        [(p, p) for p in kwargs["padding"]],
+        kwargs["stride"],
+        kwargs["dilation"],
+        weight_shape[2:],
+        count,
+    )
+    x = torch.randn(count, 2, *spatial, dtype=torch.float64)
+    y = torch.randn(2, layout.phases, layout.columns, dtype=torch.float64)
+    assert torch.isclose((layout.fill(x) * y).sum(), (x * layout.unfill(y, x)).sum())
+    z = torch.randn(3, layout.columns, dtype=torch.float64)
+    v = torch.randn(count, 3, *layout.out, dtype=torch.float64)
+    assert torch.isclose((layout.crop(z) * v).sum(), (z * layout.uncrop(v)[:, layout.lead :]).sum())
+    assert layout.valid <= layout.columns and layout.valid + layout.lead <= layout.columns
