@@ -74,6 +74,15 @@ def test_errors_like_torch(inputs, error, match):
         F.bilinear(*inputs, weight)
 
 
+@pytest.mark.parametrize(("weight_shape", "error"), [((4, 3), IndexError), ((4, 3, 2, 1), RuntimeError)])
+def test_weight_of_the_wrong_rank_like_torch(weight_shape, error):
+    x1, x2, weight = torch.randn(5, 3), torch.randn(5, 2), torch.randn(weight_shape)
+    with pytest.raises(error):
+        torch_F.bilinear(x1, x2, weight)
+    with pytest.raises(error, match=r"weight must be 3-D \(o, i, j\), got"):
+        F.bilinear(x1, x2, weight)
+
+
 def test_bias_and_dtype_errors_like_torch():
     x1, x2, weight = torch.randn(5, 3), torch.randn(5, 2), torch.randn(4, 3, 2)
     for fn in (torch_F.bilinear, F.bilinear):

@@ -46,8 +46,14 @@ def bilinear(
                 f"input batch dimensions do not match at dim {dim}: got {a} and {b}",
                 shapes,
             )
-    expected = [weight.size(d) if weight.ndim > d else None for d in (1, 2)]
-    for name, tensor, want in (("input1", input1, expected[0]), ("input2", input2, expected[1])):
+    if weight.ndim != 3:  # torch: IndexError when it reaches for a missing dim, RuntimeError for extra ones
+        raise fail(
+            IndexError if weight.ndim < 3 else RuntimeError,
+            "bilinear",
+            f"weight must be 3-D (o, i, j), got {weight.ndim}-D",
+            shapes,
+        )
+    for name, tensor, want in (("input1", input1, weight.size(1)), ("input2", input2, weight.size(2))):
         if tensor.size(-1) != want:
             raise fail(
                 RuntimeError,
@@ -55,8 +61,6 @@ def bilinear(
                 f"{name} size does not match weight size: got {tensor.size(-1)} but expected {want}",
                 shapes,
             )
-    if weight.ndim != 3:
-        raise fail(RuntimeError, "bilinear", f"weight must be 3-D, got {weight.ndim}-D", shapes)
     if bias is not None and (bias.ndim != 1 or bias.size(0) != weight.size(0)):
         raise fail(
             RuntimeError,
