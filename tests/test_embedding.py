@@ -273,6 +273,17 @@ EMBEDDING_ERRORS = [
         "must have the same shape as the input",
     ),
     (
+        lambda m: m.embedding_bag(
+            torch.tensor([1, 2]),
+            torch.randn(5, 3),
+            torch.tensor([0]),
+            mode="sum",
+            per_sample_weights=torch.ones(2, dtype=torch.float64),
+        ),
+        RuntimeError,
+        "expected the same dtype for weight, per_sample_weights",
+    ),
+    (
         lambda m: m.embedding_bag(torch.tensor([[1, 2]]), torch.randn(5, 3), torch.tensor([0])),
         ValueError,
         "2D, then",

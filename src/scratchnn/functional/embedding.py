@@ -20,7 +20,7 @@ import warnings
 
 import torch
 
-from .._args import fail
+from .._args import check_same_dtype, fail
 from .normalization import _vector_norm
 
 __all__ = ["embedding", "embedding_bag"]
@@ -225,6 +225,7 @@ def embedding_bag(
     _check_indices("embedding_bag", input)
     _check_indices("embedding_bag", offsets, "offsets")
     _check_bag_input(input, offsets, weight.size(0))
+    check_same_dtype("embedding_bag", weight=weight, per_sample_weights=per_sample_weights)
 
     n, dim = input.numel(), weight.size(1)
     bags = offsets.numel() - 1 if include_last_offset else offsets.numel()
