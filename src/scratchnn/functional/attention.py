@@ -20,6 +20,10 @@ Two forms compute it:
   tile's weights from them. Tiles are batched matrix multiplies (``baddbmm``) over all of b.
   Causal tiles above the diagonal are skipped; masks are sliced per tile; dropout is drawn per
   tile from a seed taken from torch's generator, so the backward regenerates the same mask.
+  Large problems split their batch rows between torch's threads, each thread running its own
+  tiles with single-threaded ops (see :func:`_over_batch`).
+
+Half and bfloat16 inputs are computed in float32 and rounded back.
 
 ``"auto"`` (the default) picks ``"blocked"`` when the scores (b·l·s × element size) would take
 more than ``threshold`` bytes, default 1 MiB (8 heads of l = s = 128 in float32 are 512 KiB), and
@@ -201,7 +205,7 @@ def scaled_dot_product_attention(
         out = _attention_literal(query, key, value, attn_mask, dropout_p, is_causal, scale, len(batch))
     else:
         out = _attention_blocked(query, key, value, attn_mask, dropout_p, is_causal, scale, batch, config)
-    return out.to(dtype)
+    return out if out.dtype == dtype else out.to(dtype)
 
 
 def _shapes(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> dict[str, tuple[str, torch.Size]]:

@@ -38,7 +38,7 @@ def softmax(
     x, dim, out_dtype = _prepare("softmax", input, dim, _stacklevel, dtype)
     shifted = x - _shift(x, dim)
     exp = shifted.exp()
-    return (exp / exp.sum(dim, keepdim=True)).to(out_dtype)
+    return _as(exp / exp.sum(dim, keepdim=True), out_dtype)
 
 
 def log_softmax(
@@ -51,7 +51,7 @@ def log_softmax(
     """
     x, dim, out_dtype = _prepare("log_softmax", input, dim, _stacklevel, dtype)
     shifted = x - _shift(x, dim)
-    return (shifted - shifted.exp().sum(dim, keepdim=True).log()).to(out_dtype)
+    return _as(shifted - shifted.exp().sum(dim, keepdim=True).log(), out_dtype)
 
 
 def safe_softmax(input: torch.Tensor, dim: int) -> torch.Tensor:
@@ -67,7 +67,12 @@ def safe_softmax(input: torch.Tensor, dim: int) -> torch.Tensor:
     shift = shift.masked_fill(shift == float("-inf"), 0.0)  # all -inf: exp(-inf - 0) = 0
     exp = (x - shift).exp()
     total = exp.sum(dim, keepdim=True)
-    return (exp / total.masked_fill(total == 0, 1.0)).to(input.dtype)  # 0 / 1 = 0 where all were -inf
+    return _as(exp / total.masked_fill(total == 0, 1.0), input.dtype)  # 0 / 1 = 0 where all were -inf
+
+
+def _as(result: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Round a float32 result of half/bfloat16 input back; otherwise the result itself."""
+    return result if result.dtype == dtype else result.to(dtype)
 
 
 def _shift(x: torch.Tensor, dim: int) -> torch.Tensor:
