@@ -377,6 +377,16 @@ ERRORS = [
         ValueError,
         "running_mean and running_var must either both be None or neither",
     ),
+    (
+        lambda m: m.instance_norm(torch.zeros(2, 3, 4), torch.zeros(3), None, use_input_stats=False),
+        RuntimeError,
+        "Expected running_mean and running_var to be defined when use_input_stats is false",
+    ),
+    (
+        lambda m: m.batch_norm(torch.zeros(4, 3), torch.zeros(3), None),
+        RuntimeError,
+        "running_var must be defined in evaluation mode",
+    ),
     *[
         (call, NotImplementedError, "not implemented for torch.int64")
         for call in (

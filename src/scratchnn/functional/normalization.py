@@ -102,6 +102,41 @@ def _affine(x: torch.Tensor, weight: torch.Tensor | None, bias: torch.Tensor | N
     return x
 
 
+def _channel_affine(
+    out: torch.Tensor, input: torch.Tensor, weight: torch.Tensor | None, bias: torch.Tensor | None
+) -> torch.Tensor:
+    """out · weight + bias with (c,) parameters broadcast over b c ..., in the input's dtype."""
+    weight = None if weight is None else _per_channel(weight, input.ndim)
+    bias = None if bias is None else _per_channel(bias, input.ndim)
+    return _affine(out, weight, bias).to(input.dtype)
+
+
+def _with_running_stats(
+    input: torch.Tensor, running_mean: torch.Tensor, running_var: torch.Tensor, eps: float
+) -> torch.Tensor:
+    """(x − running_mean) · 1/√(running_var + eps), per channel c of b c ..."""
+    mean, var = _per_channel(running_mean, input.ndim), _per_channel(running_var, input.ndim)
+    return (_compute(input) - mean) * torch.rsqrt(var + eps)
+
+
+def _check_channel_tensors(
+    op: str,
+    input: torch.Tensor,
+    weight: torch.Tensor | None,
+    bias: torch.Tensor | None,
+    running_mean: torch.Tensor | None,
+    running_var: torch.Tensor | None,
+) -> None:
+    """batch_norm's and instance_norm's per-channel tensors: c elements each, the input's dtype;
+    the input floating point."""
+    shapes = {"input": ("b c ...", input.shape)}
+    tensors = {"weight": weight, "bias": bias, "running_mean": running_mean, "running_var": running_var}
+    for name, tensor in tensors.items():
+        _check_numel(op, name, tensor, input.shape[1], shapes)
+    _check_dtypes(op, input, **tensors)
+    check_floating(op, input)
+
+
 def _verify_values_per_channel(op: str, input: torch.Tensor, sizes: Sequence[int]) -> None:
     if math.prod([sizes[0], *sizes[2:]]) == 1:
         raise fail(
@@ -146,25 +181,14 @@ def batch_norm(
             f"batch_norm: Dimension out of range (expected to be in range of [-1, 0], but got 1): input must "
             f"be (b, c, ...), got shape {tuple(input.shape)}"
         )
-    if (running_mean is None) != (running_var is None):
+    if training and (running_mean is None) != (running_var is None):
         raise ValueError(
             "batch_norm: running_mean and running_var must either both be None or neither be None"
         )
-    channels = input.shape[1]
-    shapes = {"input": ("b c ...", input.shape)}
-    for name, tensor in (
-        ("weight", weight),
-        ("bias", bias),
-        ("running_mean", running_mean),
-        ("running_var", running_var),
-    ):
-        _check_numel("batch_norm", name, tensor, channels, shapes)
-    _check_dtypes(
-        "batch_norm", input, weight=weight, bias=bias, running_mean=running_mean, running_var=running_var
-    )
-    if not training and running_mean is None:
-        raise RuntimeError("batch_norm: running_mean must be defined in evaluation mode")
-    check_floating("batch_norm", input)
+    for name, tensor in (("running_mean", running_mean), ("running_var", running_var)):
+        if not training and tensor is None:
+            raise RuntimeError(f"batch_norm: {name} must be defined in evaluation mode")
+    _check_channel_tensors("batch_norm", input, weight, bias, running_mean, running_var)
 
     dims = [0, *range(2, input.ndim)]  # b ...
     if training:
@@ -178,11 +202,8 @@ def batch_norm(
                 )
     else:
         assert running_mean is not None and running_var is not None  # checked above; for the type checker
-        mean, var = _per_channel(running_mean, input.ndim), _per_channel(running_var, input.ndim)
-        out = (_compute(input) - mean) * torch.rsqrt(var + eps)
-    weight = None if weight is None else _per_channel(weight, input.ndim)
-    bias = None if bias is None else _per_channel(bias, input.ndim)
-    return _affine(out, weight, bias).to(input.dtype)
+        out = _with_running_stats(input, running_mean, running_var, eps)
+    return _channel_affine(out, input, weight, bias)
 
 
 def instance_norm(
@@ -212,27 +233,15 @@ def instance_norm(
             {"input": ("b c ...", input.shape)},
         )
     _check_momentum("instance_norm", momentum)
-    if (running_mean is None) != (running_var is None):
-        raise ValueError(
-            "instance_norm: running_mean and running_var must either both be None or neither be None"
-        )
     if not use_input_stats and (running_mean is None or running_var is None):
         raise RuntimeError(
             "instance_norm: Expected running_mean and running_var to be defined when use_input_stats is false"
         )
-    channels = input.shape[1]
-    shapes = {"input": ("b c ...", input.shape)}
-    for name, tensor in (
-        ("weight", weight),
-        ("bias", bias),
-        ("running_mean", running_mean),
-        ("running_var", running_var),
-    ):
-        _check_numel("instance_norm", name, tensor, channels, shapes)
-    _check_dtypes(
-        "instance_norm", input, weight=weight, bias=bias, running_mean=running_mean, running_var=running_var
-    )
-    check_floating("instance_norm", input)
+    if (running_mean is None) != (running_var is None):
+        raise ValueError(
+            "instance_norm: running_mean and running_var must either both be None or neither be None"
+        )
+    _check_channel_tensors("instance_norm", input, weight, bias, running_mean, running_var)
 
     dims = list(range(2, input.ndim))  # ...
     if use_input_stats:
@@ -248,11 +257,8 @@ def instance_norm(
                 running_var.copy_((momentum * unbiased + (1 - momentum) * running_var).mean(0))
     else:
         assert running_mean is not None and running_var is not None  # checked above; for the type checker
-        mean, var = _per_channel(running_mean, input.ndim), _per_channel(running_var, input.ndim)
-        out = (_compute(input) - mean) * torch.rsqrt(var + eps)
-    weight = None if weight is None else _per_channel(weight, input.ndim)
-    bias = None if bias is None else _per_channel(bias, input.ndim)
-    return _affine(out, weight, bias).to(input.dtype)
+        out = _with_running_stats(input, running_mean, running_var, eps)
+    return _channel_affine(out, input, weight, bias)
 
 
 def group_norm(
@@ -312,9 +318,7 @@ def group_norm(
         grouped = rearrange(_compute(input), "b (g c) ... -> b g (c ...)", g=num_groups)
         out, _, _ = _standardize(grouped, [-1], eps)
         out = out.reshape(input.shape)  # b (g c) ...
-    weight = None if weight is None else _per_channel(weight, input.ndim)
-    bias = None if bias is None else _per_channel(bias, input.ndim)
-    return _affine(out, weight, bias).to(input.dtype)
+    return _channel_affine(out, input, weight, bias)
 
 
 def _trailing_shape(op: str, input: torch.Tensor, normalized_shape: Sequence[int] | int, separator: str):
