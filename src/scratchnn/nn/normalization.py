@@ -28,6 +28,25 @@ __all__ = [
 ]
 
 
+def _affine_parameters(
+    module: nn.Module, shape: int | tuple[int, ...], affine: bool, bias: bool, factory: dict[str, Any]
+) -> None:
+    """Register ``weight`` and ``bias`` of ``shape`` (bias only with ``bias``), or None when not
+    ``affine``, as torch's modules do; :func:`_reset_affine` fills them."""
+    module.register_parameter("weight", nn.Parameter(torch.empty(shape, **factory)) if affine else None)
+    module.register_parameter(
+        "bias", nn.Parameter(torch.empty(shape, **factory)) if affine and bias else None
+    )
+
+
+def _reset_affine(weight: torch.Tensor | None, bias: torch.Tensor | None) -> None:
+    """weight = 1, bias = 0 (those that exist)."""
+    if weight is not None:
+        nn.init.ones_(weight)
+    if bias is not None:
+        nn.init.zeros_(bias)
+
+
 class _NormBase(nn.Module):
     """Parameters and running statistics shared by batch and instance norm (torch's ``_NormBase``):
     weight (c,) = 1, bias (c,) = 0 when ``affine``; running_mean (c,) = 0, running_var (c,) = 1
@@ -62,15 +81,7 @@ class _NormBase(nn.Module):
         factory: dict[str, Any] = {"device": device, "dtype": dtype}
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = nn.Parameter(torch.empty(num_features, **factory))
-            if bias:
-                self.bias = nn.Parameter(torch.empty(num_features, **factory))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, num_features, affine, bias, factory)
         if track_running_stats:
             self.register_buffer("running_mean", torch.zeros(num_features, **factory))
             self.register_buffer("running_var", torch.ones(num_features, **factory))
@@ -93,10 +104,7 @@ class _NormBase(nn.Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.weight is not None:
-            nn.init.ones_(self.weight)
-        if self.bias is not None:
-            nn.init.zeros_(self.bias)
+        _reset_affine(self.weight, self.bias)
 
     def _check_input_dim(self, input: torch.Tensor) -> None:
         raise NotImplementedError
@@ -300,6 +308,8 @@ class LayerNorm(nn.Module):
     normalized_shape: tuple[int, ...]
     eps: float
     elementwise_affine: bool
+    weight: torch.Tensor | None
+    bias: torch.Tensor | None
 
     def __init__(
         self,
@@ -314,22 +324,11 @@ class LayerNorm(nn.Module):
         factory: dict[str, Any] = {"device": device, "dtype": dtype}
         self.normalized_shape = _as_shape(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        if elementwise_affine:
-            self.weight = nn.Parameter(torch.empty(self.normalized_shape, **factory))
-            if bias:
-                self.bias = nn.Parameter(torch.empty(self.normalized_shape, **factory))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, self.normalized_shape, elementwise_affine, bias, factory)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.elementwise_affine:
-            nn.init.ones_(self.weight)
-            if self.bias is not None:
-                nn.init.zeros_(self.bias)
+        _reset_affine(self.weight, self.bias)
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -354,6 +353,8 @@ class GroupNorm(nn.Module):
     num_channels: int
     eps: float
     affine: bool
+    weight: torch.Tensor | None
+    bias: torch.Tensor | None
 
     def __init__(
         self,
@@ -373,22 +374,11 @@ class GroupNorm(nn.Module):
                 f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups ({num_groups})"
             )
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
-        if affine:
-            self.weight = nn.Parameter(torch.empty(num_channels, **factory))
-            if bias:
-                self.bias = nn.Parameter(torch.empty(num_channels, **factory))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, num_channels, affine, bias, factory)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.affine:
-            nn.init.ones_(self.weight)
-            if self.bias is not None:
-                nn.init.zeros_(self.bias)
+        _reset_affine(self.weight, self.bias)
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
@@ -411,6 +401,7 @@ class RMSNorm(nn.Module):
     normalized_shape: tuple[int, ...]
     eps: float | None
     elementwise_affine: bool
+    weight: torch.Tensor | None
 
     def __init__(
         self,
@@ -423,15 +414,12 @@ class RMSNorm(nn.Module):
         super().__init__()
         self.normalized_shape = _as_shape(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        if elementwise_affine:
-            self.weight = nn.Parameter(torch.empty(self.normalized_shape, device=device, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
+        weight = torch.empty(self.normalized_shape, device=device, dtype=dtype)
+        self.register_parameter("weight", nn.Parameter(weight) if elementwise_affine else None)  # no bias
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.elementwise_affine:
-            nn.init.ones_(self.weight)
+        _reset_affine(self.weight, None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
