@@ -369,7 +369,8 @@ def interpolate(
         )
     dtype = _opmath(input.dtype)
     fast_nearest = nearest and _torch_uses_fast_nearest(input, sizes)
-    out = input
+    # the weighted sums of half and bfloat16 in float32, rounded once at the end, as torch's kernels
+    out = input.float() if not nearest and input.dtype in (torch.float16, torch.bfloat16) else input
     # one dim at a time, the last (contiguous) one first: its gathers are the slow kind, so they run
     # on the tensor before the other dims grow
     for dim, (in_size, out_size, scale) in reversed(list(enumerate(zip(spatial, sizes, scales), start=2))):
@@ -387,4 +388,4 @@ def interpolate(
             out = _resample(out, dim, taps)
     if is_recording():
         record("op", f"interpolate {mode}: {len(spatial)} separable gathers + weighted sums", [input], out)
-    return out if out is not input else input.clone()
+    return out.to(input.dtype) if out is not input else input.clone()
