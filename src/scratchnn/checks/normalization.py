@@ -130,3 +130,9 @@ for p in (2.0, 1.0, 3.0, 0.5, math.inf):
         lambda x, p=p: torch_F.normalize(x, p, 1),
         [with_zero_vector((2, 4, 3)), tensors((3, 5))],
     )
+register(  # the norm over several dims
+    "normalize",
+    lambda x: F.normalize(x, 2.0, (1, -1)),
+    lambda x: torch_F.normalize(x, 2.0, (1, -1)),
+    [with_zero_vector((2, 4, 3))],
+)
