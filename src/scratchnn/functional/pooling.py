@@ -31,6 +31,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
+import einops
 import torch
 
 from .._args import check_non_negative, check_positive, check_rank, fail, ntuple, spatial_legend
@@ -352,10 +353,11 @@ def _max_offsets(args: PoolArgs, x: torch.Tensor, track: bool) -> tuple[torch.Te
     input index of the cell torch keeps.
 
     torch's loop starts from the first cell inside the input and replaces its maximum when
-    ``val > max or isnan(val)``. An output's replacements come in row-major order, so their
-    displacements (offset → flat distance from the window's start) increase: the one kept is
-    ``max(kept, displacement · replaced)``, computed in floating point (exact for integers below
-    2^24), where comparisons vectorize. The value is ``maximum``'s, which propagates NaN as torch.
+    ``val > max or isnan(val)``. An output's replacements come in row-major order, so the cell
+    kept is the last one replaced: ``kept = lerp(kept, displacement, replaced)`` per offset, with
+    the flag 0 or 1 and the displacement (offset → flat distance from the window's start) in
+    floating point, where comparisons vectorize (exact: displacements < 2^24, or float64). The
+    value is ``maximum``'s, which propagates NaN as torch's loop does.
     """
     at = _phase_slices(args, x, _lowest(x.dtype))
     (_, first), *rest = _offsets(args.kernel_size)
@@ -364,30 +366,32 @@ def _max_offsets(args: PoolArgs, x: torch.Tensor, track: bool) -> tuple[torch.Te
         for _, offset in rest:
             torch.maximum(out, at(offset), out=out)
         return out, None
-    plane = math.prod(args.spatial)
-    if not x.is_floating_point():
-        code = torch.int64
-    else:
-        code = torch.float64 if x.dtype == torch.float64 or plane > 2**24 else torch.float32
+    plane_strides = _plane_strides(args.spatial)
+    reach = sum(
+        ((k - 1) * d + p) * stride
+        for k, d, p, stride in zip(args.kernel_size, args.dilation, args.padding, plane_strides)
+    )
+    code = (
+        torch.float32
+        if x.dtype in (torch.float32, torch.float16, torch.bfloat16) and reach < 2**24
+        else torch.float64
+    )
     start = _window_starts(args, x.device)
     first_index = args.first_inside(x.device)[1]
     kept = (first_index - start).to(code).expand(out.shape).contiguous()  # displacements
-    displacements = [
-        sum(
-            i * d * plane_stride
-            for i, d, plane_stride in zip(offset, args.dilation, _plane_strides(args.spatial))
-        )
-        for _, offset in rest
-    ]
     replaced = torch.empty(out.shape, dtype=code, device=x.device)
-    nan = torch.empty_like(replaced) if x.is_floating_point() else None
-    for displacement, (_, offset) in zip(displacements, rest):
+    for _, offset in rest:
         value = at(offset)
-        torch.gt(value, out, out=replaced)  # 1 where torch's loop replaces its maximum: val > max,
-        if nan is not None:
-            torch.ne(value, value, out=nan)  # or val is NaN
-            torch.maximum(replaced, nan, out=replaced)
-        torch.maximum(kept, replaced.mul_(displacement), out=kept)
+        displacement = torch.tensor(
+            sum(i * d * stride for i, d, stride in zip(offset, args.dilation, plane_strides)),
+            dtype=code,
+            device=x.device,
+        )
+        torch.gt(value, out, out=replaced)  # 1 where torch's loop replaces its maximum: val > max
+        torch.lerp(kept, displacement, replaced, out=kept)
+        if x.is_floating_point():
+            torch.ne(value, value, out=replaced)  # or val is NaN
+            torch.lerp(kept, displacement, replaced, out=kept)
         torch.maximum(out, value, out=out)
     return out, kept.to(torch.long).add_(start)
 
@@ -501,8 +505,14 @@ def _sum_along(t: torch.Tensor, args: PoolArgs, m: int, accumulate: torch.dtype)
     dim, out, k = t.ndim - args.n + m, args.output_size[m], args.kernel_size[m]
     if _reshaped_pass(args, m):
         return t.narrow(dim, 0, out * k).unflatten(dim, (out, k)).sum(dim + 1, dtype=accumulate)
-    total = t.new_zeros((*t.shape[:dim], out, *t.shape[dim + 1 :]), dtype=accumulate)
-    for out_slice, in_slice in _pass_slices(args, m):
+    slices = _pass_slices(args, m)
+    whole = [i for i, (outputs, _) in enumerate(slices) if outputs == slice(0, out)]
+    if whole:  # an offset inside the input for every output starts the sum
+        cells = slices.pop(whole[0])[1]
+        total = t[_along(cells, m, args.n)].to(accumulate, memory_format=torch.contiguous_format, copy=True)
+    else:
+        total = t.new_zeros((*t.shape[:dim], out, *t.shape[dim + 1 :]), dtype=accumulate)
+    for out_slice, in_slice in slices:
         total[_along(out_slice, m, args.n)] += t[_along(in_slice, m, args.n)]
     return total
 
@@ -531,17 +541,59 @@ class _WindowSum(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, input: torch.Tensor, args: PoolArgs, accumulate: torch.dtype) -> torch.Tensor:
+        ctx.args, ctx.dtype = args, input.dtype
+        if all(_reshaped_pass(args, m) for m in range(args.n)):  # long tiling windows: one reduction
+            out_names, kernel_names = spatial_legend(args.n)
+            blocks = " ".join(f"({o} {k})" for o, k in zip(out_names, kernel_names))
+            used: tuple[Any, ...] = (
+                ...,
+                *[slice(0, o * k) for o, k in zip(args.output_size, args.kernel_size)],
+            )
+            windows = rearrange(  # a view
+                input[used],
+                f"... {blocks} -> ... {' '.join(out_names)} {' '.join(kernel_names)}",
+                **dict(zip(kernel_names, args.kernel_size)),
+            )
+            return windows.sum(dim=tuple(range(-args.n, 0)), dtype=accumulate)
         total = input
         for m in reversed(range(args.n)):
             total = _sum_along(total, args, m, accumulate)
-        ctx.args, ctx.dtype = args, input.dtype
         return total
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        if _tiles(ctx.args):
+            return _spread_blocks(grad, ctx.args).to(ctx.dtype), None, None
         for m in range(ctx.args.n):
             grad = _spread_along(grad, ctx.args, m)
         return grad.to(ctx.dtype), None, None
+
+
+def _tiles(args: PoolArgs) -> bool:
+    """Whether the windows tile the input: kernel = stride, no padding or dilation, no window
+    past the input's end (ceil mode). Every cell is then in at most one window."""
+    return all(
+        k == s and p == 0 and d == 1 and o * k <= size
+        for k, s, p, d, o, size in zip(
+            args.kernel_size, args.stride, args.padding, args.dilation, args.output_size, args.spatial
+        )
+    )
+
+
+def _spread_blocks(grad: torch.Tensor, args: PoolArgs) -> torch.Tensor:
+    """The adjoint of sums over tiling windows: each window's gradient broadcast over its block,
+    ``... h w -> ... (h kh) (w kw)`` (one copy), and 0 for the cells past the last block."""
+    out_names, kernel_names = spatial_legend(args.n)
+    blocks = " ".join(f"({o} {k})" for o, k in zip(out_names, kernel_names))
+    spread = einops.repeat(
+        grad, f"... {' '.join(out_names)} -> ... {blocks}", **dict(zip(kernel_names, args.kernel_size))
+    )
+    if tuple(spread.shape[-args.n :]) == args.spatial:
+        return spread
+    padded = grad.new_zeros(*grad.shape[: -args.n], *args.spatial)
+    covered: tuple[Any, ...] = (..., *[slice(0, size) for size in spread.shape[-args.n :]])
+    padded[covered] = spread
+    return padded
 
 
 def _max_pool(
