@@ -6,15 +6,14 @@ and returns a *view* with one axis per output position and one per kernel offset
     x (b, c, H, W)  →  windows (b, c, h, w, kh, kw)
     windows[..., i, j, p, q] == x_padded[..., i·sh + p·dh, j·sw + q·dw]
 
-Each spatial dim is ``Tensor.unfold``-ed over the dilated kernel span ``d·(k-1)+1`` with step
-``stride``, then every ``d``-th element of the span is kept. No data is copied (beyond the padding),
-and autograd's backward of ``unfold`` is an overlap-add.
+Without dilation each spatial dim is ``Tensor.unfold``-ed (whose backward is an overlap-add); with
+dilation, one ``as_strided`` view steps by ``stride`` between windows and by ``dilation`` within
+one. No data is copied (beyond the padding).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 
@@ -81,13 +80,13 @@ def sliding_windows(
     if padding is not None and any(before or after for before, after in padding):
         flat = [amount for before_after in reversed(list(padding)) for amount in before_after]
         x = pad_fn(x, flat, mode=mode, value=value if mode == "constant" else None)
-    windows = x
     first = x.ndim - n
-    for i, (k, s, d) in enumerate(zip(kernel_size, stride, dilation)):
-        windows = windows.unfold(first + i, d * (k - 1) + 1, s)
-    if any(d > 1 for d in dilation):
-        every_dth: tuple[Any, ...] = (..., *(slice(None, None, d) for d in dilation))
-        windows = windows[every_dth]
+    if all(d == 1 for d in dilation):
+        windows = x
+        for i, (k, s) in enumerate(zip(kernel_size, stride)):
+            windows = windows.unfold(first + i, k, s)
+    else:
+        windows = _dilated_windows(x, first, kernel_size, stride, dilation)
     if is_recording():
         record(
             "windows",
@@ -98,6 +97,29 @@ def sliding_windows(
             note="a view: no copy",
         )
     return windows
+
+
+def _dilated_windows(
+    x: torch.Tensor, first: int, kernel_size: Sequence[int], stride: Sequence[int], dilation: Sequence[int]
+) -> torch.Tensor:
+    """One strided view: output step ``stride``, kernel step ``dilation``, along each spatial dim.
+
+    (Unfolding the whole dilated span and keeping every d-th offset gives the same values, but its
+    backward materializes gradients for the skipped offsets too: d times the work.)
+    """
+    spatial_strides = x.stride()[first:]
+    out_sizes = [
+        output_size(size, k, s, 0, d) for size, k, s, d in zip(x.shape[first:], kernel_size, stride, dilation)
+    ]
+    return x.as_strided(
+        (*x.shape[:first], *out_sizes, *kernel_size),
+        (
+            *x.stride()[:first],
+            *(step * s for step, s in zip(spatial_strides, stride)),
+            *(step * d for step, d in zip(spatial_strides, dilation)),
+        ),
+        x.storage_offset(),
+    )
 
 
 def _window_bindings(windows: torch.Tensor, n: int) -> dict[str, int]:
