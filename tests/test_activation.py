@@ -307,6 +307,10 @@ def test_errors(call, error, match):
 
 def test_errors_have_torchs_types():
     for ours, reference in [
+        (
+            lambda: F.gelu(torch.zeros(2), "tanh"),
+            lambda: torch_F.gelu(torch.zeros(2), "tanh"),
+        ),  # keyword-only
         (lambda: F.hardtanh(torch.zeros(2), 2.0, 1.0), lambda: torch_F.hardtanh(torch.zeros(2), 2.0, 1.0)),
         (lambda: F.celu(torch.zeros(2), 0.0), lambda: torch_F.celu(torch.zeros(2), 0.0)),
         (lambda: F.glu(torch.zeros(2, 3)), lambda: torch_F.glu(torch.zeros(2, 3))),

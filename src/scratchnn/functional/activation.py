@@ -320,7 +320,7 @@ def logsigmoid(input: torch.Tensor) -> torch.Tensor:
     return _apply(lambda x: -_softplus_exact(-x), input, floating_only="logsigmoid")
 
 
-def gelu(input: torch.Tensor, approximate: str = "none") -> torch.Tensor:
+def gelu(input: torch.Tensor, *, approximate: str = "none") -> torch.Tensor:
     """gelu(x) = x · Φ(x) = x · ½ · (1 + erf(x / √2));
     ``approximate='tanh'``: ½ · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³))).
 
