@@ -39,7 +39,9 @@ def _check_probability(p: float, op: str) -> None:
         raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
 
 
-def _noisy(input: torch.Tensor, p: float, training: bool, inplace: bool, feature: bool, alpha: bool, op: str):
+def _noisy(
+    input: torch.Tensor, p: float, training: bool, inplace: bool, feature: bool, alpha: bool, op: str
+) -> torch.Tensor:
     """The one dropout kernel: ``input · noise (+ shift)``, in place when asked."""
     if p == 0 or not training or input.numel() == 0:
         return input
@@ -101,7 +103,12 @@ def alpha_dropout(
 def feature_alpha_dropout(
     input: torch.Tensor, p: float = 0.5, training: bool = False, inplace: bool = False
 ) -> torch.Tensor:
-    """Alpha dropout of whole channels: one draw per (b, c), broadcast over the remaining dims."""
+    """Alpha dropout of whole channels: one draw per (b, c), broadcast over the remaining dims.
+
+    >>> y = feature_alpha_dropout(torch.randn(4, 50, 6), 0.5, training=True)
+    >>> bool((y == y[..., :1]).all(-1).any())  # a dropped channel is one value throughout
+    True
+    """
     _check_probability(p, "feature_alpha_dropout")
     return _noisy(input, p, training, inplace, feature=True, alpha=True, op="feature_alpha_dropout")
 
@@ -145,6 +152,10 @@ def dropout2d(
     """Zero whole channels of (b, c, h, w) with probability ``p``, scale the rest by 1 / (1 − p).
 
     As in torch, a 3-D input is read as batched (b, c, l), with a warning, not as unbatched (c, h, w).
+
+    >>> y = dropout2d(torch.ones(2, 100, 3, 3), 0.5)
+    >>> bool(((y == 0).all((-2, -1)) | (y == 2).all((-2, -1))).all())
+    True
     """
     _check_probability(p, "dropout2d")
     if input.ndim not in (3, 4):
@@ -172,7 +183,12 @@ def dropout3d(
     input: torch.Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
 ) -> torch.Tensor:
     """Zero whole channels of (b, c, d, h, w) or (c, d, h, w) with probability ``p``, scale the
-    rest by 1 / (1 − p)."""
+    rest by 1 / (1 − p).
+
+    >>> y = dropout3d(torch.ones(100, 2, 2, 2), 0.5)  # unbatched
+    >>> bool(((y == 0).all((-3, -2, -1)) | (y == 2).all((-3, -2, -1))).all())
+    True
+    """
     _check_probability(p, "dropout3d")
     if input.ndim not in (4, 5):
         warnings.warn(
