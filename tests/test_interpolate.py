@@ -195,6 +195,23 @@ def test_reduced_precision(mode, dtype):
         assert torch.equal(out, expected)
 
 
+@pytest.mark.parametrize(
+    ("shape", "layout", "kwargs"),
+    [
+        ((2, 4, 5, 6), torch.channels_last, {"scale_factor": 2, "mode": "nearest"}),
+        ((2, 4, 5, 6), torch.channels_last, {"size": (7, 3), "mode": "bilinear"}),
+        ((2, 4, 5, 6), torch.channels_last, {"size": (7, 9), "mode": "bicubic"}),
+        ((2, 4, 5, 6), torch.channels_last, {"size": (2, 3), "mode": "bilinear", "antialias": True}),
+        ((2, 4, 3, 5, 6), torch.channels_last_3d, {"scale_factor": 1.5, "mode": "trilinear"}),
+    ],
+)
+def test_channels_last_input_gives_channels_last_output_like_torch(shape, layout, kwargs):
+    x = torch.randn(shape, dtype=torch.float64).contiguous(memory_format=layout)
+    out = assert_matches_torch(F.interpolate, torch_F.interpolate, x, **kwargs)
+    assert out.is_contiguous(memory_format=layout)
+    assert out.stride() == torch_F.interpolate(x, **kwargs).stride()
+
+
 def test_uint8_nearest_and_empty_batch():
     x = torch.randint(0, 256, (2, 3, 5, 6), dtype=torch.uint8)
     for mode in ("nearest", "nearest-exact"):

@@ -296,6 +296,15 @@ def _torch_uses_fast_nearest(input: torch.Tensor, sizes: Sequence[int]) -> bool:
     return False
 
 
+def _layout(input: torch.Tensor) -> torch.memory_format:
+    """The memory format torch gives the output (its suggest_memory_format): channels-last input
+    (4-D or 5-D, not also plain contiguous) stays channels-last."""
+    for ndim, layout in ((4, torch.channels_last), (5, torch.channels_last_3d)):
+        if input.ndim == ndim and input.is_contiguous(memory_format=layout) and not input.is_contiguous():
+            return layout
+    return torch.contiguous_format
+
+
 def interpolate(
     input: torch.Tensor,
     size: int | Sequence[int] | None = None,
@@ -388,4 +397,6 @@ def interpolate(
             out = _resample(out, dim, taps)
     if is_recording():
         record("op", f"interpolate {mode}: {len(spatial)} separable gathers + weighted sums", [input], out)
-    return out.to(input.dtype) if out is not input else input.clone()
+    if out is input:
+        return input.clone()
+    return out.to(input.dtype).contiguous(memory_format=_layout(input))
