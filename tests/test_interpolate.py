@@ -255,6 +255,8 @@ ERRORS = [
     (lambda f: f.interpolate(torch.randn(1, 3, 0, 4), size=2), RuntimeError, r"input \(0, 4\)"),
     (lambda f: f.interpolate(x4, size=-1, mode="area"), RuntimeError, r"output_size must be non-negative"),
     (lambda f: f.interpolate(x4.long(), size=4), NotImplementedError, r"not implemented for torch.int64"),
+    (lambda f: f.interpolate(x4, scale_factor=torch.tensor(2.0)), TypeError, r"scale_factor must be a float"),
+    (lambda f: f.interpolate(x4, scale_factor=(2.0, "2")), TypeError, r"or a tuple of floats, got str"),
     (
         lambda f: f.interpolate(x4.half(), size=4, mode="bilinear", antialias=True),
         NotImplementedError,

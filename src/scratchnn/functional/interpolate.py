@@ -36,6 +36,7 @@ Known differences from torch 2.13's CPU kernels, where torch is the inconsistent
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 from collections.abc import Sequence
 
@@ -75,6 +76,15 @@ def _is_integer(value) -> bool:
     return True
 
 
+def _as_scale(value) -> float:
+    """A scale factor: a real number (a tensor or a string is refused with TypeError, as torch)."""
+    if not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"interpolate: scale_factor must be a float or a tuple of floats, got {type(value).__name__}"
+        )
+    return float(value)
+
+
 def _sizes_and_scales(
     input: torch.Tensor, size, scale_factor, mode: str, recompute_scale_factor: bool | None
 ) -> tuple[list[int], list[float | None]]:
@@ -112,9 +122,9 @@ def _sizes_and_scales(
                 f"interpolate: scale_factor must have one entry per spatial dim of the input "
                 f"(b, c, *spatial) with spatial={spatial}, got scale_factor={tuple(scale_factor)}"
             )
-        factors = [float(s) for s in scale_factor]
+        factors = [_as_scale(s) for s in scale_factor]
     else:
-        factors = [float(scale_factor)] * n
+        factors = [_as_scale(scale_factor)] * n
     sizes = [int(s * f) for s, f in zip(spatial, factors)]
     if recompute_scale_factor or mode == "area":  # the size from the scale, then the scale from the size
         return sizes, [None] * n
