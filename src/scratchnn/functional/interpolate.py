@@ -23,6 +23,9 @@ does not change is copied, as torch does. ``bilinear``/``trilinear`` are ``linea
 when shrinking by s, the filter (triangle, Keys' cubic with A = -0.5, or Lanczos-3) is stretched
 s times and its taps renormalized, so each output averages all the input it covers.
 
+Not reproduced: torch's uint8 path for the linear, cubic and antialias modes (it rounds in fixed
+point); those raise NotImplementedError (nearest modes take uint8).
+
 Known differences from torch 2.13's CPU kernels, where torch is the inconsistent one:
 
 * antialias with an output width of 1: torch's forward copies the first row's value into every
