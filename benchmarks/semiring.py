@@ -6,7 +6,9 @@ wild, forward+backward time and peak memory, on the shared harness (``scratchnn.
   as kornia and ComfyUI do it; skipped at 71×71, where its window tensor alone is 1024²·71²·4 B ≈
   20 GB), and against torch's native ``max_pool2d`` (stride 1, same padding: the same filter);
 * AdderConv2d 3×3 64→64 on (16, 64, 56, 56): ``semiring_conv2d(x, w, padding=1, semiring="l1")``
-  against ``conv2d`` on the same shapes (the memory target is < 2× conv2d's peak).
+  against ``conv2d`` on the same shapes (the memory target is < 2× conv2d's peak), and at batch 2
+  against AdderNet's own unfold implementation (at batch 16 its forward temporary alone is
+  16·64·576·3136·4 B ≈ 7.4 GB).
 
 Times are the harness's interleaved medians (``time_case``); peak memory is measured by the
 harness in a fresh process per case and implementation: resident memory of one forward+backward
@@ -62,12 +64,25 @@ def torch_conv(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return F.conv2d(x, weight, padding=1)
 
 
+def unfold_adder(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """AdderNet's reference implementation: unfold, then −Σ|window − weight| by broadcasting:
+    a (b, c_out, c_in·kh·kw, h·w) temporary."""
+    windows = F.unfold(x, 3, padding=1)  # b (c_in kh kw) (h w)
+    flat = weight.flatten(1)  # c_out (c_in kh kw)
+    out = -(windows[:, None] - flat[None, :, :, None]).abs().sum(2)  # b c_out (h w)
+    return out.view(x.shape[0], weight.shape[0], *x.shape[2:])
+
+
 def image(device: torch.device) -> tuple[torch.Tensor]:
     return (torch.rand(*IMAGE, device=device),)
 
 
 def adder_inputs(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.randn(*ADDER_INPUT, device=device), torch.randn(*ADDER_WEIGHT, device=device)
+
+
+def small_adder_inputs(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.randn(2, *ADDER_INPUT[1:], device=device), torch.randn(*ADDER_WEIGHT, device=device)
 
 
 def cases() -> list:
@@ -112,6 +127,17 @@ def cases() -> list:
             literal=False,
         )
     )
+    found.append(  # at batch 16 the unfold form needs ~7.4 GB for its forward temporary alone
+        Case(
+            "adder 3x3 64->64 b2 vs unfold",
+            "semiring",
+            small_adder_inputs,
+            ours=ours_adder,
+            theirs=unfold_adder,
+            description="l1 semiring, (2, 64, 56, 56), 64→64, pad 1",
+            literal=False,
+        )
+    )
     return [register(case) for case in found]
 
 
@@ -127,11 +153,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="timed samples per implementation (median)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--threads", type=int, help="torch threads, here and in the memory subprocesses")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)
     selected = [c for c in CASES if not args.case or any(s.lower() in c.name.lower() for s in args.case)]
     rows = []
-    header = f"{'case':<30} {'ours f+b ms':>12} {'theirs f+b ms':>14} {'ratio':>6} {'ours MiB':>9} {'theirs MiB':>11}"
-    print(header, flush=True)
+    print(f"torch threads: {torch.get_num_threads()}")
+    print(f"{'case':<30} {'ours f+b ms':>12} {'theirs f+b ms':>14} {'ratio':>6} ", end="")
+    print(f"{'ours MiB':>9} {'theirs MiB':>11}", flush=True)
     for case in selected:
         result = time_case(case, repeats=args.repeats, warmup=1, min_time=0.0, literal=False)
         row = {"case": case.name, "status": result.status, **{k: v for k, v in result.times.items()}}
