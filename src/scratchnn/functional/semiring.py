@@ -141,9 +141,10 @@ class _NegativeDistance:
     def __call__(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         return -self.distance(x, w)
 
-    def distance(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        """``|x − w|^p``, in place on the difference (the forward negates the reduced sum instead)."""
-        distance = (x - w).abs_()
+    def distance(self, x: torch.Tensor, w: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+        """``|x − w|^p``, in place on the difference (the forward negates the reduced sum instead),
+        written into ``out`` when given."""
+        distance = torch.sub(x, w, out=out).abs_()
         return distance if self.p == 1 else distance.pow_(self.p)
 
 
@@ -156,11 +157,11 @@ class _NegativeDistanceVjp:
     adder: bool = False
 
     def __call__(
-        self, x: torch.Tensor, w: torch.Tensor, grad: torch.Tensor
+        self, x: torch.Tensor, w: torch.Tensor, grad: torch.Tensor, out: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, float]:
         """(grad for x, grad for w, a scale the caller applies to x's grad once reduced): the exact
         gradients share one tensor, ∂/∂x = −∂/∂w, so the sign is applied after the reduction."""
-        difference = x - w
+        difference = torch.sub(x, w, out=out)
         if self.adder:
             return (-difference).clamp_(-1, 1).mul_(grad), difference.mul_(grad), 1.0
         if self.p == 1:
@@ -625,6 +626,34 @@ class _Elementwise:
     def __init__(self, semiring: Semiring) -> None:
         self.semiring = semiring
         self.selective = semiring.reduce in ("max", "min")
+        self._scratch: torch.Tensor | None = None
+
+    def _buffer(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """A reused block-sized tensor of the broadcast shape of ``x ⊗ w``: fresh allocations of
+        megabytes cost page faults on every block. Valid until the next call."""
+        shape = _broadcast(x.shape, w.shape)
+        size = math.prod(shape)
+        scratch = self._scratch
+        if (
+            scratch is None
+            or scratch.numel() < size
+            or scratch.dtype != x.dtype
+            or scratch.device != x.device
+        ):
+            scratch = self._scratch = torch.empty(size, dtype=x.dtype, device=x.device)
+        return scratch[:size].view(shape)
+
+    def release(self) -> None:
+        self._scratch = None
+
+    def _combine(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """``combine(x, w)``; the built-in ones write into the reused buffer."""
+        combine = self.semiring.combine
+        if combine is _plus:
+            return torch.add(x, w, out=self._buffer(x, w))
+        if combine is _times:
+            return torch.mul(x, w, out=self._buffer(x, w))
+        return combine(x, w)
 
     @staticmethod
     def _aligned(
@@ -668,13 +697,13 @@ class _Elementwise:
         x, w, dims = self._aligned(windows, weights)
         combine = self.semiring.combine
         if isinstance(combine, _NegativeDistance) and self.semiring.reduce == "sum":
-            return combine.distance(x, w).sum(dims).neg_()  # −Σ|x − w|^p: negate once, reduced
-        return self._reduce(combine(x, w), dims)
+            return combine.distance(x, w, self._buffer(x, w)).sum(dims).neg_()  # negate once, reduced
+        return self._reduce(self._combine(x, w), dims)
 
     def count(self, windows: torch.Tensor, weights: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         """How many taps of each output attain its value (max/min ties)."""
         x, w, dims = self._aligned(windows, weights)
-        return (self.semiring.combine(x, w) == self._out_aligned(out)).sum(dims)
+        return (self._combine(x, w) == self._out_aligned(out)).sum(dims)
 
     def backward(
         self,
@@ -703,9 +732,12 @@ class _Elementwise:
                 grad_x = next(grads) if need[0] else None
                 grad_w = next(grads) if need[1] else None
         else:
-            values = ring.combine(x, w) if ring.reduce != "sum" else None
+            values = self._combine(x, w) if ring.reduce != "sum" else None
             grad_values = self._sensitivity(values, out, grad, shape, in_place=True)
-            grad_x, grad_w, *x_scale = ring.vjp(x, w, grad_values)  # built-ins may add a scale for x
+            if isinstance(ring.vjp, _NegativeDistanceVjp):  # built-in: a reused buffer, a scale for x
+                grad_x, grad_w, *x_scale = ring.vjp(x, w, grad_values, self._buffer(x, w))
+            else:
+                grad_x, grad_w, *x_scale = ring.vjp(x, w, grad_values)
         if need[0] and grad_x is not None:
             grad_x = _sum_to(grad_x, x.shape).squeeze(2)
             grad_x = grad_x * x_scale[0] if x_scale and x_scale[0] != 1 else grad_x
@@ -754,6 +786,9 @@ class _Contraction:
 
     split_c_out = False
     selective = False
+
+    def release(self) -> None:
+        pass
 
     def __init__(self, n: int) -> None:
         out_names, kernel_names = spatial_legend(n)
@@ -827,6 +862,7 @@ def _forward(x: torch.Tensor, weight: torch.Tensor, geometry: _Geometry, kernel,
                 out[b0:b1][index] = identity
             else:
                 out[b0:b1][index] = total
+    kernel.release()
     return out
 
 
@@ -868,6 +904,7 @@ def _backward(
                     _weights(grad_w, block).add_(grad_weights)
         if grad_x is not None:
             grad_x[b0:b1] = _interior(grad_pad, geometry.padding)
+    kernel.release()
     if grad_x is not None:
         grad_x = grad_x.flatten(1, 2)
     if grad_w is not None:
