@@ -57,11 +57,16 @@ Gradients
   (The paper's adaptive learning-rate scaling belongs to the optimizer and is not included.)
 
 Flat max-plus/min-plus filters (a constant element per channel, depthwise, no weight gradient
-needed) take a separable path instead: a rectangular max filter is a max over rows then over
-columns, each a sliding-window reduce in O(log k) full-array passes (binary doubling of
-non-overlapping spans, so it also *counts* the ties exactly). Its backward is the adjoint pass
-``min`` over the reflected window, with the gradients of the tied windows summed — the literal
-form's gradient, ties included, in O(input) memory whatever the element size.
+needed) take a separable path instead: a rectangular max filter is a max over rows, then over
+columns. Along each dim, small windows (up to ``SMALL_WINDOW`` taps) reduce tap by tap over shifted
+slices, larger ones by binary doubling of non-overlapping spans: O(log k) full passes whatever k.
+Both also *count* the taps that attain the extremum (non-overlapping spans make that exact), and
+the backward gives each tied tap g / count through the adjoint filter — a min over the reflected
+window of the window starts, summing the shares of the windows whose max is the pixel's value. That
+is the literal form's gradient, ties included, in O(input) memory whatever the element size.
+
+A −inf weight in max-plus (+inf in min-plus) is a missing tap: it absorbs, so an infinite input of
+the other sign meets it as −inf, not NaN (as a footprint's holes should).
 
 Double backward is not supported (the backward is ``once_differentiable``).
 """
@@ -99,10 +104,10 @@ __all__ = [
 # The identity of each reduction: the padding value and the value of an empty reduction.
 REDUCTIONS = {"sum": 0.0, "max": -math.inf, "min": math.inf, "logsumexp": -math.inf}
 
-# Upper bound on one block of the (output × window) product. The budget of the literal form
-# (256 MiB by default) bounds it too; blocks that fit in cache are faster than larger ones (see
-# benchmarks/semiring.py), so a smaller budget only costs Python overhead once blocks shrink
-# below ~1 MiB.
+# Upper bound on one block of the (output × window) product; the budget of the literal form
+# (256 MiB by default) bounds it too. Blocks near the cache size are fastest: an l1 conv 64→64,
+# 3×3 on (2, 64, 56, 56), forward+backward, one thread, took 3.96 / 1.80 / 1.54 / 2.84 s with
+# blocks of 256 KiB / 1 / 4 / 16 MiB. Smaller budgets only add Python overhead per block.
 CHUNK_BYTES = 4 * 2**20
 
 
@@ -602,7 +607,6 @@ def _overlap_add(
 ) -> None:
     """The adjoint of :func:`_windows`: add each kernel offset's slab of ``grad_windows``
     (b, g, c_in, *out, *kernel) into the strided positions of ``grad_pad`` it was read from."""
-    n = geometry.n
     for offsets in itertools.product(*(range(k1 - k0) for k0, k1 in block.kernel)):
         index = [slice(None), slice(*block.g), slice(*block.c_in)]
         for (o0, o1), (k0, _), j, s, d in zip(
@@ -610,7 +614,7 @@ def _overlap_add(
         ):
             start = o0 * s + (k0 + j) * d
             index.append(slice(start, start + (o1 - o0 - 1) * s + 1, s))
-        grad_pad[tuple(index)] += grad_windows[(..., *offsets)] if n else grad_windows
+        grad_pad[tuple(index)] += grad_windows[(..., *offsets)]
 
 
 # --------------------------------------------------------------------------------------------
