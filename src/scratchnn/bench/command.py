@@ -83,10 +83,12 @@ def run(args: argparse.Namespace) -> int:
                 try:
                     result.memory[impl], seconds = measure_memory(case, impl, args.device)
                 except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
-                    print(f"    {error}", file=sys.stderr)
+                    result.notes.append(str(error))
                     continue
                 if impl == "literal":
                     result.times["literal f+b"] = seconds
+        for note in result.notes:
+            print(f"    {note}", file=sys.stderr)
         results.append(result)
     machine = _machine(args.device)
     print(f"\n{machine}\nratios scratchnn / native, forward+backward unless marked; '!' over the limit\n")
@@ -112,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
                         "status": r.status,
                         "times": r.times,
                         "memory": r.memory,
+                        "notes": r.notes,
                     }
                     for r in results
                 ],

@@ -82,13 +82,15 @@ class Result:
 
     ``times`` (seconds per call): ``ours fwd``, ``theirs fwd``, ``ours f+b``, ``theirs f+b``,
     ``literal f+b``, ``compiled fwd``, ``compiled f+b``. ``memory`` (bytes above baseline, f+b):
-    ``ours``, ``theirs``, ``literal``. ``status`` is ``"ok"``, ``"missing: …"`` or ``"error: …"``.
+    ``ours``, ``theirs``, ``literal``. ``status`` is ``"ok"``, ``"missing: …"`` or ``"error: …"``;
+    ``notes`` say what else went wrong (a compile that failed, a memory run that did not finish).
     """
 
     case: Case
     times: dict[str, float] = field(default_factory=dict)
     memory: dict[str, float] = field(default_factory=dict)
     status: str = "ok"
+    notes: list[str] = field(default_factory=list)
 
     def ratio(self, what: str = "f+b", impl: str = "ours") -> float | None:
         """Time ratio ``impl``/native for ``what`` (``"fwd"`` or ``"f+b"``)."""
@@ -271,19 +273,26 @@ def time_case(
             }
             result.times.update(_interleaved(calls, repeats, warmup, min_time, sync))
         if compile:
-            torch._dynamo.reset()
-            compiled = torch.compile(ours, fullgraph=True, dynamic=False)
-            calls = {
-                "compiled fwd": prepared.step(compiled, False),
-                "compiled f+b": prepared.step(compiled, True),
-            }
-            result.times.update(_interleaved(calls, max(3, repeats // 2), warmup, min_time, sync))
+            try:
+                torch._dynamo.reset()
+                compiled = torch.compile(ours, fullgraph=True, dynamic=False)
+                calls = {
+                    "compiled fwd": prepared.step(compiled, False),
+                    "compiled f+b": prepared.step(compiled, True),
+                }
+                result.times.update(_interleaved(calls, max(3, repeats // 2), max(warmup, 1), min_time, sync))
+            except Exception as error:  # a graph break or a compiler failure: no compiled column
+                result.notes.append(f"compile failed: {type(error).__name__}: {_first_line(error)}")
         if literal and case.literal:
             calls = {"literal f+b": prepared.step(ours, True, form="literal")}
             result.times.update(_interleaved(calls, literal_repeats, 0, 0.0, sync))
     except Exception as error:  # report and go on with the next case
-        result.status = f"error: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+        result.status = f"error: {type(error).__name__}: {_first_line(error)}"
     return result
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [""])[0]
 
 
 # ---------------------------------------------------------------------------------------------

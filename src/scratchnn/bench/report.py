@@ -71,6 +71,7 @@ def summary(results: Sequence[Result]) -> Summary:
         f"{name} memory {ratio:.2f}× > {MEMORY_TARGET}" for name, ratio in memory if ratio > MEMORY_TARGET
     ]
     misses += [f"{r.case.name}: {r.status}" for r in results if r.status != "ok"]
+    misses += [f"{r.case.name}: {note}" for r in results for note in r.notes]
     return Summary(
         geomean,
         max(timed, key=lambda item: item[1]) if timed else None,

@@ -50,7 +50,7 @@ FLAT_ALGORITHMS = ("shift-gemm", "unfold-gemm", "shift-mac")
 
 _algorithm: ContextVar[str] = ContextVar("scratchnn_conv_algorithm", default="auto")
 
-BLOCK_COLUMNS = 2048  # flat columns per block: the c_out × block accumulator stays in L2
+BLOCK_COLUMNS = 8192  # flat columns per block: the accumulator stays in cache, few ops per pass
 COLS_BYTES = 4 * 2**20  # unfold-gemm: the block's column matrix stays under this
 MIN_CHUNK_BYTES = 4 * 2**20  # temporaries of one chunk: at least this, at most ~1/8 of input + output
 
@@ -322,8 +322,33 @@ def flat_conv(
         raise ValueError(f"flat_conv: algorithm must be one of {FLAT_ALGORITHMS}, got {name!r}")
     if name == "shift-gemm" and _pointwise(weight, padding):
         return _pointwise_conv(x, weight, bias, stride, groups)
+    if torch.compiler.is_compiling():
+        return _traced_flat_conv(x, weight, bias, stride, padding, dilation, groups)
     config = (name, tuple(stride), [tuple(pair) for pair in padding], tuple(dilation), groups)
     return _FlatConv.apply(x, weight, bias, config)
+
+
+def _traced_flat_conv(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    stride: Sequence[int],
+    padding: Sequence[tuple[int, int]],
+    dilation: Sequence[int],
+    groups: int,
+) -> torch.Tensor:
+    """shift-gemm as plain differentiable ops, for ``torch.compile``: the compiler derives and
+    fuses the backward itself, so the graph holds one matmul per kernel offset and no loops."""
+    layout = FlatLayout(x.shape[2:], padding, stride, dilation, weight.shape[2:], x.shape[0])
+    flat = layout.fill(x).view(groups, x.shape[1] // groups, layout.phases, layout.columns)  # g c_in r m
+    w = weight.reshape(groups, weight.shape[0] // groups, weight.shape[1], -1)  # g c_out c_in k
+    out = None
+    for k, (phase, shift) in enumerate(layout.offsets):
+        term = torch.matmul(w[..., k], flat[:, :, phase, shift : shift + layout.valid])  # g c_out m
+        out = term if out is None else out + term
+    tail = out.new_zeros(*out.shape[:2], layout.columns - layout.valid)
+    out = layout.crop(torch.cat([out, tail], -1).view(weight.shape[0], layout.columns)).contiguous()
+    return out if bias is None else out + bias.view(-1, *[1] * (x.ndim - 2))
 
 
 def _pointwise(weight: torch.Tensor, padding: Sequence[tuple[int, int]]) -> bool:
@@ -366,10 +391,9 @@ class _FlatConv(torch.autograd.Function):
             _forward_sum(name, acc, flat, weights, layout, _block_size(x, name, weight[0].numel()))
             result = layout.crop(acc.view(weight.shape[0], layout.columns))
             target = out[first : first + count]
-            if bias is None:
-                target.copy_(result)
-            else:
-                torch.add(result, bias.view(-1, *[1] * len(kernel)), out=target)
+            target.copy_(result)
+            if bias is not None:
+                target += bias.view(-1, *[1] * len(kernel))
         return out
 
     @staticmethod
@@ -469,9 +493,14 @@ def _class_view(flat: torch.Tensor, layout: FlatLayout, group: tuple, start: int
 def _columns(flat: torch.Tensor, layout: FlatLayout, start: int, stop: int) -> torch.Tensor:
     """The column matrix of a block, (g, c_in·k, m): one strided copy per class of offsets."""
     groups, c_in = flat.shape[:2]
+    cols = flat.new_empty(groups, c_in, len(layout.order), stop - start)  # g c_in k m
+    if torch.compiler.is_compiling():  # one slice per offset: plain slicing traces into any graph
+        for j, k in enumerate(layout.order):
+            phase, shift = layout.offsets[k]
+            cols[:, :, j] = flat[:, :, phase, start + shift : stop + shift]
+        return cols.view(groups, -1, stop - start)
     if len(layout.classes) == 1:
         return _class_view(flat, layout, layout.classes[0], start, stop).reshape(groups, -1, stop - start)
-    cols = flat.new_empty(groups, c_in, len(layout.order), stop - start)  # g c_in k m
     taken = 0
     for group in layout.classes:
         view = _class_view(flat, layout, group, start, stop)
@@ -485,6 +514,11 @@ def _add_columns(flat: torch.Tensor, cols: torch.Tensor, layout: FlatLayout, sta
     """The adjoint of :func:`_columns`: overlap-add (g, c_in·k, m) back into flat (g, c_in, r, m)."""
     groups, c_in = flat.shape[:2]
     cols = cols.view(groups, c_in, len(layout.order), stop - start)
+    if torch.compiler.is_compiling():
+        for j, k in enumerate(layout.order):
+            phase, shift = layout.offsets[k]
+            flat[:, :, phase, start + shift : stop + shift] += cols[:, :, j]
+        return
     taken = 0
     for phase, first, counts, steps, _ in layout.classes:
         size = math.prod(counts)
@@ -509,12 +543,10 @@ def _forward_sum(name, acc, flat, weights, layout: FlatLayout, block: int) -> No
             if name == "shift-gemm":
                 _gemm(target, weights[k], window, beta=0.0 if k == 0 else 1.0)
                 continue
+            if k == 0:
+                target.zero_()
             for i in range(c_in):  # shift-mac
-                scale = weights[k][:, :, i, None]  # g c_out 1
-                if k == 0 and i == 0:
-                    torch.mul(window[:, i : i + 1], scale, out=target)
-                else:
-                    target.addcmul_(window[:, i : i + 1], scale)
+                target.addcmul_(window[:, i : i + 1], weights[k][:, :, i, None])  # g c_out m · g c_out 1
 
 
 def _weight_grad(name, grad_weight, flat, flat_grad, layout: FlatLayout, block: int) -> None:
