@@ -431,6 +431,9 @@ def semiring_conv(
         pad_value=semiring.padding_value_or_identity if padding_value is None else float(padding_value),
     )
     budget = min(current_budget(), CHUNK_BYTES)
+    with _hidden():
+        semiring = _with_missing_taps(semiring, weight)
+        flat = _flat_constant(weight, geometry, semiring)
     if is_recording():
         out_names, kernel_names = spatial_legend(n)
         sizes = [x.shape[0], groups, geometry.c_out, geometry.c_in, *geometry.out, *geometry.kernel]
@@ -444,11 +447,11 @@ def semiring_conv(
             [*([] if unbatched else [x.shape[0]]), groups * geometry.c_out, *geometry.out],
             bindings=dict(zip(names, sizes)),
             literal_bytes=math.prod(sizes) * x.element_size(),
-            note=f"in blocks of at most {budget} bytes: the product is never materialized",
+            note="a separable flat filter: O(image) memory"
+            if flat is not None
+            else f"in blocks of at most {budget / 2**20:.3g} MiB: the product is never materialized",
         )
     with _hidden():
-        semiring = _with_missing_taps(semiring, weight)
-        flat = _flat_constant(weight, geometry, semiring)
         if flat is not None:
             out = _FlatFilter.apply(x, geometry, semiring.reduce == "max") + flat.view(-1, *[1] * n)
         else:
