@@ -19,7 +19,9 @@ $(STAMP): $(PY) pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# The main job: every op checked against torch (a table, all rows ok), then the training demo.
 demo: $(STAMP)
+	$(VENV)/bin/scratchnn check
 	$(VENV)/bin/scratchnn demo
 
 check: $(STAMP)
