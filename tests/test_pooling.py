@@ -11,10 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn as torch_nn
 
+import scratchnn
 import scratchnn.functional as F
-from helpers import assert_close, assert_matches_torch
+from helpers import assert_close, assert_matches_torch, in_both_forms
 from scratchnn import nn
-from scratchnn.functional.pooling import pool_output_size
+from scratchnn._trace import recording
+from scratchnn.functional import pooling
+from scratchnn.functional.pooling import PoolArgs, pool_output_size
 
 
 def distinct(shape, dtype=torch.float64, positive=False):
@@ -470,3 +473,178 @@ def test_stride_none_or_empty_means_the_kernel(stride):
     assert out.shape == (2, 3, 3, 3)
     assert_matches_torch(F.avg_pool2d, torch_F.avg_pool2d, x, (2, 3), stride)
     assert_matches_torch(F.lp_pool2d, torch_F.lp_pool2d, x.abs(), 2, (2, 3), stride or None)
+
+
+# ---------------------------------------------------------------------------------------------
+# The fast form (the default: shifted slices, separable sums, custom backward passes) against the
+# literal form (the window view, reduced) and against torch, on inputs full of ties, NaN and ±inf.
+
+
+@st.composite
+def pool_inputs(draw, kind: str, dtype=torch.float64):
+    """A valid configuration and an input: distinct values, small integers (many ties), or small
+    integers with NaN, -inf and +inf mixed in."""
+    n, shape, kwargs = draw(pool_configs(kind))
+    style = draw(st.sampled_from(["distinct", "ties", "specials"]))
+    if style == "distinct":
+        return n, shape, kwargs, distinct(shape, dtype)
+    generator = torch.Generator().manual_seed(draw(st.integers(0, 2**16)))
+    x = torch.randint(-2, 3, shape, generator=generator).to(dtype)
+    if style == "specials":
+        pick = torch.rand(shape, generator=generator)
+        x[pick < 0.15] = NAN
+        x[(pick >= 0.15) & (pick < 0.3)] = -INF
+        x[(pick >= 0.3) & (pick < 0.35)] = INF
+    return n, shape, kwargs, x
+
+
+def forward_backward(op, x, **kwargs):
+    """op's outputs and the gradient of its values (for a fixed random cotangent) w.r.t. x."""
+    x = x.detach().clone().requires_grad_(x.is_floating_point())
+    out = op(x, **kwargs)
+    outs = out if isinstance(out, tuple) else (out,)
+    if not x.requires_grad:
+        return (*outs, None)
+    generator = torch.Generator().manual_seed(1)
+    cotangent = torch.randn(outs[0].shape, generator=generator, dtype=torch.float64).to(outs[0].dtype)
+    (grad,) = torch.autograd.grad(outs[0], x, cotangent, allow_unused=True)
+    return (*outs, grad if grad is not None else torch.zeros_like(x))
+
+
+def assert_forms_agree(op, x, **kwargs):
+    fast, literal = in_both_forms(lambda: forward_backward(op, x, **kwargs))
+    for i, (a, b) in enumerate(zip(fast, literal)):
+        if b is None:
+            assert a is None
+        elif b.is_floating_point():
+            assert_close(a, b, f"fast vs literal, output {i}")
+        else:
+            assert torch.equal(a, b), f"fast vs literal, output {i} (indices)"
+    return fast
+
+
+@pytest.mark.parametrize("kind", ["max_pool", "avg_pool"])
+def test_fast_form_equals_literal_form(kind):
+    """Values, indices (exactly) and gradients, float64, incl. windows of ties, NaN and ±inf."""
+
+    @settings(max_examples=80)
+    @given(pool_inputs(kind))
+    def check(case):
+        n, _, kwargs, x = case
+        assert_forms_agree(getattr(F, f"{kind}{n}d"), x, **kwargs)
+
+    check()
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_max_pool_ties_and_special_values_match_torch(dtype):
+    """torch's loop: the first maximum in window order, the last NaN, the first cell inside the
+    input for a window of -inf; the gradient goes to that one cell."""
+
+    @settings(max_examples=60 if dtype == torch.float64 else 30)
+    @given(pool_inputs("max_pool", dtype))
+    def check(case):
+        n, shape, kwargs, x = case
+        grad = windows_touch_input(n, shape, kwargs)
+        assert_matches_torch(*ours_theirs("max_pool", n), x, grad=grad, **kwargs)
+
+    check()
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.int32, torch.uint8])
+def test_fast_form_other_dtypes(dtype):
+    """Half precision (float32 argmax bookkeeping) and integers: same values and indices as the
+    literal form and torch; gradients of the halves agree with the literal form."""
+    x = distinct((2, 3, 9, 8)) if dtype.is_floating_point else torch.randint(0, 9, (2, 3, 9, 8))
+    x = x.to(dtype)
+    out, indices, *_ = assert_forms_agree(
+        F.max_pool2d, x, kernel_size=3, stride=2, padding=1, return_indices=True
+    )
+    expected, expected_indices = torch_F.max_pool2d(x, 3, 2, 1, return_indices=True)
+    assert torch.equal(out, expected) and torch.equal(indices, expected_indices)
+    if dtype.is_floating_point:
+        assert_forms_agree(F.avg_pool2d, x, kernel_size=(3, 2), stride=2, padding=1, ceil_mode=True)
+
+
+def test_argmax_bookkeeping_in_float64_for_large_planes(monkeypatch):
+    """Displacements past float32's exact integers switch the bookkeeping to float64."""
+    x = distinct((2, 3, 11, 13), torch.float32)
+    monkeypatch.setattr(pooling, "FLOAT32_EXACT_INTEGERS", 0)
+    assert_matches_torch(F.max_pool2d, torch_F.max_pool2d, x, 3, 2, 1, 2, True, True)
+
+
+@pytest.mark.parametrize(
+    "op, shape, args",
+    [
+        ("max_pool2d", (2, 3, 12, 12), (12,)),  # 144 offsets, one window per plane: the window view
+        ("max_pool1d", (2, 3, 70), (70, 1, 0, 1, False, True)),
+        ("avg_pool1d", (2, 3, 40), (16,)),  # tiling windows, one reduction; 8 cells past the last window
+        ("avg_pool2d", (2, 3, 32, 20), ((16, 20),)),
+        ("avg_pool2d", (2, 3, 9, 40), ((3, 16), (3, 16))),  # a reshaped pass beside a sliced one
+        ("avg_pool2d", (2, 3, 8, 6), (2,)),  # small tiles: slices forward, one broadcast backward
+        ("avg_pool3d", (2, 2, 5, 6, 7), (2, 2, 0, True)),  # ceil mode: the last windows are cut
+        ("adaptive_avg_pool2d", (2, 3, 33, 17), (1,)),
+        ("adaptive_avg_pool3d", (2, 2, 4, 18, 32), ((2, 1, 2),)),
+        ("adaptive_max_pool2d", (2, 3, 10, 9), (1, True)),
+    ],
+)
+def test_global_and_tiling_windows(op, shape, args):
+    x = distinct(shape)
+    assert_matches_torch(getattr(F, op), getattr(torch_F, op), x, *args)
+    assert_forms_agree(lambda t: getattr(F, op)(t, *args), x)
+
+
+@pytest.mark.parametrize(
+    "op, args",
+    [
+        ("max_pool2d", (3, 2, 1)),
+        ("max_pool3d", (2, 1, 1, 2, True)),
+        ("avg_pool2d", (3, 2, 1, True, False)),
+        ("avg_pool1d", (2,)),
+    ],
+)
+def test_second_derivatives(op, args):
+    """The custom backward passes are differentiable: gradgradcheck on tiny float64 inputs."""
+    x = distinct((1, 2, 5, 6) if op.endswith("2d") else (1, 2, 4, 4, 5) if op.endswith("3d") else (2, 7))
+    assert torch.autograd.gradgradcheck(lambda t: getattr(F, op)(t, *args), (x.requires_grad_(),))
+
+
+def test_phase_buffer_boxes_are_the_window_slices():
+    """Every kernel offset's box in the space-to-depth buffer is that offset's slice of the window view."""
+
+    @settings(max_examples=100)
+    @given(pool_configs("max_pool"))
+    def check(config):
+        n, shape, kwargs = config
+        kernel, stride = kwargs["kernel_size"], kwargs["stride"]
+        args = PoolArgs(
+            "pool",
+            torch.zeros(shape),
+            n,
+            kernel,
+            stride,
+            kwargs["padding"],
+            kwargs["dilation"],
+            kwargs["ceil_mode"],
+        )
+        x = distinct(shape)
+        at, windows = pooling._phase_slices(args, x, -7.0), args.windows(x, -7.0)
+        for _, offset in pooling._offsets(args.kernel_size):
+            assert torch.equal(at(offset), windows[(..., *offset)])
+
+    check()
+
+
+@pytest.mark.parametrize("op", ["max_pool2d", "avg_pool2d"])
+def test_the_forms_run_different_algorithms(op):
+    """The literal form reduces the window view; the fast form never builds it."""
+    x = distinct((2, 3, 8, 8))
+    for form, expected in (
+        ("fast", "shifted slices" if op == "max_pool2d" else "separable"),
+        ("literal", "windows"),
+    ):
+        with scratchnn.contraction(form), recording() as steps:
+            getattr(F, op)(x, 3, 2, 1)
+        kinds = [step.kind for step in steps]
+        assert any(expected in step.text or expected == step.kind for step in steps), (form, steps)
+        assert ("windows" in kinds) == (form == "literal")

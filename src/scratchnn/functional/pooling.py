@@ -240,6 +240,7 @@ def _positions(spatial: Sequence[int], device: torch.device) -> torch.Tensor:
 # is summed as one reduction of a reshaped view, `(o k) -> o k`.
 
 MAX_LOOPED_OFFSETS = 64
+FLOAT32_EXACT_INTEGERS = 2**24  # float32 holds every integer up to here
 MIN_RESHAPED_KERNEL = 16
 
 
@@ -367,15 +368,12 @@ def _max_offsets(args: PoolArgs, x: torch.Tensor, track: bool) -> tuple[torch.Te
             torch.maximum(out, at(offset), out=out)
         return out, None
     plane_strides = _plane_strides(args.spatial)
-    reach = sum(
-        ((k - 1) * d + p) * stride
+    reach = sum(  # a bound on the displacements
+        (k * d + p) * stride
         for k, d, p, stride in zip(args.kernel_size, args.dilation, args.padding, plane_strides)
     )
-    code = (
-        torch.float32
-        if x.dtype in (torch.float32, torch.float16, torch.bfloat16) and reach < 2**24
-        else torch.float64
-    )
+    low_precision = x.dtype in (torch.float32, torch.float16, torch.bfloat16)
+    code = torch.float32 if low_precision and reach <= FLOAT32_EXACT_INTEGERS else torch.float64
     start = _window_starts(args, x.device)
     first_index = args.first_inside(x.device)[1]
     kept = (first_index - start).to(code).expand(out.shape).contiguous()  # displacements
@@ -393,32 +391,42 @@ def _max_offsets(args: PoolArgs, x: torch.Tensor, track: bool) -> tuple[torch.Te
             torch.ne(value, value, out=replaced)  # or val is NaN
             torch.lerp(kept, displacement, replaced, out=kept)
         torch.maximum(out, value, out=out)
-    return out, kept.to(torch.long).add_(start)
+    return out, kept
 
 
 class _MaxPoolFast(torch.autograd.Function):
-    """Max pooling over offsets; backward: the output gradient scatter-added to the argmax cells."""
+    """Max pooling over offsets; backward: the output gradient scatter-added to the argmax cells,
+    whose displacements (floating point, half the bytes of the indices) it keeps."""
 
     @staticmethod
     def forward(ctx: Any, input: torch.Tensor, args: PoolArgs) -> tuple[torch.Tensor, torch.Tensor]:
-        out, indices = _max_offsets(args, input, track=True)
-        assert indices is not None
-        ctx.mark_non_differentiable(indices)
-        ctx.save_for_backward(indices)
+        out, kept = _max_offsets(args, input, track=True)
+        assert kept is not None
+        ctx.mark_non_differentiable(kept)
+        ctx.set_materialize_grads(False)  # no zeros for the displacements' (absent) gradient
+        ctx.save_for_backward(kept)
         ctx.args, ctx.shape = args, input.shape
-        return out, indices
+        return out, kept
 
     @staticmethod
-    def backward(ctx: Any, grad_out: torch.Tensor, _: Any) -> tuple[torch.Tensor, None]:
-        (indices,) = ctx.saved_tensors
+    def backward(ctx: Any, grad_out: torch.Tensor | None, _: Any) -> tuple[torch.Tensor | None, None]:
+        if grad_out is None:
+            return None, None
+        (kept,) = ctx.saved_tensors
         args, n = ctx.args, ctx.args.n
+        grad_input = grad_out.new_zeros(*ctx.shape[:-n], math.prod(args.spatial))  # ... (H W)
+        indices = _indices(args, kept)
         outside = _outside_windows(args)
         if outside is not None:  # no cell to route to (torch's own backward fails here)
             outside = outside.to(grad_out.device)
             grad_out, indices = grad_out.masked_fill(outside, 0), indices.masked_fill(outside, 0)
-        grad_input = grad_out.new_zeros(*ctx.shape[:-n], math.prod(args.spatial))  # ... (H W)
         grad_input.scatter_add_(-1, indices.flatten(-n), grad_out.flatten(-n))
         return grad_input.view(ctx.shape), None
+
+
+def _indices(args: PoolArgs, kept: torch.Tensor) -> torch.Tensor:
+    """Flat input indices from the kept displacements: window start + displacement."""
+    return kept.to(torch.long).add_(_window_starts(args, kept.device))
 
 
 def _outside_windows(args: PoolArgs) -> torch.Tensor | None:
@@ -444,7 +452,8 @@ def _max_pool_fast(
     args: PoolArgs, input: torch.Tensor, return_indices: bool
 ) -> tuple[torch.Tensor, Indices | None]:
     if return_indices or (torch.is_grad_enabled() and input.requires_grad):
-        out, indices = _MaxPoolFast.apply(input, args)
+        out, kept = _MaxPoolFast.apply(input, args)
+        indices = _indices(args, kept) if return_indices else None
     else:  # inference: the values alone, one `maximum` per offset
         out, indices = _max_offsets(args, input, track=False)[0], None
     if is_recording():
@@ -500,18 +509,22 @@ def _reshaped_pass(args: PoolArgs, m: int) -> bool:
     )
 
 
-def _sum_along(t: torch.Tensor, args: PoolArgs, m: int, accumulate: torch.dtype) -> torch.Tensor:
-    """The window sums along spatial dim m of t: (..., size_m, ...) → (..., out_m, ...)."""
+def _sum_along(
+    t: torch.Tensor, args: PoolArgs, m: int, accumulate: torch.dtype, into: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The window sums along spatial dim m of t: (..., size_m, ...) → (..., out_m, ...), written
+    ``into`` a given tensor if any."""
     dim, out, k = t.ndim - args.n + m, args.output_size[m], args.kernel_size[m]
+    shape = (*t.shape[:dim], out, *t.shape[dim + 1 :])
+    total = t.new_empty(shape, dtype=accumulate) if into is None else into
     if _reshaped_pass(args, m):
-        return t.narrow(dim, 0, out * k).unflatten(dim, (out, k)).sum(dim + 1, dtype=accumulate)
+        return torch.sum(t.narrow(dim, 0, out * k).unflatten(dim, (out, k)), dim + 1, out=total)
     slices = _pass_slices(args, m)
     whole = [i for i, (outputs, _) in enumerate(slices) if outputs == slice(0, out)]
     if whole:  # an offset inside the input for every output starts the sum
-        cells = slices.pop(whole[0])[1]
-        total = t[_along(cells, m, args.n)].to(accumulate, memory_format=torch.contiguous_format, copy=True)
+        total.copy_(t[_along(slices.pop(whole[0])[1], m, args.n)])
     else:
-        total = t.new_zeros((*t.shape[:dim], out, *t.shape[dim + 1 :]), dtype=accumulate)
+        total.zero_()
     for out_slice, in_slice in slices:
         total[_along(out_slice, m, args.n)] += t[_along(in_slice, m, args.n)]
     return total
@@ -555,9 +568,11 @@ class _WindowSum(torch.autograd.Function):
                 **dict(zip(kernel_names, args.kernel_size)),
             )
             return windows.sum(dim=tuple(range(-args.n, 0)), dtype=accumulate)
-        total = input
+        # the result first: the passes' intermediates then sit above it, and go back when freed
+        total = input.new_empty((*input.shape[: -args.n], *args.output_size), dtype=accumulate)
+        partial = input
         for m in reversed(range(args.n)):
-            total = _sum_along(total, args, m, accumulate)
+            partial = _sum_along(partial, args, m, accumulate, into=total if m == 0 else None)
         return total
 
     @staticmethod
@@ -755,11 +770,7 @@ def _avg_pool(
             shape = [1] * n
             shape[i] = count
             divisor = divisor * cells.view(shape).to(accumulate)
-    if integer:
-        out = torch.div(total, divisor, rounding_mode="trunc")
-    else:
-        out = total / divisor
-    out = out.to(input.dtype)
+    out = total.div_(divisor, rounding_mode="trunc" if integer else None).to(input.dtype)  # in place
     if is_recording():
         record("op", f"{step} / divisor", [input], out)
     return out
