@@ -27,11 +27,12 @@ demo: $(STAMP)
 check: $(STAMP)
 	$(VENV)/bin/scratchnn check
 
+# One worker per core; `make test-all` adds the slow tests.
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 test-all: $(STAMP)
-	$(PY) -m pytest -q -m ''
+	$(PY) -m pytest -q -n 2 -m ''
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks

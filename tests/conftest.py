@@ -14,4 +14,6 @@ settings.register_profile("dev", max_examples=100, **common)
 settings.register_profile("ci", max_examples=200, **common)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# `make test` runs one pytest worker per core (pytest-xdist): each worker then uses one thread.
+workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+torch.set_num_threads(max(1, min(2, (os.cpu_count() or 1) // workers)))
