@@ -351,14 +351,15 @@ def _window_starts(args: PoolArgs, device: torch.device) -> torch.Tensor:
 
 def _max_offsets(args: PoolArgs, x: torch.Tensor, track: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The maximum over the offsets' slices (..., *out), and (``track``) per output the flat
-    input index of the cell torch keeps.
+    input index of the cell torch keeps, in floating point.
 
     torch's loop starts from the first cell inside the input and replaces its maximum when
     ``val > max or isnan(val)``. An output's replacements come in row-major order, so the cell
-    kept is the last one replaced: ``kept = lerp(kept, displacement, replaced)`` per offset, with
-    the flag 0 or 1 and the displacement (offset → flat distance from the window's start) in
-    floating point, where comparisons vectorize (exact: displacements < 2^24, or float64). The
-    value is ``maximum``'s, which propagates NaN as torch's loop does.
+    kept is the last one replaced: ``kept = lerp(kept, index, replaced)`` per offset, with the
+    flag 0 or 1 and the offset's cell index (*out) in floating point, where comparisons
+    vectorize (exact below 2^24, else float64). The value is ``maximum``'s, which propagates NaN
+    as the loop does; after a NaN only NaNs replace it, so the last NaN, if any, is the cell
+    kept: a second sweep finds it, run only when some window has a NaN (always when compiled).
     """
     at = _phase_slices(args, x, _lowest(x.dtype))
     (_, first), *rest = _offsets(args.kernel_size)
@@ -368,35 +369,35 @@ def _max_offsets(args: PoolArgs, x: torch.Tensor, track: bool) -> tuple[torch.Te
             torch.maximum(out, at(offset), out=out)
         return out, None
     plane_strides = _plane_strides(args.spatial)
-    reach = sum(  # a bound on the displacements
+    reach = math.prod(args.spatial) + sum(  # a bound on the indices (off the plane for the padding)
         (k * d + p) * stride
         for k, d, p, stride in zip(args.kernel_size, args.dilation, args.padding, plane_strides)
     )
     low_precision = x.dtype in (torch.float32, torch.float16, torch.bfloat16)
     code = torch.float32 if low_precision and reach <= FLOAT32_EXACT_INTEGERS else torch.float64
-    start = _window_starts(args, x.device)
-    first_index = args.first_inside(x.device)[1]
-    kept = (first_index - start).to(code).expand(out.shape).contiguous()  # displacements
+    start = _window_starts(args, x.device)  # *out
+    cells = [  # each offset's cell index, window start + its displacement: *out
+        (start + sum(map(math.prod, zip(offset, args.dilation, plane_strides)))).to(code)
+        for _, offset in rest
+    ]
+    kept = args.first_inside(x.device)[1].to(code).expand(out.shape).contiguous()
     replaced = torch.empty(out.shape, dtype=code, device=x.device)
-    for _, offset in rest:
+    for cell, (_, offset) in zip(cells, rest):
         value = at(offset)
-        displacement = torch.tensor(
-            sum(i * d * stride for i, d, stride in zip(offset, args.dilation, plane_strides)),
-            dtype=code,
-            device=x.device,
-        )
-        torch.gt(value, out, out=replaced)  # 1 where torch's loop replaces its maximum: val > max
-        torch.lerp(kept, displacement, replaced, out=kept)
-        if x.is_floating_point():
-            torch.ne(value, value, out=replaced)  # or val is NaN
-            torch.lerp(kept, displacement, replaced, out=kept)
+        torch.gt(value, out, out=replaced)  # 1 where torch's loop replaces its maximum by a larger value
+        torch.lerp(kept, cell, replaced, out=kept)
         torch.maximum(out, value, out=out)
+    if x.is_floating_point() and (torch.compiler.is_compiling() or bool(out.isnan().any())):
+        for cell, (_, offset) in zip(cells, rest):
+            value = at(offset)
+            torch.ne(value, value, out=replaced)  # 1 where it is a NaN
+            torch.lerp(kept, cell, replaced, out=kept)
     return out, kept
 
 
 class _MaxPoolFast(torch.autograd.Function):
     """Max pooling over offsets; backward: the output gradient scatter-added to the argmax cells,
-    whose displacements (floating point, half the bytes of the indices) it keeps."""
+    whose indices it keeps in floating point (half the bytes of int64)."""
 
     @staticmethod
     def forward(ctx: Any, input: torch.Tensor, args: PoolArgs) -> tuple[torch.Tensor, torch.Tensor]:
@@ -415,18 +416,13 @@ class _MaxPoolFast(torch.autograd.Function):
         (kept,) = ctx.saved_tensors
         args, n = ctx.args, ctx.args.n
         grad_input = grad_out.new_zeros(*ctx.shape[:-n], math.prod(args.spatial))  # ... (H W)
-        indices = _indices(args, kept)
+        indices = kept.to(torch.long)
         outside = _outside_windows(args)
         if outside is not None:  # no cell to route to (torch's own backward fails here)
             outside = outside.to(grad_out.device)
             grad_out, indices = grad_out.masked_fill(outside, 0), indices.masked_fill(outside, 0)
         grad_input.scatter_add_(-1, indices.flatten(-n), grad_out.flatten(-n))
         return grad_input.view(ctx.shape), None
-
-
-def _indices(args: PoolArgs, kept: torch.Tensor) -> torch.Tensor:
-    """Flat input indices from the kept displacements: window start + displacement."""
-    return kept.to(torch.long).add_(_window_starts(args, kept.device))
 
 
 def _outside_windows(args: PoolArgs) -> torch.Tensor | None:
@@ -453,7 +449,7 @@ def _max_pool_fast(
 ) -> tuple[torch.Tensor, Indices | None]:
     if return_indices or (torch.is_grad_enabled() and input.requires_grad):
         out, kept = _MaxPoolFast.apply(input, args)
-        indices = _indices(args, kept) if return_indices else None
+        indices = kept.to(torch.long) if return_indices else None
     else:  # inference: the values alone, one `maximum` per offset
         out, indices = _max_offsets(args, input, track=False)[0], None
     if is_recording():
