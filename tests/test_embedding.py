@@ -325,10 +325,16 @@ EMBEDDING_ERRORS = [
 ]
 
 
+# torch checks these only on some code paths (decreasing offsets: only when its kernel runs on
+# more than one thread); ours always refuses them.
+TORCH_CHECKS_SOMETIMES = {"offsets must be non-decreasing"}
+
+
 @pytest.mark.parametrize(("call", "error", "match"), EMBEDDING_ERRORS)
 def test_errors_have_torchs_types(call, error, match):
-    with pytest.raises(error):
-        call(torch_F)
+    if match not in TORCH_CHECKS_SOMETIMES:
+        with pytest.raises(error):
+            call(torch_F)
     with pytest.raises(error, match=match):
         call(F)
 

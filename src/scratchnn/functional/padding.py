@@ -117,7 +117,8 @@ def _normalize(
                 shapes,
             )
         cropped = size + min(before, 0) + min(after, 0)
-        if mode == "circular" and out_size > 0 and max(before, after) > cropped:
+        widest = max(before, after)
+        if mode == "circular" and (widest > size or (out_size > 0 and widest > cropped)):
             raise fail(
                 RuntimeError,
                 "pad",
