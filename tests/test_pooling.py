@@ -648,3 +648,14 @@ def test_the_forms_run_different_algorithms(op):
         kinds = [step.kind for step in steps]
         assert any(expected in step.text or expected == step.kind for step in steps), (form, steps)
         assert ("windows" in kinds) == (form == "literal")
+
+
+@pytest.mark.parametrize("form", ["fast", "literal"])
+def test_signed_zeros_keep_the_first(form):
+    """-0.0 and +0.0 tie: the first one in window order is the value (its sign included) and the index."""
+    x = torch.tensor([[[-0.0, 0.0, 0.0, -0.0, 0.0]]])
+    with scratchnn.contraction(form):
+        out, indices = F.max_pool1d(x, 2, 1, return_indices=True)
+    expected, expected_indices = torch_F.max_pool1d(x, 2, 1, return_indices=True)
+    assert torch.equal(indices, expected_indices)
+    assert torch.equal(out.signbit(), expected.signbit())

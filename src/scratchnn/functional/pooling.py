@@ -13,6 +13,11 @@ kl | kh kw | kd kh kw kernel offsets; K the flattened kernel (kl | kh·kw | kd·
     lp         out = (avg(input^p) · K)^(1/p)
     unpool     out = zeros(b, c, H·W).scatter(indices, input)           the inverse of max's gather
 
+That is the literal form (``scratchnn.contraction("literal")``). The fast form (the default) never
+builds the window view: max runs over the kernel offsets, one shifted slice of the input at a
+time, and avg sums one dim at a time (separable passes), each with its own backward — see
+"The fast form" below. Both give torch's values, indices and gradients.
+
 torch's rules, kept exactly:
 
 * ``stride`` defaults to ``kernel_size`` (``None`` or ``[]``); ``padding`` ≤ ``kernel_size // 2``.
@@ -227,14 +232,14 @@ def _positions(spatial: Sequence[int], device: torch.device) -> torch.Tensor:
 #
 # max  Each kernel offset reads the padded input as one shifted slice the size of the output,
 #          slice(i, j) = x_padded[..., i·dh :: sh, j·dw :: sw][..., :h, :w]
-#      and the maximum runs over the offsets, one slice at a time. Alongside it runs, per output,
-#      the displacement of the cell torch's loop keeps (it replaces its maximum when
-#      val > max or val is NaN): window start + displacement is the argmax's flat index.
-#      Backward: one scatter-add of the output gradient to those cells (an autograd.Function).
+#      (a box of a space-to-depth copy of the input), and the maximum runs over the offsets, one
+#      slice at a time. Alongside it runs, per output, the flat index of the cell torch's loop
+#      keeps (it replaces its maximum when val > max or val is NaN): the argmax. Backward: one
+#      scatter-add of the output gradient to those cells (an autograd.Function).
 # avg  A window sum is separable: sum along the last dim, then along the one before, … Each pass
 #      adds the k strided slices of one dim (zero padding adds nothing, so each slice is clipped
 #      to the input). Backward runs the passes' adjoints: the gradient added back into the same
-#      slices (an overlap-add).
+#      slices (an overlap-add); windows that tile the input broadcast it over their blocks.
 # Max pooling with more kernel offsets than a plane has outputs (and more than 64: global pooling)
 # reduces the window view instead. A dim whose windows tile it (kernel = stride ≥ 16, no padding)
 # is summed as one reduction of a reshaped view, `(o k) -> o k`.
@@ -404,7 +409,7 @@ class _MaxPoolFast(torch.autograd.Function):
         out, kept = _max_offsets(args, input, track=True)
         assert kept is not None
         ctx.mark_non_differentiable(kept)
-        ctx.set_materialize_grads(False)  # no zeros for the displacements' (absent) gradient
+        ctx.set_materialize_grads(False)  # no zeros for the indices' (absent) gradient
         ctx.save_for_backward(kept)
         ctx.args, ctx.shape = args, input.shape
         return out, kept
