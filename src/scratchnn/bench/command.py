@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -52,6 +53,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="time and measure the literal form too, once per case (default: on, off with --quick)",
     )
     parser.add_argument("--repeats", type=int, default=None, help="timed samples per implementation")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads, here and in the memory subprocesses (default: torch's)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,6 +69,9 @@ def run(args: argparse.Namespace) -> int:
     if not cases:
         print("scratchnn bench: no case matches the filters", file=sys.stderr)
         return 2
+    if args.threads:
+        torch.set_num_threads(args.threads)
+        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(args.threads)  # the subprocesses
     repeats = args.repeats or (5 if args.quick else 15)
     if args.literal is None:
         args.literal = not args.quick

@@ -391,9 +391,10 @@ class _FlatConv(torch.autograd.Function):
             _forward_sum(name, acc, flat, weights, layout, _block_size(x, name, weight[0].numel()))
             result = layout.crop(acc.view(weight.shape[0], layout.columns))
             target = out[first : first + count]
-            target.copy_(result)
-            if bias is not None:
-                target += bias.view(-1, *[1] * len(kernel))
+            if bias is None:
+                target.copy_(result)
+            else:  # crop and bias in one pass
+                torch.add(result, bias.view(-1, *[1] * len(kernel)), out=target)
         return out
 
     @staticmethod
