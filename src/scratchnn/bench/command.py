@@ -151,5 +151,6 @@ def _machine(device: str) -> str:
                 )
         except (OSError, StopIteration):
             pass
-        name += f", {torch.get_num_threads()} threads"
+        threads = torch.get_num_threads()
+        name += f", {threads} thread{'' if threads == 1 else 's'}"
     return f"{name}, torch {torch.__version__}"

@@ -52,7 +52,7 @@ _algorithm: ContextVar[str] = ContextVar("scratchnn_conv_algorithm", default="au
 
 BLOCK_COLUMNS = 8192  # flat columns per block: the accumulator stays in cache, few ops per pass
 COLS_BYTES = 4 * 2**20  # unfold-gemm: the block's column matrix stays under this
-MIN_CHUNK_BYTES = 4 * 2**20  # temporaries of one chunk: at least this, at most ~1/8 of input + output
+MIN_CHUNK_BYTES = 2**20  # temporaries of one chunk: at least this, at most ~1/2 of input + output
 
 
 @contextmanager
@@ -275,12 +275,14 @@ class FlatLayout:
 
 
 def _chunk_count(x: torch.Tensor, weight: torch.Tensor, layout_one: FlatLayout) -> int:
-    """Samples per chunk: the chunk's flat input and output stay under max(4 MiB, (input + output) / 8)."""
+    """Samples per chunk: the backward's temporaries (flat input, its gradient, the flat output
+    gradient) stay under max(1 MiB, (input + output) / 2), so the peak memory stays within ~1.5×
+    of a kernel that needs only the output and the input gradient."""
     if torch.compiler.is_compiling():
         return x.shape[0]
-    per_sample = (x.shape[1] * layout_one.phases + weight.shape[0]) * layout_one.sample * x.element_size()
+    per_sample = (2 * x.shape[1] * layout_one.phases + weight.shape[0]) * layout_one.sample * x.element_size()
     total = (x[0].numel() + weight.shape[0] * math.prod(layout_one.out)) * x.shape[0] * x.element_size()
-    budget = max(MIN_CHUNK_BYTES, total // 8)
+    budget = max(MIN_CHUNK_BYTES, total // 2)
     return max(1, min(x.shape[0], budget // max(per_sample, 1)))
 
 
@@ -323,12 +325,13 @@ def flat_conv(
     if name == "shift-gemm" and _pointwise(weight, padding):
         return _pointwise_conv(x, weight, bias, stride, groups)
     if torch.compiler.is_compiling():
-        return _traced_flat_conv(x, weight, bias, stride, padding, dilation, groups)
+        return _traced_flat_conv(name, x, weight, bias, stride, padding, dilation, groups)
     config = (name, tuple(stride), [tuple(pair) for pair in padding], tuple(dilation), groups)
     return _FlatConv.apply(x, weight, bias, config)
 
 
 def _traced_flat_conv(
+    name: str,
     x: torch.Tensor,
     weight: torch.Tensor,
     bias: torch.Tensor | None,
@@ -337,15 +340,27 @@ def _traced_flat_conv(
     dilation: Sequence[int],
     groups: int,
 ) -> torch.Tensor:
-    """shift-gemm as plain differentiable ops, for ``torch.compile``: the compiler derives and
-    fuses the backward itself, so the graph holds one matmul per kernel offset and no loops."""
+    """The algorithm as plain differentiable ops over the whole batch, for ``torch.compile``: the
+    compiler derives and fuses the backward itself. shift-gemm: one matmul per kernel offset;
+    unfold-gemm: the offsets stacked, one matmul; shift-mac: broadcast products, summed (one
+    fused loop once compiled)."""
     layout = FlatLayout(x.shape[2:], padding, stride, dilation, weight.shape[2:], x.shape[0])
     flat = layout.fill(x).view(groups, x.shape[1] // groups, layout.phases, layout.columns)  # g c_in r m
     w = weight.reshape(groups, weight.shape[0] // groups, weight.shape[1], -1)  # g c_out c_in k
-    out = None
-    for k, (phase, shift) in enumerate(layout.offsets):
-        term = torch.matmul(w[..., k], flat[:, :, phase, shift : shift + layout.valid])  # g c_out m
-        out = term if out is None else out + term
+    windows = [flat[:, :, phase, shift : shift + layout.valid] for phase, shift in layout.offsets]  # g c_in m
+    if name == "unfold-gemm":
+        cols = torch.stack(windows, 2).reshape(groups, -1, layout.valid)  # g (c_in k) m
+        out = torch.matmul(w.reshape(groups, w.shape[1], -1), cols)
+    else:
+        out = None
+        for k, window in enumerate(windows):
+            if name == "shift-mac" and window.shape[1] == 1:  # depthwise: g c_out 1 · g 1 m
+                term = w[:, :, 0, k, None] * window
+            elif name == "shift-mac":  # g c_out c_in 1 · g 1 c_in m, summed over c_in
+                term = (w[..., k, None] * window[:, None]).sum(2)
+            else:
+                term = torch.matmul(w[..., k], window)  # g c_out m
+            out = term if out is None else out + term
     tail = out.new_zeros(*out.shape[:2], layout.columns - layout.valid)
     out = layout.crop(torch.cat([out, tail], -1).view(weight.shape[0], layout.columns)).contiguous()
     return out if bias is None else out + bias.view(-1, *[1] * (x.ndim - 2))
