@@ -1,17 +1,18 @@
 """Train a model on scratch layers with torch's own distributed engine.
 
 A small CNN is converted with ``scratchnn.convert`` and trained with
-``torch.nn.parallel.DistributedDataParallel`` on the ``gloo`` backend: 2 processes on
-127.0.0.1 (started with ``torch.multiprocessing``, on a free port), each taking half of every
-global batch. DDP averages the gradients of the two halves, which is the gradient of the mean
-loss over the whole batch, so the final weights equal single-process training on the same
-global batches (float64, up to rounding)::
+``torch.nn.parallel.DistributedDataParallel`` on the ``gloo`` backend: 2 processes (started with
+``torch.multiprocessing``) that meet through a file store and exchange gradients over 127.0.0.1
+only, each taking half of every global batch. DDP averages the gradients of the two halves,
+which is the gradient of the mean loss over the whole batch, so the final weights equal
+single-process training on the same global batches (float64, up to rounding)::
 
     python examples/ddp_train.py
 """
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import socket
 import sys
@@ -74,46 +75,48 @@ def train(model: nn.Module, data, rank: int = 0, world_size: int = 1) -> list[fl
     return losses
 
 
-def worker(rank: int, world_size: int, port: int, steps: int, out: str) -> None:
-    os.environ.setdefault("GLOO_SOCKET_IFNAME", loopback_interface())  # gloo talks over loopback only
+def worker(rank: int, world_size: int, steps: int, directory: str, timeout: float) -> None:
+    os.environ["GLOO_SOCKET_IFNAME"] = loopback_interface()  # gloo's sockets listen on 127.0.0.1 only
     torch.set_num_threads(1)
-    dist.init_process_group(
-        "gloo",
-        init_method=f"tcp://127.0.0.1:{port}",
-        rank=rank,
-        world_size=world_size,
-        timeout=timedelta(seconds=30),
-    )
-    try:
-        model = torch.nn.parallel.DistributedDataParallel(make_model())
-        losses = train(model, batches(steps), rank, world_size)
-        if rank == 0:
-            torch.save({"state_dict": model.module.state_dict(), "losses": losses}, out)
-    finally:
-        dist.destroy_process_group()
+    with open(Path(directory) / f"stacks{rank}.txt", "w") as stacks:
+        faulthandler.dump_traceback_later(timeout, file=stacks)  # where a hung worker is, for the error
+        dist.init_process_group(
+            "gloo",
+            store=dist.FileStore(str(Path(directory) / "store"), world_size),  # no listening socket
+            rank=rank,
+            world_size=world_size,
+            timeout=timedelta(seconds=timeout),
+        )
+        try:
+            model = torch.nn.parallel.DistributedDataParallel(make_model())
+            losses = train(model, batches(steps), rank, world_size)
+            if rank == 0:
+                result = {"state_dict": model.module.state_dict(), "losses": losses}
+                torch.save(result, Path(directory) / "rank0.pt")
+            # Drop DDP while the group is still registered: if its reducer held the group's last
+            # reference, it would join gloo's threads holding the GIL, which they may need (deadlock).
+            del model
+        finally:
+            dist.destroy_process_group()
+            faulthandler.cancel_dump_traceback_later()
 
 
 def loopback_interface() -> str:
+    """The interface that holds 127.0.0.1 (``lo`` on Linux, ``lo0`` on macOS)."""
     names = [name for _, name in socket.if_nameindex()]
     return "lo" if "lo" in names else next((n for n in names if n.startswith("lo")), "lo")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def train_distributed(world_size: int = 2, steps: int = STEPS, timeout: float = 50.0) -> dict:
     """Run ``world_size`` DDP processes; rank 0's final state_dict and its local losses.
 
-    Raises ``TimeoutError`` (after killing the workers) if they do not finish in ``timeout`` s.
+    A worker that fails raises its error here; workers that have not finished after ``timeout`` s
+    are killed and ``TimeoutError`` shows where each one was.
     """
     with tempfile.TemporaryDirectory() as directory:
-        out = str(Path(directory) / "rank0.pt")
         context = mp.start_processes(
             worker,
-            args=(world_size, free_port(), steps, out),
+            args=(world_size, steps, directory, timeout / 2),
             nprocs=world_size,
             join=False,
             start_method="spawn",
@@ -123,8 +126,9 @@ def train_distributed(world_size: int = 2, steps: int = STEPS, timeout: float = 
             if time.monotonic() > deadline:
                 for process in context.processes:
                     process.kill()
-                raise TimeoutError(f"DDP workers did not finish within {timeout} s")
-        return torch.load(out, weights_only=True)
+                stacks = "\n".join(p.read_text() for p in sorted(Path(directory).glob("stacks*.txt")))
+                raise TimeoutError(f"DDP workers did not finish within {timeout} s; their stacks:\n{stacks}")
+        return torch.load(Path(directory) / "rank0.pt", weights_only=True)
 
 
 def train_single(steps: int = STEPS) -> dict:
@@ -140,7 +144,7 @@ def main() -> int:
         (distributed["state_dict"][k] - v).abs().max().item() for k, v in single["state_dict"].items()
     )
     seconds = time.perf_counter() - start
-    print(f"DDP (2 processes, gloo, 127.0.0.1) vs 1 process, {STEPS} steps:")
+    print(f"DDP (2 processes, gloo over 127.0.0.1) vs 1 process, {STEPS} steps:")
     print(f"final loss {single['losses'][-1]:.4f}, max weight difference {difference:.1e} ({seconds:.1f} s)")
     return 0 if difference < 1e-10 else 1
 
