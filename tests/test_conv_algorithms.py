@@ -209,7 +209,7 @@ def test_layout_copies_are_adjoint(config, count):
     )
     x = torch.randn(count, 2, *spatial, dtype=torch.float64)
     y = torch.randn(2, layout.phases, layout.columns, dtype=torch.float64)
-    assert torch.isclose((layout.fill(x) * y).sum(), (x * layout.unfill(y, x)).sum())
+    assert torch.isclose((layout.fill(x) * y).sum(), (x * layout.unfill(y, torch.empty_like(x))).sum())
     z = torch.randn(3, layout.columns, dtype=torch.float64)
     v = torch.randn(count, 3, *layout.out, dtype=torch.float64)
     assert torch.isclose((layout.crop(z) * v).sum(), (z * layout.uncrop(v)[:, layout.lead :]).sum())
@@ -257,3 +257,32 @@ def test_linear_compiles_without_graph_breaks():
     ours.load_state_dict(theirs.state_dict())
     torch._dynamo.reset()
     assert_matches_torch(torch.compile(ours, fullgraph=True), theirs, torch.randn(4, 5))
+
+
+def test_forward_mode_ad_and_torch_func_use_the_formula():
+    """Dual tensors and torch.func wrappers bypass the custom Functions (which define neither a
+    jvp nor a vmap rule) and differentiate the window-view formula instead."""
+    import torch.autograd.forward_ad as fwAD
+    from torch.func import grad, vmap
+
+    x, w = torch.randn(2, 4, 6, 5, dtype=torch.float64), torch.randn(6, 2, 3, 3, dtype=torch.float64)
+    tangents = torch.randn_like(x), torch.randn_like(w)
+    results = []
+    for fn in (scratchnn.functional.conv2d, torch.nn.functional.conv2d):
+        with fwAD.dual_level():
+            dual = [fwAD.make_dual(p, t) for p, t in zip((x, w), tangents)]
+            results.append(fwAD.unpack_dual(fn(*dual, stride=2, padding=1, groups=2)).tangent)
+    assert_close(*results)
+    per_sample = [
+        vmap(lambda s, fn=fn: fn(s, w, padding=1, groups=2))(x)
+        for fn in (scratchnn.functional.conv2d, torch.nn.functional.conv2d)
+    ]
+    assert_close(*per_sample)
+    gradients = [
+        grad(lambda w, fn=fn: fn(x, w, stride=2, groups=2).pow(2).sum())(w)
+        for fn in (scratchnn.functional.conv2d, torch.nn.functional.conv2d)
+    ]
+    assert_close(*gradients)
+    assert algorithms.supports(x, w, None)
+    with fwAD.dual_level():
+        assert not algorithms.supports(fwAD.make_dual(x, tangents[0]), w, None)

@@ -42,8 +42,18 @@ from contextvars import ContextVar
 from itertools import product
 
 import torch
+from torch._C import _functorch
+from torch.autograd import forward_ad
 
-__all__ = ["ALGORITHMS", "FlatLayout", "algorithm", "choose", "current_algorithm", "flat_conv"]
+__all__ = [
+    "ALGORITHMS",
+    "FlatLayout",
+    "algorithm",
+    "choose",
+    "current_algorithm",
+    "flat_conv",
+    "supports",
+]
 
 ALGORITHMS = ("auto", "einsum", "shift-gemm", "unfold-gemm", "shift-mac", "space-to-batch")
 FLAT_ALGORITHMS = ("shift-gemm", "unfold-gemm", "shift-mac")
@@ -244,21 +254,22 @@ class FlatLayout:
                 ].transpose(0, 1)
         return flat.view(channels, self.phases, self.columns)
 
-    def unfill(self, flat: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-        """The adjoint of :meth:`fill`: flat (C, r, m) → (count, C, *S), padding dropped."""
+    def unfill(self, flat: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """The adjoint of :meth:`fill`: flat (C, r, m) → ``out`` (count, C, *S), padding dropped."""
         channels = flat.shape[0]
         if self.identity:
-            return flat.reshape(like.shape)
+            return out.copy_(flat.reshape(out.shape))
         flat = flat.view(channels, self.phases, self.count, *self.lengths)
-        x = like.new_zeros(like.shape) if self.phases > 1 else like.new_empty(like.shape)
+        if self.phases > 1:  # positions that no phase covers stay zero
+            out.zero_()
         for index, phase in enumerate(self.phase_index):
             slices = self._phase_slices(phase)
             if slices is not None:
                 source, target = slices
-                x[(slice(None), slice(None), *source)] = flat[
+                out[(slice(None), slice(None), *source)] = flat[
                     (slice(None), index, slice(None), *target)
                 ].transpose(0, 1)
-        return x
+        return out
 
     def crop(self, flat: torch.Tensor) -> torch.Tensor:
         """Flat outputs (C, m) → the real ones as a view (count, C, *out)."""
@@ -274,16 +285,18 @@ class FlatLayout:
         return flat
 
 
-def _chunk_count(x: torch.Tensor, weight: torch.Tensor, layout_one: FlatLayout) -> int:
+def _chunk_count(x_shape: Sequence[int], weight: torch.Tensor, layout_one: FlatLayout) -> int:
     """Samples per chunk: the backward's temporaries (flat input, its gradient, the flat output
     gradient) stay under max(1 MiB, (input + output) / 2), so the peak memory stays within ~1.5×
     of a kernel that needs only the output and the input gradient."""
+    batch, channels = x_shape[0], x_shape[1]
     if torch.compiler.is_compiling():
-        return x.shape[0]
-    per_sample = (2 * x.shape[1] * layout_one.phases + weight.shape[0]) * layout_one.sample * x.element_size()
-    total = (x[0].numel() + weight.shape[0] * math.prod(layout_one.out)) * x.shape[0] * x.element_size()
+        return batch
+    size = weight.element_size()
+    per_sample = (2 * channels * layout_one.phases + weight.shape[0]) * layout_one.sample * size
+    total = (math.prod(x_shape[1:]) + weight.shape[0] * math.prod(layout_one.out)) * batch * size
     budget = max(MIN_CHUNK_BYTES, total // 2)
-    return max(1, min(x.shape[0], budget // max(per_sample, 1)))
+    return max(1, min(batch, budget // max(per_sample, 1)))
 
 
 def _blocks(stop: int, size: int) -> Iterator[tuple[int, int]]:
@@ -366,6 +379,18 @@ def _traced_flat_conv(
     return out if bias is None else out + bias.view(-1, *[1] * (x.ndim - 2))
 
 
+def supports(*tensors: torch.Tensor | None) -> bool:
+    """Whether the custom autograd Functions here apply: no forward-mode tangent and no
+    ``torch.func`` (vmap, grad, jvp) wrapper on any operand; otherwise use the plain formula,
+    whose every op those transforms know.
+    """
+    return not any(
+        t is not None
+        and (_functorch.is_functorch_wrapped_tensor(t) or forward_ad.unpack_dual(t).tangent is not None)
+        for t in tensors
+    )
+
+
 def _pointwise(weight: torch.Tensor, padding: Sequence[tuple[int, int]]) -> bool:
     return all(k == 1 for k in weight.shape[2:]) and not any(a or z for a, z in padding)
 
@@ -389,62 +414,74 @@ def _pointwise_conv(
 class _FlatConv(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias, config):  # type: ignore[override]
-        name, stride, padding, dilation, groups = config
         ctx.config = config
         ctx.save_for_backward(x, weight, bias)
-        kernel = weight.shape[2:]
-        one = FlatLayout(x.shape[2:], padding, stride, dilation, kernel, 1)
-        out = x.new_empty(x.shape[0], weight.shape[0], *one.out)
-        weights = _arrange(name, weight, groups, one.order)
-        count = _chunk_count(x, weight, one)
-        for first in range(0, x.shape[0], count):
-            chunk = x[first : first + count]
-            layout = FlatLayout(x.shape[2:], padding, stride, dilation, kernel, chunk.shape[0])
-            flat = layout.fill(chunk)
-            flat = flat.view(groups, -1, *flat.shape[1:])  # g c_in r m
-            acc = x.new_empty(groups, weight.shape[0] // groups, layout.columns)  # g c_out m
-            _forward_sum(name, acc, flat, weights, layout, _block_size(x, name, weight[0].numel()))
-            result = layout.crop(acc.view(weight.shape[0], layout.columns))
-            target = out[first : first + count]
-            if bias is None:
-                target.copy_(result)
-            else:  # crop and bias in one pass
-                torch.add(result, bias.view(-1, *[1] * len(kernel)), out=target)
-        return out
+        return _conv_forward(x, weight, bias, config)
 
     @staticmethod
     def backward(ctx, grad):  # type: ignore[override]
         x, weight, bias = ctx.saved_tensors
-        name, stride, padding, dilation, groups = ctx.config
         need_x, need_weight, need_bias, _ = ctx.needs_input_grad
         if torch.is_grad_enabled():  # create_graph: differentiate the plain formula instead
             return _einsum_grads(x, weight, bias, grad, ctx.config, ctx.needs_input_grad)
-        kernel = weight.shape[2:]
-        one = FlatLayout(x.shape[2:], padding, stride, dilation, kernel, 1)
-        count = _chunk_count(x, weight, one)
         grad_x = torch.empty_like(x) if need_x else None
-        grad_weight = weight.new_zeros(_arranged_shape(name, weight, groups)) if need_weight else None
-        weights = _arrange(name, weight, groups, one.order)
-        block = _block_size(x, name, weight[0].numel())
-        for first in range(0, x.shape[0], count):
-            chunk = x[first : first + count]
-            layout = FlatLayout(x.shape[2:], padding, stride, dilation, kernel, chunk.shape[0])
-            flat_grad = layout.uncrop(grad[first : first + count])  # c_out (lead + m)
-            flat_grad = flat_grad.view(groups, -1, flat_grad.shape[-1])
-            if need_weight:
-                flat = layout.fill(chunk)
-                flat = flat.view(groups, -1, *flat.shape[1:])
-                _weight_grad(name, grad_weight, flat, flat_grad, layout, block)
-            if need_x:
-                flat_x = x.new_zeros(groups, x.shape[1] // groups, layout.phases, layout.columns)
-                _input_grad(name, flat_x, flat_grad, weights, layout, block)
-                grad_x[first : first + count] = layout.unfill(
-                    flat_x.view(x.shape[1], *flat_x.shape[2:]), chunk
-                )
-        if need_weight:
-            grad_weight = _unarrange(name, grad_weight, weight, groups, one.order)
+        grad_weight = _conv_backward(x, weight, grad, ctx.config, grad_x, need_weight)
         grad_bias = grad.sum([0, *range(2, grad.ndim)]) if need_bias else None
         return grad_x, grad_weight, grad_bias, None
+
+
+def _conv_forward(x, weight, bias, config) -> torch.Tensor:
+    """out = conv(x, weight) + bias, a chunk of samples at a time."""
+    name, stride, padding, dilation, groups = config
+    kernel = weight.shape[2:]
+    one = FlatLayout(x.shape[2:], padding, stride, dilation, kernel, 1)
+    out = x.new_empty(x.shape[0], weight.shape[0], *one.out)
+    weights = _arrange(name, weight, groups, one.order)
+    count = _chunk_count(x.shape, weight, one)
+    for first in range(0, x.shape[0], count):
+        chunk = x[first : first + count]
+        layout = FlatLayout(x.shape[2:], padding, stride, dilation, kernel, chunk.shape[0])
+        flat = layout.fill(chunk)
+        flat = flat.view(groups, -1, *flat.shape[1:])  # g c_in r m
+        acc = x.new_empty(groups, weight.shape[0] // groups, layout.columns)  # g c_out m
+        _forward_sum(name, acc, flat, weights, layout, _block_size(x, name, weight[0].numel()))
+        result = layout.crop(acc.view(weight.shape[0], layout.columns))
+        target = out[first : first + count]
+        if bias is None:
+            target.copy_(result)
+        else:  # crop and bias in one pass
+            torch.add(result, bias.view(-1, *[1] * len(kernel)), out=target)
+    return out
+
+
+def _conv_backward(x, weight, grad, config, grad_x, need_weight: bool) -> torch.Tensor | None:
+    """The gradients of conv(x, weight) for the output gradient ``grad``, a chunk at a time.
+
+    Writes the input gradient into ``grad_x`` (of x's shape; None: not needed) and returns the
+    weight gradient (None if not needed). ``x`` is read only for the weight gradient.
+    """
+    name, stride, padding, dilation, groups = config
+    x_shape = grad_x.shape if grad_x is not None else x.shape
+    kernel = weight.shape[2:]
+    one = FlatLayout(x_shape[2:], padding, stride, dilation, kernel, 1)
+    count = _chunk_count(x_shape, weight, one)
+    grad_weight = weight.new_zeros(_arranged_shape(name, weight, groups)) if need_weight else None
+    weights = _arrange(name, weight, groups, one.order)
+    block = _block_size(weight, name, weight[0].numel())
+    for first in range(0, x_shape[0], count):
+        samples = min(count, x_shape[0] - first)
+        layout = FlatLayout(x_shape[2:], padding, stride, dilation, kernel, samples)
+        flat_grad = layout.uncrop(grad[first : first + count])  # c_out (lead + m)
+        flat_grad = flat_grad.view(groups, -1, flat_grad.shape[-1])
+        if need_weight:
+            flat = layout.fill(x[first : first + count])
+            flat = flat.view(groups, -1, *flat.shape[1:])
+            _weight_grad(name, grad_weight, flat, flat_grad, layout, block)
+        if grad_x is not None:
+            flat_x = weight.new_zeros(groups, x_shape[1] // groups, layout.phases, layout.columns)
+            _input_grad(name, flat_x, flat_grad, weights, layout, block)
+            layout.unfill(flat_x.view(x_shape[1], *flat_x.shape[2:]), grad_x[first : first + count])
+    return _unarrange(name, grad_weight, weight, groups, one.order) if need_weight else None
 
 
 # ---------------------------------------------------------------------------------------------

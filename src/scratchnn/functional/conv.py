@@ -26,7 +26,7 @@ from .._args import (
 from .._contract import contract, current_form
 from .._trace import is_recording, rearrange, record
 from .._windows import same_padding, sliding_windows
-from ._conv_algorithms import algorithm, choose, current_algorithm, flat_conv
+from ._conv_algorithms import algorithm, choose, current_algorithm, flat_conv, supports
 
 __all__ = ["ConvArgs", "algorithm", "conv1d", "conv2d", "conv3d", "conv_nd", "current_algorithm"]
 
@@ -154,7 +154,7 @@ def conv_nd(
             [],
             note="see functional/_conv_algorithms.py",
         )
-    if method == "einsum":
+    if method == "einsum" or not supports(x, weight, bias):  # forward-mode AD, torch.func: the formula
         out = _einsum_conv(x, weight, bias, args.stride, args.padding, args.dilation, groups)
     else:
         out = flat_conv(method, x, weight, bias, args.stride, args.padding, args.dilation, groups)
