@@ -382,8 +382,11 @@ def _traced_flat_conv(
 def supports(*tensors: torch.Tensor | None) -> bool:
     """Whether the custom autograd Functions here apply: no forward-mode tangent and no
     ``torch.func`` (vmap, grad, jvp) wrapper on any operand; otherwise use the plain formula,
-    whose every op those transforms know.
+    whose every op those transforms know. Under ``torch.compile`` the traced schedule is plain
+    ops already.
     """
+    if torch.compiler.is_compiling():
+        return True
     return not any(
         t is not None
         and (_functorch.is_functorch_wrapped_tensor(t) or forward_ad.unpack_dual(t).tangent is not None)
