@@ -11,6 +11,7 @@ its value, and shows the shapes involved next to their legend::
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,6 +25,7 @@ __all__ = [
     "normalize_dim",
     "ntuple",
     "spatial_legend",
+    "warn",
 ]
 
 # Legend letters of the spatial axes of an N-d window op: output positions and kernel offsets.
@@ -173,6 +175,14 @@ def normalize_dim(dim: int, ndim: int, op: str, name: str = "dim") -> int:
             f"{op}: {name} out of range (expected to be in range of [{-size}, {size - 1}]), got {name}={dim}"
         )
     return dim % size
+
+
+def warn(message: str, category: type[Warning] = UserWarning, stacklevel: int = 1) -> None:
+    """``warnings.warn(message, category, stacklevel)`` from the caller's point of view, in eager mode
+    only: under ``torch.compile`` a warning would break the graph (dynamo cannot trace ``warn``), so
+    a compiled op stays silent. ``stacklevel`` counts as if the caller called ``warnings.warn``."""
+    if not torch.compiler.is_compiling():
+        warnings.warn(message, category, stacklevel=stacklevel + 1)
 
 
 def _show(values: tuple[int, ...]) -> str:

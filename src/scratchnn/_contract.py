@@ -38,13 +38,24 @@ _form: ContextVar[str] = ContextVar("scratchnn_form", default="fast")
 _budget: ContextVar[int] = ContextVar("scratchnn_budget", default=DEFAULT_BUDGET)
 
 
+# torch.compile cannot trace a ContextVar read; assume_constant_result runs these two once, when a
+# function is traced, and bakes the result into the graph (no guard: a graph compiled under one
+# form keeps it; call torch._dynamo.reset() after switching forms to retrace).
+@torch.compiler.assume_constant_result
 def current_form() -> str:
-    """The contraction form in effect: ``"fast"`` or ``"literal"``."""
+    """The contraction form in effect: ``"fast"`` or ``"literal"``.
+
+    Under ``torch.compile`` it is read once, when the function is traced.
+    """
     return _form.get()
 
 
+@torch.compiler.assume_constant_result
 def current_budget() -> int:
-    """The literal form's temporary-memory budget in bytes."""
+    """The literal form's temporary-memory budget in bytes.
+
+    Under ``torch.compile`` it is read once, when the function is traced.
+    """
     return _budget.get()
 
 
@@ -83,13 +94,17 @@ class Spec:
     einsum: str  # the same spec in torch.einsum's one-letter notation
 
 
-@lru_cache(maxsize=1024)
 def parse(spec: str) -> Spec:
-    """Parse ``"a b c, c d -> a b d"``.
+    """Parse ``"a b c, c d -> a b d"`` (cached in eager mode; traced as plain Python under
+    ``torch.compile``, which does not trace through ``lru_cache``).
 
     >>> parse("b i, o i -> b o").einsum
     'ab,cb->ac'
     """
+    return _parse(spec) if torch.compiler.is_compiling() else _parse_cached(spec)
+
+
+def _parse(spec: str) -> Spec:
     inputs, arrow, output = spec.partition("->")
     operands = inputs.split(",")
     if not arrow or len(operands) != 2:
@@ -107,6 +122,9 @@ def parse(spec: str) -> Spec:
     summed = tuple(name for name in dict.fromkeys(left + right) if name not in out)
     einsum = "{},{}->{}".format(*("".join(letter[a] for a in axes) for axes in (left, right, out)))
     return Spec(left, right, out, summed, einsum)
+
+
+_parse_cached = lru_cache(maxsize=1024)(_parse)
 
 
 def contract(spec: str, left: torch.Tensor, right: torch.Tensor, *, form: str | None = None) -> torch.Tensor:
@@ -128,7 +146,7 @@ def contract(spec: str, left: torch.Tensor, right: torch.Tensor, *, form: str | 
                 f"{len(axes)} axes"
             )
     sizes = _sizes(parsed, left, right, spec)
-    form = form or _form.get()
+    form = form or current_form()
     if is_recording():
         record(
             "contract",
@@ -144,7 +162,7 @@ def contract(spec: str, left: torch.Tensor, right: torch.Tensor, *, form: str | 
     if form == "literal":
         order = parsed.out + parsed.summed
         aligned_left, aligned_right = _align(left, parsed.left, order), _align(right, parsed.right, order)
-        return _product_sum(aligned_left, aligned_right, len(parsed.out), _budget.get())
+        return _product_sum(aligned_left, aligned_right, len(parsed.out), current_budget())
     raise ValueError(f"contract: form must be one of {FORMS}, got form={form!r}")
 
 

@@ -56,6 +56,11 @@ _NOT_AN_ORIGIN = _PRIMITIVES | {str(_PACKAGE / "explain.py")}
 
 
 def is_recording() -> bool:
+    """Whether a :func:`recording` is active. Never under ``torch.compile``: a compiled graph runs
+    without its Python, so there is nothing to record (and dynamo cannot trace a ContextVar read).
+    """
+    if torch.compiler.is_compiling():
+        return False
     return _steps.get() is not None
 
 
@@ -70,7 +75,7 @@ def record(
     note: str = "",
 ) -> None:
     """Append a step to the active recording, if any."""
-    steps = _steps.get()
+    steps = _steps.get() if is_recording() else None  # is_recording() first: no ContextVar read compiled
     if steps is None:
         return
     steps.append(

@@ -118,8 +118,7 @@ def _dilated_windows(
             *(step * s for step, s in zip(spatial_strides, stride)),
             *(step * d for step, d in zip(spatial_strides, dilation)),
         ),
-        x.storage_offset(),
-    )
+    )  # no storage_offset argument: x's own (torch.compile cannot trace x.storage_offset())
 
 
 def _window_bindings(windows: torch.Tensor, n: int) -> dict[str, int]:
