@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -50,7 +49,7 @@ from functools import partial
 import einops
 import torch
 
-from .._args import fail
+from .._args import fail, warn
 from .._contract import contract
 from .._trace import is_recording, rearrange, record
 from .dropout import dropout
@@ -94,8 +93,13 @@ DEFAULT_CONFIG = AttentionConfig()
 _config: ContextVar[AttentionConfig] = ContextVar("scratchnn_sdpa", default=DEFAULT_CONFIG)
 
 
+@torch.compiler.assume_constant_result
 def current_sdpa_config() -> AttentionConfig:
-    """The attention configuration in effect."""
+    """The attention configuration in effect.
+
+    Under ``torch.compile`` it is read once, when the function is traced (dynamo cannot trace a
+    ContextVar read); call ``torch._dynamo.reset()`` after changing it to retrace.
+    """
     return _config.get()
 
 
@@ -183,13 +187,14 @@ def scaled_dot_product_attention(
     (torch's SDPA has no training flag). A query that may attend nowhere gets zeros.
 
     ``backend`` and ``block_size`` (keyword-only, not in torch) override :func:`sdpa_backend`.
+    Under ``torch.compile`` the literal form is traced whatever the backend (the compiler fuses it).
 
     >>> q, k, v = torch.randn(2, 8, 5, 16), torch.randn(2, 2, 7, 16), torch.randn(2, 2, 7, 4)
     >>> scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True).shape
     torch.Size([2, 8, 5, 4])
     """
     op = "scaled_dot_product_attention"
-    config = _configured(_config.get(), backend, block_size, None, op)
+    config = _configured(current_sdpa_config(), backend, block_size, None, op)
     _check_operands(op, query, key, value, attn_mask)
     if query.shape[-2] == 0 or value.numel() == 0:  # torch's shortcut, before its other checks
         return _empty_attention(query, key, value)
@@ -205,6 +210,8 @@ def scaled_dot_product_attention(
             attn_mask.float() if attn_mask is not None and attn_mask.is_floating_point() else attn_mask
         )
     form = config.backend
+    if torch.compiler.is_compiling():  # traced: the formula, for the compiler to fuse; the blocked
+        form = "literal"  # kernel (threads, in-place tiles, per-tile generators) runs eagerly only
     if form == "auto":
         score_bytes = math.prod(batch) * seq_q * seq_k * query.element_size()
         form = "blocked" if score_bytes > config.threshold else "literal"
@@ -934,7 +941,7 @@ def _canonical_mask(
             f"multi_head_attention_forward: only bool and floating types of {name} are supported"
         )
     if other is not None and other.dtype != mask.dtype:
-        warnings.warn(
+        warn(
             f"Support for mismatched {name} and {other_name} is deprecated. Use same type for both instead.",
             stacklevel=3,
         )

@@ -15,11 +15,10 @@ when ``training`` is False, ``p == 0`` or the input is empty: the input itself i
 from __future__ import annotations
 
 import math
-import warnings
 
 import torch
 
-from .._args import fail
+from .._args import fail, warn
 
 __all__ = [
     "alpha_dropout",
@@ -159,7 +158,7 @@ def dropout2d(
     """
     _check_probability(p, "dropout2d")
     if input.ndim not in (3, 4):
-        warnings.warn(
+        warn(
             f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is deprecated "
             "and will result in an error in a future release. To retain the behavior "
             "and silence this warning, please use dropout instead. Note that dropout2d "
@@ -168,7 +167,7 @@ def dropout2d(
             stacklevel=2,
         )
     if input.ndim == 3:
-        warnings.warn(
+        warn(
             "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
             "1D dropout behavior is desired - input is interpreted as shape (N, C, L), where C "
             "is the channel dim. This behavior will change in a future release to interpret the "
@@ -191,7 +190,7 @@ def dropout3d(
     """
     _check_probability(p, "dropout3d")
     if input.ndim not in (4, 5):
-        warnings.warn(
+        warn(
             f"dropout3d: Received a {input.ndim}-D input to dropout3d, which is deprecated "
             "and will result in an error in a future release. To retain the behavior "
             "and silence this warning, please use dropout instead. Note that dropout3d "

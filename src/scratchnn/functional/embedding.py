@@ -16,11 +16,9 @@ autograd) to norm ≤ max_norm before the lookup, as torch does.
 
 from __future__ import annotations
 
-import warnings
-
 import torch
 
-from .._args import check_same_dtype, fail
+from .._args import check_same_dtype, fail, warn
 from .normalization import _vector_norm
 
 __all__ = ["embedding", "embedding_bag"]
@@ -133,7 +131,12 @@ def embedding(
     if weight.ndim != 2:
         raise fail(RuntimeError, "embedding", "'weight' must be 2-D", {"weight": ("v d", weight.shape)})
     _check_indices("embedding", input)
-    if input.numel() and (input.min() < 0 or input.max() >= weight.size(0)):
+    # data-dependent: checked eagerly; a compiled graph relies on the indexing's own bounds check
+    if (
+        not torch.compiler.is_compiling()
+        and input.numel()
+        and (input.min() < 0 or input.max() >= weight.size(0))
+    ):
         bad = input[(input < 0) | (input >= weight.size(0))][0].item()
         raise IndexError(
             f"embedding: index out of range in self: index {bad} for {weight.size(0)} embeddings"
@@ -173,7 +176,7 @@ def embedding_bag(
             [ 4.,  5.]])
     """
     if weight.dtype == torch.long and input.is_floating_point():
-        warnings.warn(
+        warn(
             "Argument order of nn.functional.embedding_bag was changed. Usage `embedding_bag(weight, input, "
             "...)` is deprecated, and should now be `embedding_bag(input, weight, ...)`.",
             stacklevel=2,
@@ -265,6 +268,8 @@ def _bag_padding(padding_idx: int | None, num: int) -> int | None:
 
 
 def _check_bag_input(input: torch.Tensor, offsets: torch.Tensor, num: int) -> None:
+    if torch.compiler.is_compiling():  # data-dependent checks: eager only (a graph cannot branch on values)
+        return
     if input.numel():
         bad = ((input < 0) | (input >= num)).nonzero()
         if bad.numel():

@@ -51,7 +51,7 @@ def _standardize(
     mean = x.mean(dims, keepdim=True)
     centered = x - mean
     squares = (centered * centered).sum(dims, keepdim=True)
-    count = math.prod(x.shape[d] for d in dims)
+    count = math.prod([x.shape[d] for d in dims])  # a list: dynamo cannot pass a generator
     variance = squares / count  # biased
     return centered * torch.rsqrt(variance + eps), mean, squares
 
@@ -193,7 +193,7 @@ def batch_norm(
     dims = [0, *range(2, input.ndim)]  # b ...
     if training:
         out, mean, squares = _standardize(_compute(input), dims, eps)
-        count = math.prod(input.shape[d] for d in dims)
+        count = math.prod([input.shape[d] for d in dims])
         if running_mean is not None and running_var is not None and count > 0:
             with torch.no_grad():
                 running_mean.copy_(momentum * mean.reshape(-1) + (1 - momentum) * running_mean)

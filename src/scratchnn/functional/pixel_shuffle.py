@@ -150,5 +150,8 @@ def _unshuffle(
 
 def _fresh(out: torch.Tensor, input: torch.Tensor) -> torch.Tensor:
     """torch's shuffles always return new memory; a rearrange that is a pure reshape (factor 1, or
-    1×1 spatial dims) returns a view, so copy it then."""
+    1×1 spatial dims) returns a view, so copy it then. (Traced by torch.compile, where data
+    pointers cannot be compared: always copy; the compiler fuses the copy with the rearrange.)"""
+    if torch.compiler.is_compiling():
+        return out.clone()
     return out.clone() if out.numel() and out.data_ptr() == input.data_ptr() else out

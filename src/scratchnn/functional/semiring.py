@@ -468,7 +468,9 @@ def _with_missing_taps(semiring: Semiring, weight: torch.Tensor) -> Semiring:
     if semiring.combine is not _plus or semiring.reduce not in ("max", "min"):
         return semiring
     missing = -math.inf if semiring.reduce == "max" else math.inf
-    if not bool((weight.detach() == missing).any()):
+    # traced by torch.compile, which cannot branch on values: always absorbing (the same values when
+    # no tap is missing)
+    if not torch.compiler.is_compiling() and not bool((weight.detach() == missing).any()):
         return semiring
     absorbing = _plus_absorbing_minus_inf if semiring.reduce == "max" else _plus_absorbing_plus_inf
     return dataclasses.replace(semiring, combine=absorbing)
@@ -477,6 +479,9 @@ def _with_missing_taps(semiring: Semiring, weight: torch.Tensor) -> Semiring:
 @contextmanager
 def _hidden() -> Iterator[None]:
     """Run the block loops unrecorded: ``scratchnn.explain`` shows the op as its one step."""
+    if torch.compiler.is_compiling():  # nothing records under torch.compile (no ContextVar to set)
+        yield
+        return
     token = _trace._steps.set(None)
     try:
         yield
@@ -527,7 +532,7 @@ def _block_sizes(
     """
     blocks = dict(sizes)
     for axis in order:
-        total = math.prod(size for name, size in blocks.items() if name not in free)
+        total = math.prod([size for name, size in blocks.items() if name not in free])
         if total <= limit:
             break
         rest = total // blocks[axis]
@@ -639,6 +644,8 @@ class _Elementwise:
         """A reused block-sized tensor of the broadcast shape of ``x ⊗ w``: fresh allocations of
         megabytes cost page faults on every block. Valid until the next call."""
         shape = _broadcast(x.shape, w.shape)
+        if torch.compiler.is_compiling():  # traced: no state to mutate; the compiler plans its buffers
+            return x.new_empty(shape)
         size = math.prod(shape)
         scratch = self._scratch
         if (
@@ -651,7 +658,8 @@ class _Elementwise:
         return scratch[:size].view(shape)
 
     def release(self) -> None:
-        self._scratch = None
+        if not torch.compiler.is_compiling():
+            self._scratch = None
 
     def _combine(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         """``combine(x, w)``; the built-in ones write into the reused buffer."""

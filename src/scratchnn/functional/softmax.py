@@ -12,11 +12,9 @@ float32 and rounded back, as torch's kernels accumulate in float32.
 
 from __future__ import annotations
 
-import warnings
-
 import torch
 
-from .._args import fail, normalize_dim
+from .._args import fail, normalize_dim, warn
 
 __all__ = ["log_softmax", "softmax"]
 
@@ -88,7 +86,7 @@ def _prepare(
     """Cast to ``dtype``, check the dtype is floating, resolve ``dim``; returns the tensor to compute
     on (float32 for half/bfloat16), the normalized dim and the dtype of the result."""
     if dim is None:
-        warnings.warn(
+        warn(
             f"Implicit dimension choice for {op} has been deprecated. "
             "Change the call to include dim=X as an argument.",
             stacklevel=stacklevel,

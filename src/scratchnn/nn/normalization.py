@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import operator
-import warnings
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -13,6 +12,7 @@ import torch
 from torch import nn
 
 from .. import functional as F
+from .._args import warn
 
 __all__ = [
     "BatchNorm1d",
@@ -257,7 +257,7 @@ class _InstanceNorm(_NormBase):
                     f"{type(self).__name__}: expected input's size at dim={feature_dim} to match "
                     f"num_features ({self.num_features}), but got: {input.size(feature_dim)}."
                 )
-            warnings.warn(
+            warn(
                 f"input's size at dim={feature_dim} does not match num_features. You can silence this "
                 "warning by not passing in num_features, which is not used because affine=False",
                 stacklevel=2,
