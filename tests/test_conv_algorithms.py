@@ -247,11 +247,6 @@ def test_conv_modules_compile_without_graph_breaks(name):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="contract() and the trace read ContextVars, which dynamo cannot trace: _contract.current_form / "
-    "_trace.is_recording need a torch.compiler.is_compiling() guard (lead's files)",
-)
 def test_linear_compiles_without_graph_breaks():
     ours, theirs = scratchnn.nn.Linear(5, 3, bias=False), torch.nn.Linear(5, 3, bias=False)
     ours.load_state_dict(theirs.state_dict())

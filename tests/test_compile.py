@@ -1,0 +1,536 @@
+"""Every scratchnn layer compiles with ``torch.compile(..., fullgraph=True)``: no graph breaks.
+
+``fullgraph=True`` makes dynamo raise on the first graph break, whatever the backend, so the
+broad sweep uses the cheap ``aot_eager`` backend (dynamo's graph, AOT autograd's forward and
+backward graphs, run by eager kernels): it finds every break in a fraction of inductor's time.
+A few representative layers also compile with inductor (the default backend) under ``slow``.
+
+The sweep enumerates ``scratchnn.nn.__all__`` and ``scratchnn.functional.__all__``: a new layer
+without a case here fails ``test_every_export_has_a_case``. Each compiled call is compared, in
+values and gradients (float32), with torch's uncompiled twin (or, for the layers torch lacks,
+with scratchnn's own eager path, which the family's tests compare with torch).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import torch
+import torch.nn.functional as torch_F
+
+import scratchnn
+import scratchnn.functional as F
+import scratchnn.nn as nn
+from helpers import assert_close, assert_matches_torch, tensors_in
+
+BACKEND = "eager"  # dynamo's graph run as is: the cheapest backend that still catches every break
+FULL_BACKEND = "aot_eager"  # the slow sweep: AOT autograd traces the backward graphs too
+
+
+def randn(*shape: int) -> torch.Tensor:
+    return torch.randn(*shape, generator=_generator)
+
+
+_generator = torch.Generator().manual_seed(0)
+
+
+def compiled(fn: Callable, backend: str = BACKEND) -> Callable:
+    torch._dynamo.reset()  # a fresh cache: each case traces from scratch (and no recompile limit)
+    return torch.compile(fn, fullgraph=True, backend=backend)  # fullgraph: a graph break raises
+
+
+@pytest.fixture(autouse=True)
+def _reset_dynamo():
+    yield
+    torch._dynamo.reset()
+
+
+# --------------------------------------------------------------------------------------------
+# Known breaks, outside this file's reach: each case listed here is xfail(strict), so it starts
+# failing (and must be removed from here) the day its op compiles.
+
+POOLING_OWNER = "functional/pooling.py (lead's file)"
+_ADAPTIVE = (
+    f"{POOLING_OWNER}: _adaptive_windows reads the kernel size from a tensor (int(length.max())): "
+    "data-dependent. (Outputs that divide the input take the plain pooling path and compile.)"
+)
+_UNPOOL = (
+    f"{POOLING_OWNER}: _max_unpool checks its indices with `if bad.any(): raise` (data-dependent branching)"
+)
+KNOWN_BREAKS = {  # case -> reason
+    **dict.fromkeys([f"AdaptiveAvgPool{n}d" for n in (1, 2, 3)], _ADAPTIVE),
+    **dict.fromkeys([f"AdaptiveMaxPool{n}d" for n in (1, 2, 3)], _ADAPTIVE),
+    **dict.fromkeys([f"adaptive_avg_pool{n}d" for n in (1, 2, 3)], _ADAPTIVE),
+    **dict.fromkeys([f"adaptive_max_pool{n}d" for n in (1, 2, 3)], _ADAPTIVE),
+    "interpolate-area": f"mode='area' is adaptive_avg_pool: {_ADAPTIVE}",
+    **dict.fromkeys([f"MaxUnpool{n}d" for n in (1, 2, 3)], _UNPOOL),
+    **dict.fromkeys([f"max_unpool{n}d" for n in (1, 2, 3)], _UNPOOL),
+}
+
+# Exports that are not layers: nothing to compile.
+NOT_LAYERS = {
+    "sdpa_backend": "a context manager selecting the attention form, not an op (read at trace time)",
+}
+
+
+def _known(name: str) -> list:
+    if name in KNOWN_BREAKS:
+        return [pytest.mark.xfail(strict=True, reason=KNOWN_BREAKS[name])]
+    return []
+
+
+# --------------------------------------------------------------------------------------------
+# nn modules: name -> factory of (ours, theirs or None, inputs). theirs None: torch has no twin,
+# compare with our eager module. A factory may be listed under "Name-train" / "Name-eval".
+
+
+def twin(name: str, *args: Any, **kwargs: Any) -> tuple[torch.nn.Module, torch.nn.Module]:
+    ours, theirs = getattr(nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
+    ours.load_state_dict(theirs.state_dict())
+    return ours, theirs
+
+
+def same(name: str, *shape: int, **kwargs: Any) -> Callable[[], tuple]:
+    """A module built with the same arguments on both sides, on one random input."""
+    args = kwargs.pop("args", ())
+    return lambda: (*twin(name, *args, **kwargs), (randn(*shape),))
+
+
+def scratch_only(module: Callable[[], torch.nn.Module], *shape: int) -> Callable[[], tuple]:
+    return lambda: (module(), None, (randn(*shape),))
+
+
+def unpool(n: int) -> Callable[[], tuple]:
+    def make() -> tuple:
+        x = randn(2, 3, *[6] * n)
+        pooled, indices = getattr(torch_F, f"max_pool{n}d")(x, 2, return_indices=True)
+        return (*twin(f"MaxUnpool{n}d", 2), (pooled, indices))
+
+    return make
+
+
+def embedding_bag() -> tuple:
+    ours, theirs = twin("EmbeddingBag", 10, 3, mode="mean")
+    return ours, theirs, (torch.tensor([1, 2, 4, 5, 4, 3, 2, 9]), torch.tensor([0, 3, 3, 6]))
+
+
+def subpixel() -> tuple:
+    theirs = torch.nn.ConvTranspose2d(4, 3, 2, stride=2)
+    return nn.conv_transpose_to_subpixel(theirs), theirs, (randn(2, 4, 5, 5),)
+
+
+ACTIVATIONS = {
+    name: same(name, 2, 4, 6)
+    for name in [
+        "CELU", "ELU", "GELU", "GLU", "SELU", "Hardsigmoid", "Hardswish", "Hardtanh", "LeakyReLU",
+        "LogSigmoid", "Mish", "PReLU", "ReLU", "ReLU6", "SiLU", "Sigmoid", "Softplus", "Softsign", "Tanh",
+        "Tanhshrink",
+    ]
+}  # fmt: skip
+
+MODULES: dict[str, Callable[[], tuple]] = {
+    **ACTIVATIONS,
+    "GELU-tanh": same("GELU", 2, 4, 6, approximate="tanh"),
+    "Softmax": same("Softmax", 2, 4, 6, dim=1),
+    "LogSoftmax": same("LogSoftmax", 2, 4, 6, dim=-1),
+    "Linear": same("Linear", 4, 5, args=(5, 3)),
+    "Bilinear": lambda: (*twin("Bilinear", 3, 4, 5), (randn(2, 3), randn(2, 4))),
+    "Identity": same("Identity", 2, 3),
+    "Flatten": same("Flatten", 2, 3, 4, 5),
+    "Unflatten": same("Unflatten", 2, 6, 5, args=(1, (2, 3))),
+    "Conv1d": same("Conv1d", 2, 4, 9, args=(4, 6, 3), stride=2, padding=1),
+    "Conv2d": same("Conv2d", 2, 4, 7, 7, args=(4, 6, 3), padding=1, groups=2),
+    "Conv2d-depthwise-dilated": same("Conv2d", 2, 4, 9, 9, args=(4, 4, 3), dilation=2, groups=4),
+    "Conv3d": same("Conv3d", 2, 2, 5, 5, 5, args=(2, 3, 3), padding="same"),
+    "ConvTranspose1d": same("ConvTranspose1d", 2, 4, 6, args=(4, 3, 3), stride=2, output_padding=1),
+    "ConvTranspose2d": same("ConvTranspose2d", 2, 4, 5, 5, args=(4, 3, 3), stride=2, padding=1),
+    "ConvTranspose3d": same("ConvTranspose3d", 1, 2, 3, 3, 3, args=(2, 3, 2), stride=2),
+    "conv_transpose_to_subpixel": subpixel,
+    "Fold": same("Fold", 2, 12, 12, output_size=(4, 5), kernel_size=2),
+    "Unfold": same("Unfold", 2, 3, 6, 7, kernel_size=2, dilation=2, padding=1),
+    "PixelShuffle": same("PixelShuffle", 2, 8, 3, 3, args=(2,)),
+    "PixelUnshuffle": same("PixelUnshuffle", 2, 2, 4, 6, args=(2,)),
+    "PixelShuffleNd": scratch_only(lambda: nn.PixelShuffleNd(2, 3), 2, 16, 2, 3, 2),
+    "PixelUnshuffleNd": scratch_only(lambda: nn.PixelUnshuffleNd(2, 3), 2, 2, 4, 2, 6),
+    "Embedding": lambda: (*twin("Embedding", 10, 3, padding_idx=0), (torch.tensor([[1, 0, 9], [4, 4, 2]]),)),
+    "EmbeddingBag": embedding_bag,
+    "AvgPool1d": same("AvgPool1d", 2, 3, 9, args=(3, 2)),
+    "AvgPool2d": same("AvgPool2d", 2, 3, 7, 7, args=(3, 2), padding=1, count_include_pad=False),
+    "AvgPool3d": same("AvgPool3d", 2, 2, 4, 4, 4, args=(2,), ceil_mode=True),
+    "MaxPool1d": same("MaxPool1d", 2, 3, 9, args=(3, 2)),
+    "MaxPool2d": same("MaxPool2d", 2, 3, 7, 7, args=(3, 2), padding=1),
+    "MaxPool2d-indices": same("MaxPool2d", 2, 3, 6, 6, args=(2,), return_indices=True),
+    "MaxPool3d": same("MaxPool3d", 2, 2, 4, 4, 4, args=(2,), dilation=1),
+    "LPPool1d": same("LPPool1d", 2, 3, 9, args=(2, 3)),
+    "LPPool2d": same("LPPool2d", 2, 3, 6, 6, args=(2, 2)),
+    "LPPool3d": same("LPPool3d", 2, 2, 4, 4, 4, args=(2, 2)),
+    "AdaptiveAvgPool1d": same("AdaptiveAvgPool1d", 2, 3, 7, args=(3,)),
+    "AdaptiveAvgPool2d": same("AdaptiveAvgPool2d", 2, 3, 7, 5, args=((3, 2),)),
+    "AdaptiveAvgPool3d": same("AdaptiveAvgPool3d", 1, 2, 5, 5, 5, args=(3,)),
+    "AdaptiveMaxPool1d": same("AdaptiveMaxPool1d", 2, 3, 7, args=(3,)),
+    "AdaptiveMaxPool2d": same("AdaptiveMaxPool2d", 2, 3, 7, 5, args=((3, 2),)),
+    "AdaptiveMaxPool3d": same("AdaptiveMaxPool3d", 1, 2, 5, 5, 5, args=(3,)),
+    "AdaptiveAvgPool2d-uniform": same("AdaptiveAvgPool2d", 2, 3, 8, 6, args=((4, 3),)),
+    "AdaptiveMaxPool1d-uniform": same("AdaptiveMaxPool1d", 2, 3, 8, args=(4,), return_indices=True),
+    "MaxUnpool1d": unpool(1),
+    "MaxUnpool2d": unpool(2),
+    "MaxUnpool3d": unpool(3),
+    "Upsample": same("Upsample", 2, 3, 4, 5, scale_factor=2, mode="bilinear"),
+    "Upsample-nearest": same("Upsample", 2, 3, 4, 5, size=(7, 9)),
+    "UpsamplingBilinear2d": same("UpsamplingBilinear2d", 2, 3, 4, 5, scale_factor=2),
+    "UpsamplingNearest2d": same("UpsamplingNearest2d", 2, 3, 4, 5, scale_factor=3),
+    "GroupNorm": same("GroupNorm", 2, 4, 5, 5, args=(2, 4)),
+    "LayerNorm": same("LayerNorm", 2, 4, 6, args=((4, 6),)),
+    "LocalResponseNorm": same("LocalResponseNorm", 2, 6, 5, 5, args=(3,)),
+    "RMSNorm": same("RMSNorm", 2, 4, 6, args=(6,)),
+    "MorphologicalDilation2d": scratch_only(lambda: nn.MorphologicalDilation2d(3, 3), 2, 3, 6, 6),
+    "MorphologicalErosion2d": scratch_only(lambda: nn.MorphologicalErosion2d(3, 3), 2, 3, 6, 6),
+    "AdderConv2d": scratch_only(lambda: nn.AdderConv2d(3, 4, 3, padding=1), 2, 3, 6, 6),
+    "SemiringConv2d": scratch_only(lambda: nn.SemiringConv2d(3, 4, 3, semiring="max-plus"), 2, 3, 6, 6),
+}
+# Modules whose forward differs between train and eval: both modes compile.
+MODED: dict[str, Callable[[], tuple]] = {
+    "Dropout": same("Dropout", 4, 50, args=(0.3,)),
+    "Dropout1d": same("Dropout1d", 4, 6, 10, args=(0.3,)),
+    "Dropout2d": same("Dropout2d", 4, 6, 3, 3, args=(0.3,)),
+    "Dropout3d": same("Dropout3d", 2, 6, 2, 3, 3, args=(0.3,)),
+    "AlphaDropout": same("AlphaDropout", 4, 50, args=(0.3,)),
+    "FeatureAlphaDropout": same("FeatureAlphaDropout", 4, 6, 3, 3, args=(0.3,)),
+    "BatchNorm1d": same("BatchNorm1d", 3, 4, 6, args=(4,)),
+    "BatchNorm2d": same("BatchNorm2d", 3, 4, 5, 5, args=(4,)),
+    "BatchNorm3d": same("BatchNorm3d", 2, 4, 3, 3, 3, args=(4,), momentum=None),
+    "InstanceNorm1d": same("InstanceNorm1d", 3, 4, 6, args=(4,), affine=True, track_running_stats=True),
+    "InstanceNorm2d": same("InstanceNorm2d", 3, 4, 5, 5, args=(4,), track_running_stats=True),
+    "InstanceNorm3d": same("InstanceNorm3d", 2, 4, 3, 3, 3, args=(4,), affine=True),
+}
+for _name, _factory in MODED.items():
+    MODULES[f"{_name}-train"] = _factory
+    MODULES[f"{_name}-eval"] = _factory
+# MultiheadAttention (dropout 0): one case in each mode
+MODULES["MultiheadAttention-train"] = lambda: (
+    *twin("MultiheadAttention", 8, 2, batch_first=True),
+    (randn(2, 5, 8), randn(2, 7, 8), randn(2, 7, 8)),
+)
+MODULES["MultiheadAttention-masked-eval"] = lambda: (
+    *twin("MultiheadAttention", 8, 2, kdim=6, vdim=4, bias=False, add_bias_kv=True),
+    (randn(5, 2, 8), randn(7, 2, 6), randn(7, 2, 4)),
+    {"key_padding_mask": torch.tensor([[False] * 6 + [True], [False] * 7])},
+)
+
+
+def _base(case: str) -> str:
+    """The exported name a case tests: ``"Conv2d-depthwise-dilated"`` → ``"Conv2d"``."""
+    return case.split("-", 1)[0]
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, marks=_known(case)) for case in MODULES])
+def test_module_compiles_without_graph_breaks(case):
+    _compile_module(case, BACKEND)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", [pytest.param(case, marks=_known(case)) for case in MODULES])
+def test_module_compiles_with_aot_autograd(case):
+    _compile_module(case, FULL_BACKEND)
+
+
+def _compile_module(case: str, backend: str) -> None:
+    """Compiled ``ours`` equals ``theirs``: outputs, input and parameter gradients, buffers."""
+    made = MODULES[case]()
+    ours, theirs, inputs = made[:3]
+    kwargs = made[3] if len(made) > 3 else {}
+    if theirs is None:  # torch has no twin: our eager module is the reference
+        theirs = copy.deepcopy(ours)
+    training = not case.endswith("-eval")
+    ours.train(training), theirs.train(training)
+    fn = compiled(ours, backend)
+    float_inputs = any(t.is_floating_point() for t in tensors_in([inputs, kwargs]))
+    assert_matches_torch(fn, theirs, *inputs, grad=float_inputs, **kwargs)  # values, input gradients
+    if case not in PARAMETERS_DIFFER:
+        _assert_parameter_gradients_match(fn, ours, theirs, inputs, kwargs)
+    for (name, mine), (_, reference) in zip(ours.named_buffers(), theirs.named_buffers()):
+        assert_close(mine, reference, f"buffer {name} after the compiled calls")  # running stats
+
+
+PARAMETERS_DIFFER = {"conv_transpose_to_subpixel": "a 1×1 conv's weight against torch's transposed one"}
+
+
+def _assert_parameter_gradients_match(fn, ours, theirs, inputs, kwargs) -> None:
+    names = [name for name, p in theirs.named_parameters() if p.requires_grad]
+    assert names == [name for name, p in ours.named_parameters() if p.requires_grad]
+    if not names:
+        return
+    grads = []
+    for call, module in ((fn, ours), (theirs, theirs)):
+        # inputs as assert_matches_torch passes them (float leaves needing gradients): no recompile
+        leaves = [t.detach().requires_grad_(t.is_floating_point()) for t in inputs]
+        torch.manual_seed(0)
+        outs = [t for t in tensors_in(call(*leaves, **kwargs)) if t.requires_grad]
+        generator = torch.Generator().manual_seed(1)
+        cotangents = [torch.randn(t.shape, generator=generator) for t in outs]
+        parameters = [p for p in module.parameters() if p.requires_grad]
+        grads.append(torch.autograd.grad(outs, parameters, cotangents, allow_unused=True))
+    for name, mine, reference in zip(names, *grads):
+        if reference is None:
+            assert mine is None or not mine.any(), f"gradient of {name}: ours is nonzero where torch has none"
+            continue
+        assert mine is not None, f"gradient of {name}: ours is missing"
+        assert_close(mine, reference, f"gradient of {name}")
+
+
+# --------------------------------------------------------------------------------------------
+# functional ops: name -> (args, kwargs); compared with torch.nn.functional's op of the same
+# name, with THEIRS[name], or (None) with our own eager op.
+
+X = (2, 4, 6)
+THEIRS: dict[str, Callable | None] = {
+    "bmm": torch.bmm,
+    "mm": torch.mm,
+    "matmul": torch.matmul,
+    "pixel_shuffle_nd": None,
+    "pixel_unshuffle_nd": None,
+    **dict.fromkeys(["closing2d", "dilation2d", "erosion2d", "gradient2d", "opening2d", "tophat2d"]),
+    **dict.fromkeys(["semiring_conv1d", "semiring_conv2d", "semiring_conv3d"]),
+}
+
+
+def _mha_args() -> tuple[tuple, dict]:
+    layer = torch.nn.MultiheadAttention(8, 2)
+    q, k, v = randn(5, 2, 8), randn(7, 2, 8), randn(7, 2, 8)
+    args = (q, k, v, 8, 2, layer.in_proj_weight.detach(), layer.in_proj_bias.detach(), None, None, False)
+    return (*args, 0.0, layer.out_proj.weight.detach(), layer.out_proj.bias.detach()), {
+        "attn_mask": torch.ones(5, 7, dtype=torch.bool).tril(),
+        "need_weights": True,
+    }
+
+
+def _unpool(n: int) -> Callable[[], tuple[tuple, dict]]:
+    def make() -> tuple[tuple, dict]:
+        pooled, indices = getattr(torch_F, f"max_pool{n}d")(randn(2, 3, *[6] * n), 2, return_indices=True)
+        return (pooled, indices, 2), {}
+
+    return make
+
+
+def unary(**kwargs: Any) -> Callable[[], tuple[tuple, dict]]:
+    return lambda: ((randn(*X),), kwargs)
+
+
+UNARY = [
+    "celu", "elu", "gelu", "glu", "hardsigmoid", "hardswish", "hardtanh", "leaky_relu", "logsigmoid", "mish",
+    "relu", "relu6", "selu", "sigmoid", "silu", "softplus", "softsign", "tanh", "tanhshrink",
+]  # fmt: skip
+FUNCTIONAL: dict[str, Callable[[], tuple[tuple, dict]]] = {
+    **{name: unary() for name in UNARY},
+    "softmax": unary(dim=-1),
+    "log_softmax": unary(dim=1),
+    "normalize": unary(dim=1),
+    "prelu": lambda: ((randn(*X), randn(4)), {}),
+    "dropout": lambda: ((randn(4, 50), 0.3), {}),
+    "alpha_dropout": lambda: ((randn(4, 50), 0.3), {"training": True}),
+    "feature_alpha_dropout": lambda: ((randn(4, 6, 3, 3), 0.3), {"training": True}),
+    "dropout1d": lambda: ((randn(4, 6, 10), 0.3), {}),
+    "dropout2d": lambda: ((randn(4, 6, 10), 0.3), {}),  # 3-D: torch warns; compiled, we stay silent
+    "dropout3d": lambda: ((randn(2, 6, 2, 3, 3), 0.3), {}),
+    "linear": lambda: ((randn(4, 5), randn(3, 5), randn(3)), {}),
+    "bilinear": lambda: ((randn(2, 3), randn(2, 4), randn(5, 3, 4), randn(5)), {}),
+    "bmm": lambda: ((randn(3, 4, 5), randn(3, 5, 2)), {}),
+    "mm": lambda: ((randn(4, 5), randn(5, 2)), {}),
+    "matmul": lambda: ((randn(2, 1, 4, 5), randn(3, 5, 2)), {}),
+    "conv1d": lambda: ((randn(2, 4, 9), randn(6, 2, 3)), {"groups": 2, "dilation": 2}),
+    "conv2d": lambda: ((randn(2, 4, 7, 7), randn(6, 4, 3, 3), randn(6)), {"stride": 2, "padding": 1}),
+    "conv3d": lambda: ((randn(1, 2, 5, 5, 5), randn(3, 2, 3, 3, 3)), {"padding": "same"}),
+    "conv_transpose1d": lambda: ((randn(2, 4, 6), randn(4, 3, 3)), {"stride": 2}),
+    "conv_transpose2d": lambda: ((randn(2, 4, 5, 5), randn(4, 1, 3, 3)), {"stride": 2, "groups": 2}),
+    "conv_transpose3d": lambda: ((randn(1, 2, 3, 3, 3), randn(2, 3, 2, 2, 2)), {"stride": 2}),
+    "pad": lambda: ((randn(2, 3, 5, 5), (1, 2, 0, 1)), {"mode": "reflect"}),
+    "fold": lambda: ((randn(2, 12, 12), (4, 5), 2), {}),
+    "unfold": lambda: ((randn(2, 3, 6, 7), 2), {"dilation": 2, "padding": 1}),
+    "pixel_shuffle": lambda: ((randn(2, 8, 3, 3), 2), {}),
+    "pixel_unshuffle": lambda: ((randn(2, 2, 4, 6), 2), {}),
+    "pixel_shuffle_nd": lambda: ((randn(2, 16, 2, 3, 2), 2, 3), {}),
+    "pixel_unshuffle_nd": lambda: ((randn(2, 2, 4, 2, 6), 2, 3), {}),
+    "embedding": lambda: ((torch.tensor([[1, 0, 9], [4, 4, 2]]), randn(10, 3)), {"padding_idx": 0}),
+    "embedding_bag": lambda: (
+        (torch.tensor([1, 2, 4, 5, 4, 3, 2, 9]), randn(10, 3), torch.tensor([0, 3, 3, 6])),
+        {"mode": "max"},
+    ),
+    "batch_norm": lambda: ((randn(3, 4, 5), None, None, randn(4), randn(4)), {"training": True}),
+    "instance_norm": lambda: ((randn(3, 4, 5, 5),), {}),
+    "group_norm": lambda: ((randn(2, 4, 5, 5), 2, randn(4), randn(4)), {}),
+    "layer_norm": lambda: ((randn(*X), (6,), randn(6), randn(6)), {}),
+    "rms_norm": lambda: ((randn(*X), (4, 6)), {"eps": 1e-6}),
+    "local_response_norm": lambda: ((randn(2, 6, 5, 5), 3), {}),
+    "scaled_dot_product_attention": lambda: ((randn(2, 2, 5, 8), randn(2, 2, 7, 8), randn(2, 2, 7, 4)), {}),
+    "scaled_dot_product_attention-causal-gqa": lambda: (
+        (randn(2, 4, 5, 8), randn(2, 2, 7, 8), randn(2, 2, 7, 4)),
+        {"is_causal": True, "enable_gqa": True},
+    ),
+    "scaled_dot_product_attention-mask": lambda: (
+        (randn(2, 2, 5, 8), randn(2, 2, 7, 8), randn(2, 2, 7, 4), randn(5, 7)),
+        {"scale": 0.3},
+    ),
+    "multi_head_attention_forward": _mha_args,
+    "avg_pool1d": lambda: ((randn(2, 3, 9), 3, 2), {}),
+    "avg_pool2d": lambda: ((randn(2, 3, 7, 7), 3, 2, 1), {"divisor_override": 4}),
+    "avg_pool3d": lambda: ((randn(1, 2, 4, 4, 4), 2), {}),
+    "max_pool1d": lambda: ((randn(2, 3, 9), 3, 2), {"return_indices": True}),
+    "max_pool2d": lambda: ((randn(2, 3, 7, 7), 3, 2, 1), {"dilation": 2}),
+    "max_pool3d": lambda: ((randn(1, 2, 4, 4, 4), 2), {"ceil_mode": True}),
+    "lp_pool1d": lambda: ((randn(2, 3, 9), 2.0, 3), {}),
+    "lp_pool2d": lambda: ((randn(2, 3, 6, 6), 3.0, 2), {}),
+    "lp_pool3d": lambda: ((randn(1, 2, 4, 4, 4), 2.0, 2), {}),
+    "adaptive_avg_pool1d": lambda: ((randn(2, 3, 7), 3), {}),
+    "adaptive_avg_pool2d": lambda: ((randn(2, 3, 7, 5), (3, 2)), {}),
+    "adaptive_avg_pool3d": lambda: ((randn(1, 2, 5, 5, 5), 3), {}),
+    "adaptive_max_pool1d": lambda: ((randn(2, 3, 7), 3), {}),
+    "adaptive_max_pool2d": lambda: ((randn(2, 3, 7, 5), (3, 2)), {"return_indices": True}),
+    "adaptive_max_pool3d": lambda: ((randn(1, 2, 5, 5, 5), 3), {}),
+    "max_unpool1d": _unpool(1),
+    "max_unpool2d": _unpool(2),
+    "max_unpool3d": _unpool(3),
+    "interpolate": lambda: ((randn(2, 3, 4, 5),), {"scale_factor": 2, "mode": "bicubic"}),
+    "interpolate-linear": lambda: ((randn(2, 3, 5),), {"size": 8, "mode": "linear", "align_corners": True}),
+    "interpolate-nearest-exact": lambda: (
+        (randn(1, 2, 3, 4, 5),),
+        {"size": (4, 6, 7), "mode": "nearest-exact"},
+    ),
+    "interpolate-area": lambda: ((randn(2, 3, 7, 5),), {"size": (3, 2), "mode": "area"}),
+    "closing2d": lambda: ((randn(2, 3, 6, 6), 3), {}),
+    "dilation2d": lambda: ((randn(2, 3, 6, 6), 3), {}),
+    "erosion2d": lambda: ((randn(2, 3, 6, 6),), {"structure": randn(3, 3)}),
+    "gradient2d": lambda: ((randn(2, 3, 6, 6), (3, 2)), {}),
+    "opening2d": lambda: ((randn(2, 3, 6, 6), 3), {"border_value": 0.0}),
+    "tophat2d": lambda: ((randn(2, 3, 6, 6), 3), {}),
+    "semiring_conv1d": lambda: ((randn(2, 4, 9), randn(6, 2, 3)), {"groups": 2, "semiring": "min-plus"}),
+    "semiring_conv2d": lambda: ((randn(2, 3, 6, 6), randn(4, 3, 3, 3)), {"padding": 1, "semiring": "l1"}),
+    "semiring_conv3d": lambda: ((randn(1, 2, 4, 4, 4), randn(3, 2, 2, 2, 2)), {"semiring": "logsumexp-plus"}),
+}
+
+
+def _reference(case: str) -> Callable:
+    name = _base(case)
+    if name in THEIRS:
+        theirs = THEIRS[name]
+        return getattr(F, name) if theirs is None else theirs
+    return getattr(torch_F, name)
+
+
+def _module_of(name: str) -> str | None:
+    """The nn module whose forward is this functional op (``max_pool2d`` → ``MaxPool2d``), if any."""
+    if name == "multi_head_attention_forward":
+        return "MultiheadAttention"
+    twins = {module.lower(): module for module in nn.__all__}
+    return twins.get(name.replace("_", ""))
+
+
+# The default sweep compiles the functional ops that no module case reaches; the slow sweep all.
+UNCOVERED = [case for case in FUNCTIONAL if _module_of(_base(case)) is None]
+
+
+def _compile_functional(case: str, backend: str) -> None:
+    args, kwargs = FUNCTIONAL[case]()
+    op = getattr(F, _base(case))
+    assert_matches_torch(compiled(op, backend), _reference(case), *args, **kwargs)
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, marks=_known(case)) for case in UNCOVERED])
+def test_functional_compiles_without_graph_breaks(case):
+    _compile_functional(case, BACKEND)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", [pytest.param(case, marks=_known(case)) for case in FUNCTIONAL])
+def test_every_functional_case_compiles_with_aot_autograd(case):
+    _compile_functional(case, FULL_BACKEND)
+
+
+def test_every_export_has_a_case():
+    """A new layer must come with a compile case (or a reason in NOT_LAYERS)."""
+    covered = {_base(case) for case in MODULES}
+    assert sorted(set(nn.__all__) - covered) == [], "nn modules without a compile case"
+    assert sorted(covered - set(nn.__all__)) == [], "compile cases of names nn does not export"
+    covered = {_base(case) for case in FUNCTIONAL} | set(NOT_LAYERS)
+    assert sorted(set(F.__all__) - covered) == [], "functional ops without a compile case"
+    assert sorted(covered - set(F.__all__)) == [], "compile cases of names functional does not export"
+    stale = set(KNOWN_BREAKS) - set(MODULES) - set(FUNCTIONAL)
+    assert not stale, f"KNOWN_BREAKS names no case: {stale}"
+
+
+# --------------------------------------------------------------------------------------------
+# The contexts read at trace time
+
+
+def _graph_calls(fn: Callable, *args: torch.Tensor) -> tuple[torch.Tensor, set]:
+    """Compile ``fn`` with a backend that notes the calls in dynamo's graph; run it."""
+    calls: set = set()
+
+    def backend(graph_module: torch.fx.GraphModule, example_inputs: list) -> Callable:
+        calls.update(node.target for node in graph_module.graph.nodes if node.op == "call_function")
+        return graph_module.forward
+
+    return compiled(fn, backend)(*args), calls
+
+
+def test_contraction_form_is_read_at_trace_time():
+    """``scratchnn.contraction`` is read when the function is traced (assume_constant_result): the
+    fast form traces an einsum, the literal form (chunked under its budget) a broadcast product."""
+    x, w = randn(4, 5), randn(3, 5)
+    out, calls = _graph_calls(F.linear, x, w)
+    assert torch.functional.einsum in calls or torch.einsum in calls
+    assert_close(out, torch_F.linear(x, w))
+    with scratchnn.contraction("literal", budget=64):  # the product, 4·3·5·4 B = 240 B: chunked
+        out, calls = _graph_calls(F.linear, x, w)
+    assert torch.functional.einsum not in calls and torch.einsum not in calls
+    assert_close(out, torch_F.linear(x, w))
+
+
+def test_recording_is_off_under_compile():
+    """``scratchnn.explain``'s recording sees nothing of a compiled call (and does not break it)."""
+    from scratchnn._trace import recording
+
+    fn = compiled(F.conv2d)
+    x, w = randn(1, 2, 5, 5), randn(3, 2, 3, 3)
+    with recording() as steps:
+        out = fn(x, w)
+    assert steps == []
+    assert_close(out, torch_F.conv2d(x, w))
+
+
+def test_warnings_are_eager_only():
+    """A deprecation warning would break the graph: compiled, the op is silent; eager, it warns."""
+    x = randn(4, 6, 10)
+    with pytest.warns(UserWarning, match="Received a 3D input to dropout2d"):
+        F.dropout2d(x, 0.3)
+    compiled(lambda t: F.softmax(t) + F.dropout2d(t, 0.3, training=False))(x)  # no warning, no break
+
+
+# --------------------------------------------------------------------------------------------
+# Inductor (the default backend): slow, a few representative layers.
+
+INDUCTOR = {
+    "Conv2d": MODULES["Conv2d"],
+    "Linear": MODULES["Linear"],
+    "MaxPool2d": MODULES["MaxPool2d"],
+    "LayerNorm": MODULES["LayerNorm"],
+    "MultiheadAttention": MODULES["MultiheadAttention-train"],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(INDUCTOR))
+def test_inductor_compiles_representative_layers(case):
+    ours, theirs, inputs = INDUCTOR[case]()
+    assert_matches_torch(compiled(ours, backend="inductor"), theirs, *inputs)
+
+
+@pytest.mark.slow
+def test_inductor_compiles_scaled_dot_product_attention():
+    q, k, v = randn(2, 2, 16, 8), randn(2, 2, 16, 8), randn(2, 2, 16, 8)
+    fn = compiled(F.scaled_dot_product_attention, backend="inductor")
+    assert_matches_torch(fn, torch_F.scaled_dot_product_attention, q, k, v, is_causal=True)
+    assert math.isfinite(float(fn(q, k, v).sum()))
