@@ -53,23 +53,7 @@ def _reset_dynamo():
 # Known breaks, outside this file's reach: each case listed here is xfail(strict), so it starts
 # failing (and must be removed from here) the day its op compiles.
 
-POOLING_OWNER = "functional/pooling.py (lead's file)"
-_ADAPTIVE = (
-    f"{POOLING_OWNER}: _adaptive_windows reads the kernel size from a tensor (int(length.max())): "
-    "data-dependent. (Outputs that divide the input take the plain pooling path and compile.)"
-)
-_UNPOOL = (
-    f"{POOLING_OWNER}: _max_unpool checks its indices with `if bad.any(): raise` (data-dependent branching)"
-)
-KNOWN_BREAKS = {  # case -> reason
-    **dict.fromkeys([f"AdaptiveAvgPool{n}d" for n in (1, 2, 3)], _ADAPTIVE),
-    **dict.fromkeys([f"AdaptiveMaxPool{n}d" for n in (1, 2, 3)], _ADAPTIVE),
-    **dict.fromkeys([f"adaptive_avg_pool{n}d" for n in (1, 2, 3)], _ADAPTIVE),
-    **dict.fromkeys([f"adaptive_max_pool{n}d" for n in (1, 2, 3)], _ADAPTIVE),
-    "interpolate-area": f"mode='area' is adaptive_avg_pool: {_ADAPTIVE}",
-    **dict.fromkeys([f"MaxUnpool{n}d" for n in (1, 2, 3)], _UNPOOL),
-    **dict.fromkeys([f"max_unpool{n}d" for n in (1, 2, 3)], _UNPOOL),
-}
+KNOWN_BREAKS: dict[str, str] = {}  # case -> reason (none today)
 
 # Exports that are not layers: nothing to compile.
 NOT_LAYERS = {
@@ -145,6 +129,7 @@ MODULES: dict[str, Callable[[], tuple]] = {
     "Conv1d": same("Conv1d", 2, 4, 9, args=(4, 6, 3), stride=2, padding=1),
     "Conv2d": same("Conv2d", 2, 4, 7, 7, args=(4, 6, 3), padding=1, groups=2),
     "Conv2d-depthwise-dilated": same("Conv2d", 2, 4, 9, 9, args=(4, 4, 3), dilation=2, groups=4),
+    "Conv2d-circular": same("Conv2d", 2, 3, 6, 6, args=(3, 4, 3), padding=1, padding_mode="circular"),
     "Conv3d": same("Conv3d", 2, 2, 5, 5, 5, args=(2, 3, 3), padding="same"),
     "ConvTranspose1d": same("ConvTranspose1d", 2, 4, 6, args=(4, 3, 3), stride=2, output_padding=1),
     "ConvTranspose2d": same("ConvTranspose2d", 2, 4, 5, 5, args=(4, 3, 3), stride=2, padding=1),
@@ -158,6 +143,15 @@ MODULES: dict[str, Callable[[], tuple]] = {
     "PixelUnshuffleNd": scratch_only(lambda: nn.PixelUnshuffleNd(2, 3), 2, 2, 4, 2, 6),
     "Embedding": lambda: (*twin("Embedding", 10, 3, padding_idx=0), (torch.tensor([[1, 0, 9], [4, 4, 2]]),)),
     "EmbeddingBag": embedding_bag,
+    "Embedding-max_norm": lambda: (  # renormalizes the rows it reads, in place
+        *twin("Embedding", 10, 3, max_norm=1.0),
+        (torch.tensor([[1, 0, 9], [4, 4, 2]]),),
+    ),
+    "EmbeddingBag-per_sample_weights": lambda: (
+        *twin("EmbeddingBag", 10, 3, mode="sum"),
+        (torch.tensor([1, 2, 4, 5, 4, 3, 2, 9]), torch.tensor([0, 3, 3, 6])),
+        {"per_sample_weights": randn(8)},
+    ),
     "AvgPool1d": same("AvgPool1d", 2, 3, 9, args=(3, 2)),
     "AvgPool2d": same("AvgPool2d", 2, 3, 7, 7, args=(3, 2), padding=1, count_include_pad=False),
     "AvgPool3d": same("AvgPool3d", 2, 2, 4, 4, 4, args=(2,), ceil_mode=True),
@@ -175,6 +169,7 @@ MODULES: dict[str, Callable[[], tuple]] = {
     "AdaptiveMaxPool2d": same("AdaptiveMaxPool2d", 2, 3, 7, 5, args=((3, 2),)),
     "AdaptiveMaxPool3d": same("AdaptiveMaxPool3d", 1, 2, 5, 5, 5, args=(3,)),
     "AdaptiveAvgPool2d-uniform": same("AdaptiveAvgPool2d", 2, 3, 8, 6, args=((4, 3),)),
+    "AdaptiveMaxPool2d-global": same("AdaptiveMaxPool2d", 2, 3, 9, 8, args=(1,)),
     "AdaptiveMaxPool1d-uniform": same("AdaptiveMaxPool1d", 2, 3, 8, args=(4,), return_indices=True),
     "MaxUnpool1d": unpool(1),
     "MaxUnpool2d": unpool(2),
