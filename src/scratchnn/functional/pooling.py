@@ -215,7 +215,7 @@ def _pick_max(flat: torch.Tensor) -> torch.Tensor:
     pick = flat.argmax(-1, keepdim=True)
     if flat.is_floating_point():
         nan = flat.isnan()
-        if nan.any():
+        if torch.compiler.is_compiling() or nan.any():  # traced: always (the same values)
             order = torch.arange(1, flat.shape[-1] + 1, device=flat.device)
             last_nan = (nan * order).argmax(-1, keepdim=True)
             pick = torch.where(nan.any(-1, keepdim=True), last_nan, pick)
@@ -644,7 +644,7 @@ def _max_pool_windows(
     out = flat.gather(-1, pick)
     stuck = out == lowest  # windows of -inf only: torch keeps the first cell inside the input
     first_index = None
-    if stuck.any():
+    if torch.compiler.is_compiling() or stuck.any():  # traced: always (the same values)
         first_offset, first_index = args.first_inside(input.device)
         pick = torch.where(stuck, first_offset.unsqueeze(-1), pick)
         out = flat.gather(-1, pick)
@@ -870,6 +870,16 @@ def _bins(size: int, out: int, device: torch.device) -> tuple[torch.Tensor, torc
     return start, end - start
 
 
+def _longest_bin(size: int, out: int) -> int:
+    """The longest of the ``out`` adaptive bins over ``size`` cells (at least 1), from the sizes
+    alone: the window size is known before any tensor exists (a traced graph cannot read it back).
+
+    >>> _longest_bin(5, 3), _longest_bin(7, 7), _longest_bin(4, 0)
+    (3, 1, 1)
+    """
+    return max([-(-(o + 1) * size // out) - o * size // out for o in range(out)], default=1) or 1
+
+
 def _adaptive_windows(
     x: torch.Tensor, output_size: tuple[int, ...], fill: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -878,7 +888,7 @@ def _adaptive_windows(
     n = len(output_size)
     spatial = x.shape[-n:]
     bins = [_bins(size, out, x.device) for size, out in zip(spatial, output_size)]
-    kernel = tuple(max(int(length.max()), 1) if length.numel() else 1 for _, length in bins)
+    kernel = tuple(_longest_bin(size, out) for size, out in zip(spatial, output_size))
     # ... *spatial *kernel: a window at every input position, padded on the right for the last bins
     windows = sliding_windows(x, kernel, (1,) * n, [(0, k - 1) for k in kernel], value=fill)
     starts: list[torch.Tensor] = []
@@ -1150,7 +1160,7 @@ def _max_unpool(
     plane = math.prod(sizes)
     flat_indices, values = indices.flatten(-n), input.flatten(-n)  # b c (h w)
     bad = (flat_indices < 0) | (flat_indices >= plane)
-    if bad.any():
+    if not torch.compiler.is_compiling() and bad.any():  # a value check: eager only (no branch in a graph)
         raise RuntimeError(
             f"{op}: found an invalid max index {int(flat_indices[bad][0])}: the output plane {sizes} "
             f"has {plane} cells"
