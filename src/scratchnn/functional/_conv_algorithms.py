@@ -52,6 +52,7 @@ __all__ = [
     "choose",
     "current_algorithm",
     "flat_conv",
+    "flat_conv_transpose",
     "supports",
 ]
 
@@ -485,6 +486,77 @@ def _conv_backward(x, weight, grad, config, grad_x, need_weight: bool) -> torch.
             _input_grad(name, flat_x, flat_grad, weights, layout, block)
             layout.unfill(flat_x.view(x_shape[1], *flat_x.shape[2:]), grad_x[first : first + count])
     return _unarrange(name, grad_weight, weight, groups, one.order) if need_weight else None
+
+
+def flat_conv_transpose(
+    name: str,
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    stride: Sequence[int],
+    padding: Sequence[int],
+    dilation: Sequence[int],
+    groups: int,
+    output_size: Sequence[int],
+) -> torch.Tensor:
+    """A transposed convolution as what it is: the adjoint of a convolution.
+
+    conv_transpose(x, weight) is the input gradient of ``y ↦ conv(y, weight)`` (same stride,
+    padding, dilation, groups; ``y`` of the transposed output's size) for the output gradient
+    ``x``, and torch's weight layout (g·c_in, c_out, *kernel) is that convolution's. So the
+    forward is the convolution's input-gradient sum (each output phase gathers only its own
+    kernel offsets: no inserted zeros, and no (…, *in, *kernel) block tensor to overlap-add), and
+    the backward is the convolution's forward (for x) and its weight-gradient sum with input and
+    output gradient swapped. Needs output_padding < stride in every dim (the adjoint
+    convolution's output then has x's size).
+
+    >>> import torch.nn.functional as F
+    >>> x, w = torch.randn(2, 4, 5, 6, dtype=torch.float64), torch.randn(4, 3, 4, 4, dtype=torch.float64)
+    >>> y = flat_conv_transpose("shift-gemm", x, w, None, (2, 2), (1, 1), (1, 1), 2, (10, 12))
+    >>> torch.allclose(y, F.conv_transpose2d(x, w, stride=2, padding=1, groups=2))
+    True
+    """
+    if name not in FLAT_ALGORITHMS:
+        raise ValueError(f"flat_conv_transpose: algorithm must be one of {FLAT_ALGORITHMS}, got {name!r}")
+    config = (name, tuple(stride), [(p, p) for p in padding], tuple(dilation), groups)
+    return _FlatConvTranspose.apply(x, weight, bias, config, tuple(output_size))
+
+
+class _FlatConvTranspose(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, weight, bias, config, output_size):  # type: ignore[override]
+        ctx.config = config
+        ctx.save_for_backward(x, weight, bias)
+        out = x.new_empty(x.shape[0], weight.shape[1] * config[4], *output_size)
+        _conv_backward(None, weight, x, config, out, need_weight=False)
+        return out if bias is None else out.add_(bias.view(-1, *[1] * len(output_size)))
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        x, weight, _ = ctx.saved_tensors
+        need_x, need_weight, need_bias, *_ = ctx.needs_input_grad
+        if torch.is_grad_enabled():  # create_graph: differentiate the overlap-add formula instead
+            return _overlap_add_grads(ctx, grad)
+        grad_x = _conv_forward(grad, weight, None, ctx.config) if need_x else None
+        grad_weight = _conv_backward(grad, weight, x, ctx.config, None, True) if need_weight else None
+        grad_bias = grad.sum([0, *range(2, grad.ndim)]) if need_bias else None
+        return grad_x, grad_weight, grad_bias, None, None
+
+
+def _overlap_add_grads(ctx, grad):
+    """Gradients through the contract-then-overlap-add formula, with a graph (double backward)."""
+    from .conv_transpose import transposed_by_overlap_add
+
+    x, weight, bias = ctx.saved_tensors
+    _, stride, padding, dilation, groups = ctx.config
+    needs = ctx.needs_input_grad
+    inputs = [t for t, need in zip((x, weight, bias), needs) if need]
+    with torch.enable_grad():
+        out = transposed_by_overlap_add(
+            x, weight, bias, stride, [p for p, _ in padding], dilation, groups, grad.shape[2:]
+        )
+        grads = iter(torch.autograd.grad(out, inputs, grad, create_graph=True))
+    return (*(next(grads) if need else None for need in needs[:3]), None, None)
 
 
 # ---------------------------------------------------------------------------------------------

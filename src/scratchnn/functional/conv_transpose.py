@@ -5,11 +5,19 @@ kl | kh kw | kd kh kw kernel offsets; s stride, p padding, d dilation, k kernel 
 Weight layout is torch's: (g·c_in, c_out, *kernel). Per dim the output has
 ``(n - 1)·s - 2·p + d·(k - 1) + 1 + output_padding`` positions.
 
-Fast form (default) — pay only for the real products, never for inserted zeros::
+Fast form (default) — pay only for the real products, never for inserted zeros. The formula::
 
     input (b, g·c_in, *in) · weight (g·c_in, c_out, *kernel)
         →  blocks (b, g, c_out, *in, *kernel)                                 contract
         →  output (b, g·c_out, *out)   out[i·s + q·d - p] += blocks[i, q]     overlap-add
+
+runs as written when windows do not overlap (k·d ≤ s in every dim: the overlap-add only places
+blocks). When they overlap, the block tensor is kernel-size times the input, so the schedule is
+the adjoint convolution's instead: a transposed convolution *is* the input gradient of the
+convolution with the same weight, run as that convolution's backward sum
+(``_conv_algorithms.flat_conv_transpose``: each output phase gathers only its own kernel
+offsets), and its backward as the convolution's forward and weight gradient. The formula also
+serves ``torch.compile``, ``torch.func``, double backward and ``output_padding ≥ stride``.
 
 Literal form (``scratchnn.contraction("literal")``) — the textbook definition: insert s - 1 zeros
 between input samples, pad by d·(k - 1) - p (and output_padding after), and run the ordinary
@@ -36,7 +44,8 @@ from .._args import (
     spatial_legend,
 )
 from .._contract import contract, current_form
-from .._trace import rearrange
+from .._trace import is_recording, rearrange, record
+from ._conv_algorithms import FLAT_ALGORITHMS, choose, flat_conv_transpose, supports
 from .conv import conv_nd
 from .fold import overlap_add
 from .padding import pad
@@ -162,26 +171,71 @@ def conv_transpose_nd(
     if current_form() == "literal":
         out = zero_insertion_form(x, weight, bias, args)
     else:
-        out = overlap_add_form(x, weight, bias, args)
+        out = fast_form(x, weight, bias, args)
     return out.squeeze(0) if args.unbatched else out
+
+
+def fast_form(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, args: ConvTransposeArgs
+) -> torch.Tensor:
+    """The adjoint convolution's schedule for overlapping windows, else contract + overlap-add."""
+    # the adjoint convolution reads (b, g·c_out, *out) with weight (g·c_in, c_out, *kernel)
+    method = choose(x, weight, args.groups, args.stride, args.dilation)
+    overlapping = any(k * d > s for k, d, s in zip(args.kernel_size, args.dilation, args.stride))
+    if (
+        not overlapping
+        or torch.compiler.is_compiling()
+        or method not in FLAT_ALGORITHMS
+        or not supports(x, weight, bias)
+        or any(o >= s for o, s in zip(args.output_padding, args.stride))
+    ):
+        return overlap_add_form(x, weight, bias, args)
+    if is_recording():
+        record(
+            "op",
+            f"{args.op} as the adjoint of a convolution, by the {method} algorithm",
+            [x, weight],
+            [],
+            note="see flat_conv_transpose in functional/_conv_algorithms.py",
+        )
+    return flat_conv_transpose(
+        method, x, weight, bias, args.stride, args.padding, args.dilation, args.groups, args.output_size
+    )
 
 
 def overlap_add_form(
     x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, args: ConvTransposeArgs
 ) -> torch.Tensor:
     """Contract first (b·g·c_in·c_out·in·kernel products, no zeros), then overlap-add the blocks."""
-    in_names, kernel_names = spatial_legend(args.n)
+    return transposed_by_overlap_add(
+        x, weight, bias, args.stride, args.padding, args.dilation, args.groups, args.output_size
+    )
+
+
+def transposed_by_overlap_add(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    stride: Sequence[int],
+    padding: Sequence[int],
+    dilation: Sequence[int],
+    groups: int,
+    output_size: Sequence[int],
+) -> torch.Tensor:
+    """The formula on validated arguments: x (b, g·c_in, *in), weight (g·c_in, c_out, *kernel)."""
+    n = x.ndim - 2
+    in_names, kernel_names = spatial_legend(n)
     in_axes, kernel_axes = " ".join(in_names), " ".join(kernel_names)
-    x = rearrange(x, f"b (g c_in) {in_axes} -> b g c_in {in_axes}", g=args.groups)
-    weight = rearrange(weight, f"(g c_in) c_out {kernel_axes} -> g c_in c_out {kernel_axes}", g=args.groups)
+    x = rearrange(x, f"b (g c_in) {in_axes} -> b g c_in {in_axes}", g=groups)
+    weight = rearrange(weight, f"(g c_in) c_out {kernel_axes} -> g c_in c_out {kernel_axes}", g=groups)
     # weight first: the product then lies in memory as (g, c_out, *kernel, b, *in), so each kernel
     # offset's block is contiguous over the input positions that the overlap-add slides over
     blocks = contract(
         f"g c_in c_out {kernel_axes}, b g c_in {in_axes} -> b g c_out {in_axes} {kernel_axes}", weight, x
     )
-    out = overlap_add(blocks, args.output_size, args.kernel_size, args.stride, args.padding, args.dilation)
+    out = overlap_add(blocks, output_size, weight.shape[3:], stride, padding, dilation)
     out = rearrange(out, f"b g c_out {in_axes} -> b (g c_out) {in_axes}")
-    return out if bias is None else out + bias.view(-1, *[1] * args.n)
+    return out if bias is None else out + bias.view(-1, *[1] * n)
 
 
 def zero_insertion_form(
