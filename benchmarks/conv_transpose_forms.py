@@ -1,12 +1,13 @@
 """conv_transpose2d on input (8, 64, 32, 32), weight (64, 32, 4, 4), stride 2, padding 1 (float32):
-torch, our fast form (contract + overlap-add), the zero-insertion form with the same fast
-contraction, and the literal form (zero insertion + broadcast multiply-and-sum).
+torch, our fast form (scheduled as the adjoint convolution), the formula it computes run as
+written (contract + overlap-add), the zero-insertion form with the same fast contraction, and the
+literal form (zero insertion + broadcast multiply-and-sum; skip it with ``--no-literal``).
 
 Times: medians of interleaved repeats, forward and forward+backward, in one process.
 Peak memory: forward+backward in a fresh subprocess per implementation, peak RSS (VmHWM, reset
 after imports and input creation) above that process's RSS at that point.
 
-    .venv/bin/python benchmarks/conv_transpose_forms.py [--threads 1] [--repeats 9]
+    .venv/bin/python benchmarks/conv_transpose_forms.py [--threads 1] [--repeats 9] [--no-literal]
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import torch.nn.functional as torch_F
 
 import scratchnn
 from scratchnn.functional import conv_transpose2d
-from scratchnn.functional.conv_transpose import ConvTransposeArgs, zero_insertion_form
+from scratchnn.functional.conv_transpose import ConvTransposeArgs, overlap_add_form, zero_insertion_form
 
 SHAPES = dict(input=(8, 64, 32, 32), weight=(64, 32, 4, 4), bias=(32,))
 KWARGS = dict(stride=2, padding=1)
@@ -40,6 +41,12 @@ def zero_insertion(x, w, b, stride, padding):
         return zero_insertion_form(x, w, b, args)
 
 
+def overlap_add(x, w, b, stride, padding):
+    args = ConvTransposeArgs("conv_transpose2d", x, w, b, stride, padding, 0, 1, 1, 2)
+    with scratchnn.contraction("fast"):
+        return overlap_add_form(x, w, b, args)
+
+
 def literal(x, w, b, stride, padding):
     with scratchnn.contraction("literal"):
         return conv_transpose2d(x, w, b, stride, padding)
@@ -47,7 +54,8 @@ def literal(x, w, b, stride, padding):
 
 IMPLS = {
     "torch": torch_F.conv_transpose2d,
-    "fast (overlap-add)": conv_transpose2d,
+    "fast (adjoint convolution)": conv_transpose2d,
+    "contract + overlap-add": overlap_add,
     "zero-insertion (fast contraction)": zero_insertion,
     "literal (zero-insertion, broadcast multiply)": literal,
 }
@@ -91,7 +99,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--child")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--no-literal", action="store_true", help="leave out the literal form")
     args = parser.parse_args()
+    if args.no_literal:
+        del IMPLS["literal (zero-insertion, broadcast multiply)"]
     torch.set_num_threads(args.threads)
     if args.child:
         child(args.child)
