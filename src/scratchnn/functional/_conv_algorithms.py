@@ -481,6 +481,7 @@ def _conv_backward(x, weight, grad, config, grad_x, need_weight: bool) -> torch.
             flat = layout.fill(x[first : first + count])
             flat = flat.view(groups, -1, *flat.shape[1:])
             _weight_grad(name, grad_weight, flat, flat_grad, layout, block)
+            del flat  # freed before the input gradient's buffer is allocated: two chunk buffers, not three
         if grad_x is not None:
             flat_x = weight.new_zeros(groups, x_shape[1] // groups, layout.phases, layout.columns)
             _input_grad(name, flat_x, flat_grad, weights, layout, block)
