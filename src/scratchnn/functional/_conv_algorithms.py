@@ -40,6 +40,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from itertools import product
+from types import EllipsisType
 
 import torch
 from torch._C import _functorch
@@ -227,7 +228,8 @@ class FlatLayout:
 
     def _phase_slices(self, phase: tuple[int, ...]) -> tuple[tuple[slice, ...], tuple[slice, ...]] | None:
         """Where phase ``phase`` of the padded input comes from in the input, and goes in the flat."""
-        source, target = [], []
+        source: list[slice] = []
+        target: list[slice] = []
         for r, size, (before, _), s, length in zip(
             phase, self.spatial, self.padding, self.stride, self.lengths
         ):
@@ -250,9 +252,8 @@ class FlatLayout:
             slices = self._phase_slices(phase)
             if slices is not None:
                 source, target = slices
-                flat[(slice(None), index, slice(None), *target)] = x[
-                    (slice(None), slice(None), *source)
-                ].transpose(0, 1)
+                into: tuple[slice | int, ...] = (slice(None), index, slice(None), *target)
+                flat[into] = x[(slice(None), slice(None), *source)].transpose(0, 1)
         return flat.view(channels, self.phases, self.columns)
 
     def unfill(self, flat: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
@@ -267,9 +268,8 @@ class FlatLayout:
             slices = self._phase_slices(phase)
             if slices is not None:
                 source, target = slices
-                out[(slice(None), slice(None), *source)] = flat[
-                    (slice(None), index, slice(None), *target)
-                ].transpose(0, 1)
+                read: tuple[slice | int, ...] = (slice(None), index, slice(None), *target)
+                out[(slice(None), slice(None), *source)] = flat[read].transpose(0, 1)
         return out
 
     def crop(self, flat: torch.Tensor) -> torch.Tensor:
@@ -375,6 +375,7 @@ def _traced_flat_conv(
             else:
                 term = torch.matmul(w[..., k], window)  # g c_out m
             out = term if out is None else out + term
+    assert out is not None  # the kernel has at least one offset
     tail = out.new_zeros(*out.shape[:2], layout.columns - layout.valid)
     out = layout.crop(torch.cat([out, tail], -1).view(weight.shape[0], layout.columns)).contiguous()
     return out if bias is None else out + bias.view(-1, *[1] * (x.ndim - 2))
@@ -407,7 +408,8 @@ def _pointwise_conv(
     out (b, g, c_out, m) = weight (g, c_out, c_in) @ x (b, g, c_in, m), m the (strided) positions.
     """
     if any(s > 1 for s in stride):
-        x = x[(..., *(slice(None, None, s) for s in stride))]
+        strided: tuple[EllipsisType | slice, ...] = (..., *(slice(None, None, s) for s in stride))
+        x = x[strided]
     spatial = x.shape[2:]
     samples = x.reshape(x.shape[0], groups, x.shape[1] // groups, -1)  # b g c_in m
     w = weight.reshape(groups, weight.shape[0] // groups, weight.shape[1])  # g c_out c_in
@@ -486,7 +488,7 @@ def _conv_backward(x, weight, grad, config, grad_x, need_weight: bool) -> torch.
             flat_x = weight.new_zeros(groups, x_shape[1] // groups, layout.phases, layout.columns)
             _input_grad(name, flat_x, flat_grad, weights, layout, block)
             layout.unfill(flat_x.view(x_shape[1], *flat_x.shape[2:]), grad_x[first : first + count])
-    return _unarrange(name, grad_weight, weight, groups, one.order) if need_weight else None
+    return None if grad_weight is None else _unarrange(name, grad_weight, weight, groups, one.order)
 
 
 def flat_conv_transpose(

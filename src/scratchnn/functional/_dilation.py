@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from types import EllipsisType
 
 import torch
 
@@ -58,18 +59,18 @@ def conv_nd_space_to_batch(
     for size, k, s, d, (before, after) in zip(
         x.shape[2:], args.kernel_size, args.stride, args.dilation, args.padding
     ):
-        out = output_size(size, k, s, before + after, d)
+        out_size = output_size(size, k, s, before + after, d)
         common = math.gcd(s, d)
         step, period = s // common, d // common  # s', d'
-        count = min(period, out)  # residue classes r of the outputs (fewer when the output is short)
-        per_class = -(-out // period)  # outputs per class: ceil(out / d')
+        count = min(period, out_size)  # residue classes r of the outputs (fewer when the output is short)
+        per_class = -(-out_size // period)  # outputs per class: ceil(out / d')
         length = (per_class - 1) * step + k  # samples each class's dense kernel reads
         needed = (count - 1) * s + (length - 1) * d + 1  # padded size that holds all classes' samples
         phases.append(count)
         lengths.append(length)
         steps.append(step)
         pairs.append((before, needed - size - before))  # a negative 'after' crops unread samples
-        outs.append(out)
+        outs.append(out_size)
     positions, _ = spatial_legend(n)
     phase_axes = " ".join(f"r{name}" for name in positions)  # residue class (phase) per dim
     sample_axes = " ".join(f"n{name}" for name in positions)  # position within the phase
@@ -90,7 +91,12 @@ def conv_nd_space_to_batch(
             f"b c {grouped} -> b c {phase_axes} {sample_axes}",
             **{f"r{name}": d for name, d in zip(positions, args.dilation)},
         )
-        split = split[(..., *(slice(0, count) for count in phases), *(slice(None),) * n)]  # short outputs
+        short: tuple[EllipsisType | slice, ...] = (
+            ...,
+            *(slice(0, count) for count in phases),
+            *(slice(None),) * n,
+        )
+        split = split[short]  # short outputs
     else:
         # class r of a dim reads x[r·s + d·u]: one index_select per dim, (count·length) → count, length
         x = pad(x, _flat(pairs))
@@ -105,7 +111,8 @@ def conv_nd_space_to_batch(
     interleaved = " ".join(f"(n{name} r{name})" for name in positions)
     out = rearrange(dense, f"(b {phase_axes}) c {sample_axes} -> b c {interleaved}", **sizes)
     if tuple(out.shape[2:]) != tuple(outs):
-        out = out[(..., *(slice(0, o) for o in outs))].contiguous()
+        crop: tuple[EllipsisType | slice, ...] = (..., *(slice(0, o) for o in outs))
+        out = out[crop].contiguous()
     return out.squeeze(0) if args.unbatched else out
 
 

@@ -45,6 +45,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from functools import partial
+from typing import cast
 
 import einops
 import torch
@@ -971,8 +972,8 @@ def _in_projection(
             raise AssertionError(f"{op}: use_separate_proj_weight is False but in_proj_weight is None")
         weights = in_proj_weight.chunk(3)
     else:
-        weights = (q_proj_weight, k_proj_weight, v_proj_weight)
-        for name, weight, source in zip(("q", "k", "v"), weights, (query, key, value)):
+        separate_weights = (q_proj_weight, k_proj_weight, v_proj_weight)
+        for name, weight, source in zip(("q", "k", "v"), separate_weights, (query, key, value)):
             if weight is None:
                 raise AssertionError(f"{op}: use_separate_proj_weight is True but {name}_proj_weight is None")
             expected = (embed_dim, source.shape[-1])
@@ -980,6 +981,7 @@ def _in_projection(
                 raise AssertionError(
                     f"{op}: expected {name}_proj_weight of shape {expected}, got {tuple(weight.shape)}"
                 )
+        weights = cast(tuple[torch.Tensor, ...], separate_weights)  # each checked not None above
         for name, bias in zip(("q", "k", "v"), biases):
             if bias is not None and tuple(bias.shape) != (embed_dim,):
                 raise AssertionError(

@@ -38,7 +38,8 @@ def linear(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None 
             {"input": ("... i", input.shape), "weight": ("o i" if weight.ndim == 2 else "i", weight.shape)},
         )
     x = input.reshape(-1, features)  # b i
-    if _fused_bias(x, weight, bias):  # fast form: the bias rides in the GEMM, out = bias + x @ weightᵀ
+    if bias is not None and _fused_bias(x, weight, bias):
+        # fast form: the bias rides in the GEMM, out = bias + x @ weightᵀ
         return torch.addmm(bias, x, weight.t()).reshape(*input.shape[:-1], weight.shape[0])
     if weight.ndim == 1:
         out = contract("b i, i -> b", x, weight).reshape(input.shape[:-1])

@@ -79,6 +79,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import EllipsisType
 
 import torch
 from torch.autograd.function import once_differentiable
@@ -197,9 +198,14 @@ class Semiring:
     reduce: str = "sum"
     padding_value: float | None = None
     temperature: float = 1.0
-    vjp: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = (
-        field(default=None, repr=False)
-    )
+    # the built-in _NegativeDistanceVjp also returns a third item, a scale for grad_x
+    vjp: (
+        Callable[
+            [torch.Tensor, torch.Tensor, torch.Tensor],
+            tuple[torch.Tensor, torch.Tensor] | tuple[torch.Tensor, torch.Tensor, float],
+        ]
+        | None
+    ) = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str):
@@ -551,16 +557,22 @@ def _pad_constant(x: torch.Tensor, padding: Sequence[tuple[int, int]], value: fl
     n = len(padding)
     shape = [*x.shape[: x.ndim - n], *(size + b + a for size, (b, a) in zip(x.shape[x.ndim - n :], padding))]
     out = x.new_full(shape, value)
-    out[
-        (..., *(slice(before, before + size) for size, (before, _) in zip(x.shape[x.ndim - n :], padding)))
-    ] = x
+    inside: tuple[EllipsisType | slice, ...] = (
+        ...,
+        *(slice(before, before + size) for size, (before, _) in zip(x.shape[x.ndim - n :], padding)),
+    )
+    out[inside] = x
     return out
 
 
 def _interior(x_pad: torch.Tensor, padding: Sequence[tuple[int, int]]) -> torch.Tensor:
     n = len(padding)
     sizes = x_pad.shape[x_pad.ndim - n :]
-    return x_pad[(..., *(slice(before, size - after) for size, (before, after) in zip(sizes, padding)))]
+    inside: tuple[EllipsisType | slice, ...] = (
+        ...,
+        *(slice(before, size - after) for size, (before, after) in zip(sizes, padding)),
+    )
+    return x_pad[inside]
 
 
 @dataclass(frozen=True)
@@ -622,7 +634,8 @@ def _overlap_add(
         ):
             start = o0 * s + (k0 + j) * d
             index.append(slice(start, start + (o1 - o0 - 1) * s + 1, s))
-        grad_pad[tuple(index)] += grad_windows[(..., *offsets)]
+        slab: tuple[EllipsisType | int, ...] = (..., *offsets)
+        grad_pad[tuple(index)] += grad_windows[slab]
 
 
 # --------------------------------------------------------------------------------------------
@@ -747,8 +760,8 @@ class _Elementwise:
                 grad_x = next(grads) if need[0] else None
                 grad_w = next(grads) if need[1] else None
         else:
-            values = self._combine(x, w) if ring.reduce != "sum" else None
-            grad_values = self._sensitivity(values, out, grad, shape, in_place=True)
+            combined = self._combine(x, w) if ring.reduce != "sum" else None
+            grad_values = self._sensitivity(combined, out, grad, shape, in_place=True)
             if isinstance(ring.vjp, _NegativeDistanceVjp):  # built-in: a reused buffer, a scale for x
                 grad_x, grad_w, *x_scale = ring.vjp(x, w, grad_values, self._buffer(x, w))
             else:
@@ -907,6 +920,7 @@ def _backward(
                 for block in group:
                     part = kernel.count(_windows(x_pad, block, geometry), _weights(weight, block), out_block)
                     count = part if count is None else count.add_(part)
+                assert count is not None  # a group holds at least one block
                 grad_block = grad_block / count
             for block in group:
                 windows = _windows(x_pad, block, geometry)
@@ -914,10 +928,13 @@ def _backward(
                     windows, _weights(weight, block), out_block, grad_block, need
                 )
                 if grad_windows is not None:
+                    assert grad_pad is not None  # grad_windows is computed only when need[0]
                     _overlap_add(grad_pad, grad_windows, block, geometry)
                 if grad_weights is not None:
+                    assert grad_w is not None  # grad_weights is computed only when need[1]
                     _weights(grad_w, block).add_(grad_weights)
         if grad_x is not None:
+            assert grad_pad is not None  # both exist exactly when need[0]
             grad_x[b0:b1] = _interior(grad_pad, geometry.padding)
     kernel.release()
     if grad_x is not None:
@@ -1068,7 +1085,7 @@ def _flat_filter(
     """The separable filter: one window reduce per spatial dim (then the stride), of the values
     alone or of (value, weight) pairs — the extremum and the total weight of the taps attaining it."""
     n = geometry.n
-    values = (x_pad,) if weight is None else (x_pad, weight)
+    values: tuple[torch.Tensor, ...] = (x_pad,) if weight is None else (x_pad, weight)
     combine = _extremum(largest) if weight is None else _extremum_and_total(largest)
     for i, (k, s, d) in enumerate(zip(geometry.kernel, geometry.stride, geometry.dilation)):
         dim = x_pad.ndim - n + i

@@ -84,18 +84,24 @@ class ConvTransposeNd(nn.Module):
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.padding_mode, self.transposed = padding_mode, True
         self._reversed_padding_repeated_twice = tuple(a for p in reversed(self.padding) for a in (p, p))
-        factory = {"device": device, "dtype": dtype}
         self.weight = nn.Parameter(
-            torch.empty(in_channels, out_channels // groups, *self.kernel_size, **factory)
+            torch.empty(in_channels, out_channels // groups, *self.kernel_size, device=device, dtype=dtype)
         )
         if bias:
-            self.bias = nn.Parameter(torch.empty(out_channels, **factory))
+            self.bias = nn.Parameter(torch.empty(out_channels, device=device, dtype=dtype))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
 
-    # torch's initialization; fan_in is weight.shape[1]·∏kernel = c_out·∏kernel, as in torch
-    reset_parameters = ConvNd.reset_parameters
+    def reset_parameters(self) -> None:
+        """torch's initialization, ConvNd's recipe: Kaiming-uniform weight (a=√5), bias uniform in
+        ±1/√fan_in, where fan_in is weight.shape[1]·∏kernel = c_out·∏kernel, as in torch."""
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
+            if fan_in != 0:
+                bound = 1 / math.sqrt(fan_in)
+                nn.init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: torch.Tensor, output_size: Sequence[int] | None = None) -> torch.Tensor:
         output_padding = self._output_padding(input, output_size)
