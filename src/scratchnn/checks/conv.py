@@ -2,6 +2,7 @@
 groups, bias and unbatched input."""
 
 from functools import partial
+from typing import Any
 
 import torch
 import torch.nn.functional as torch_F
@@ -9,7 +10,7 @@ import torch.nn.functional as torch_F
 from .. import functional as F
 from ..check import register
 
-CONFIGS = [
+CONFIGS: list[dict[str, Any]] = [
     dict(),
     dict(stride=2, padding=1),
     dict(padding="same", dilation=2),

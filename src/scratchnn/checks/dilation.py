@@ -3,6 +3,7 @@ torch's conv1d/2d/3d, over dilations with and without a common factor with the s
 padding, groups and unbatched input."""
 
 from functools import partial
+from typing import Any
 
 import torch
 import torch.nn.functional as torch_F
@@ -10,7 +11,7 @@ import torch.nn.functional as torch_F
 from ..check import register
 from ..functional._dilation import conv_nd_space_to_batch
 
-CONFIGS = [
+CONFIGS: list[dict[str, Any]] = [
     dict(dilation=2),
     dict(dilation=(4, 3, 2), padding=(4, 3, 2)),
     dict(dilation=3, padding="same", groups=2),

@@ -2,6 +2,7 @@
 batched and unbatched, with fold's output larger than the blocks cover."""
 
 from functools import partial
+from typing import Any
 
 import torch
 import torch.nn.functional as torch_F
@@ -10,7 +11,7 @@ from .. import functional as F
 from .._windows import output_size
 from ..check import register
 
-CONFIGS = [
+CONFIGS: list[dict[str, Any]] = [
     dict(kernel_size=2),
     dict(kernel_size=(2, 3), dilation=(1, 2), padding=(1, 0), stride=(2, 1)),
     dict(kernel_size=3, padding=2, stride=3, dilation=2),  # windows that skip input rows

@@ -16,7 +16,9 @@ def shapes(*shapes):
 
 def linear_case(input_shape, weight_shape, bias_shape):
     def make(generator: torch.Generator):
-        args = [torch.randn(*input_shape, generator=generator, dtype=torch.float64)]
+        args: list[torch.Tensor | None] = [
+            torch.randn(*input_shape, generator=generator, dtype=torch.float64)
+        ]
         args.append(torch.randn(*weight_shape, generator=generator, dtype=torch.float64))
         args.append(
             None if bias_shape is None else torch.randn(*bias_shape, generator=generator, dtype=torch.float64)

@@ -10,7 +10,9 @@
 """
 
 import math
+from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import torch
 import torch.nn.functional as torch_F
@@ -56,7 +58,7 @@ def torch_semiring_conv(n: int, x, w, b=None, stride=1, padding=0, dilation=1, g
     return out.squeeze(0) if unbatched else out
 
 
-CONFIGS = [
+CONFIGS: list[dict[str, Any]] = [
     dict(),
     dict(stride=2, padding=1),
     dict(padding="same", dilation=2),
@@ -113,14 +115,15 @@ def make_image(size: int, batched: bool, generator: torch.Generator):
     return (x,), dict(size=size)
 
 
-for name, reference in {
+REFERENCES: dict[str, Callable[..., torch.Tensor]] = {
     "dilation2d": partial(pooled, "d"),
     "erosion2d": partial(pooled, "e"),
     "opening2d": partial(pooled, "de"),
     "closing2d": partial(pooled, "ed"),
     "gradient2d": gradient,
     "tophat2d": tophat,
-}.items():
+}
+for name, reference in REFERENCES.items():
     register(
         name,
         getattr(F, name),
