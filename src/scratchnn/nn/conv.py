@@ -18,6 +18,18 @@ __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvNd"]
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
+def init_conv_parameters(weight: torch.Tensor, bias: torch.Tensor | None) -> None:
+    """torch's initialization of a (transposed) convolution: Kaiming-uniform weight (a=√5), bias
+    uniform in ±1/√fan_in with fan_in = weight.shape[1]·∏kernel (c_in per group, or c_out for a
+    transposed convolution, as in torch)."""
+    nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in = weight.shape[1] * math.prod(weight.shape[2:])
+        if fan_in != 0:
+            bound = 1 / math.sqrt(fan_in)
+            nn.init.uniform_(bias, -bound, bound)
+
+
 class ConvNd(nn.Module):
     """The N-d convolution module; ``Conv1d``/``Conv2d``/``Conv3d`` fix ``n``.
 
@@ -93,13 +105,7 @@ class ConvNd(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """torch's initialization: Kaiming-uniform weight (a=√5), bias uniform in ±1/√fan_in."""
-        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                nn.init.uniform_(self.bias, -bound, bound)
+        init_conv_parameters(self.weight, self.bias)
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
         if self.padding_mode == "zeros":

@@ -19,7 +19,7 @@ from torch import nn
 from .. import functional as F
 from .._args import check_non_negative, check_positive, ntuple, spatial_legend
 from .._trace import rearrange
-from .conv import Conv1d, Conv2d, Conv3d, ConvNd
+from .conv import Conv1d, Conv2d, Conv3d, ConvNd, init_conv_parameters
 from .pixel_shuffle import PixelShuffle, PixelShuffleNd
 
 __all__ = [
@@ -94,14 +94,7 @@ class ConvTransposeNd(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """torch's initialization, ConvNd's recipe: Kaiming-uniform weight (a=√5), bias uniform in
-        ±1/√fan_in, where fan_in is weight.shape[1]·∏kernel = c_out·∏kernel, as in torch."""
-        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                nn.init.uniform_(self.bias, -bound, bound)
+        init_conv_parameters(self.weight, self.bias)
 
     def forward(self, input: torch.Tensor, output_size: Sequence[int] | None = None) -> torch.Tensor:
         output_padding = self._output_padding(input, output_size)
