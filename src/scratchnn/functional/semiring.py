@@ -186,8 +186,10 @@ class Semiring:
       ``T·log Σ exp(v / T)``).
     * ``padding_value``: the value padded inputs take; default the identity of ``reduce``.
     * ``vjp`` (optional): ``vjp(x, w, grad) -> (grad_x, grad_w)``, the gradients of ``combine``
-      times ``grad`` with the broadcast shape (summed down by the caller). Without it the
-      backward differentiates ``combine`` with autograd, block by block.
+      times ``grad`` with the broadcast shape (summed down by the caller). It may return a third
+      item, a number that multiplies ``grad_x`` after the summing (the AdderNet gradient of the
+      built-in ``"l1"`` uses it). Without ``vjp`` the backward differentiates ``combine`` with
+      autograd, block by block.
 
     >>> Semiring("max-times", torch.mul, "max").padding_value_or_identity
     -inf
