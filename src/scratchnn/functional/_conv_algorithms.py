@@ -39,6 +39,7 @@ import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import partial
 from itertools import product
 from types import EllipsisType
 
@@ -291,8 +292,6 @@ def _chunk_count(x_shape: Sequence[int], weight: torch.Tensor, layout_one: FlatL
     gradient) stay under max(1 MiB, (input + output) / 2), so the peak memory stays within ~1.5×
     of a kernel that needs only the output and the input gradient."""
     batch, channels = x_shape[0], x_shape[1]
-    if torch.compiler.is_compiling():
-        return batch
     size = weight.element_size()
     per_sample = (2 * channels * layout_one.phases + weight.shape[0]) * layout_one.sample * size
     total = (math.prod(x_shape[1:]) + weight.shape[0] * math.prod(layout_one.out)) * batch * size
@@ -301,8 +300,6 @@ def _chunk_count(x_shape: Sequence[int], weight: torch.Tensor, layout_one: FlatL
 
 
 def _blocks(stop: int, size: int) -> Iterator[tuple[int, int]]:
-    if torch.compiler.is_compiling():
-        size = stop
     for start in range(0, stop, size):
         yield start, min(stop, start + size)
 
@@ -426,10 +423,14 @@ class _FlatConv(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):  # type: ignore[override]
-        x, weight, bias = ctx.saved_tensors
+        x, weight, _ = ctx.saved_tensors
         need_x, need_weight, need_bias, _ = ctx.needs_input_grad
         if torch.is_grad_enabled():  # create_graph: differentiate the plain formula instead
-            return _einsum_grads(x, weight, bias, grad, ctx.config, ctx.needs_input_grad)
+            from .conv import _einsum_conv
+
+            _, stride, padding, dilation, groups = ctx.config
+            formula = partial(_einsum_conv, stride=stride, padding=padding, dilation=dilation, groups=groups)
+            return (*_formula_grads(formula, ctx, grad), None)
         grad_x = torch.empty_like(x) if need_x else None
         grad_weight = _conv_backward(x, weight, grad, ctx.config, grad_x, need_weight)
         grad_bias = grad.sum([0, *range(2, grad.ndim)]) if need_bias else None
@@ -539,27 +540,32 @@ class _FlatConvTranspose(torch.autograd.Function):
         x, weight, _ = ctx.saved_tensors
         need_x, need_weight, need_bias, *_ = ctx.needs_input_grad
         if torch.is_grad_enabled():  # create_graph: differentiate the overlap-add formula instead
-            return _overlap_add_grads(ctx, grad)
+            from .conv_transpose import transposed_by_overlap_add
+
+            _, stride, padding, dilation, groups = ctx.config
+            formula = partial(
+                transposed_by_overlap_add,
+                stride=stride,
+                padding=[p for p, _ in padding],
+                dilation=dilation,
+                groups=groups,
+                output_size=grad.shape[2:],
+            )
+            return (*_formula_grads(formula, ctx, grad), None, None)
         grad_x = _conv_forward(grad, weight, None, ctx.config) if need_x else None
         grad_weight = _conv_backward(grad, weight, x, ctx.config, None, True) if need_weight else None
         grad_bias = grad.sum([0, *range(2, grad.ndim)]) if need_bias else None
         return grad_x, grad_weight, grad_bias, None, None
 
 
-def _overlap_add_grads(ctx, grad):
-    """Gradients through the contract-then-overlap-add formula, with a graph (double backward)."""
-    from .conv_transpose import transposed_by_overlap_add
-
-    x, weight, bias = ctx.saved_tensors
-    _, stride, padding, dilation, groups = ctx.config
-    needs = ctx.needs_input_grad
-    inputs = [t for t, need in zip((x, weight, bias), needs) if need]
+def _formula_grads(formula, ctx, grad) -> tuple[torch.Tensor | None, ...]:
+    """Gradients of ``formula(x, weight, bias)`` (the saved tensors) for the output gradient
+    ``grad``, with a graph: double backward differentiates the plain formula, not the schedule."""
+    tensors, needs = ctx.saved_tensors, ctx.needs_input_grad[:3]
+    inputs = [t for t, need in zip(tensors, needs) if need]
     with torch.enable_grad():
-        out = transposed_by_overlap_add(
-            x, weight, bias, stride, [p for p, _ in padding], dilation, groups, grad.shape[2:]
-        )
-        grads = iter(torch.autograd.grad(out, inputs, grad, create_graph=True))
-    return (*(next(grads) if need else None for need in needs[:3]), None, None)
+        grads = iter(torch.autograd.grad(formula(*tensors), inputs, grad, create_graph=True))
+    return tuple(next(grads) if need else None for need in needs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -625,11 +631,6 @@ def _columns(flat: torch.Tensor, layout: FlatLayout, start: int, stop: int) -> t
     """The column matrix of a block, (g, c_in·k, m): one strided copy per class of offsets."""
     groups, c_in = flat.shape[:2]
     cols = flat.new_empty(groups, c_in, len(layout.order), stop - start)  # g c_in k m
-    if torch.compiler.is_compiling():  # one slice per offset: plain slicing traces into any graph
-        for j, k in enumerate(layout.order):
-            phase, shift = layout.offsets[k]
-            cols[:, :, j] = flat[:, :, phase, start + shift : stop + shift]
-        return cols.view(groups, -1, stop - start)
     if len(layout.classes) == 1:
         return _class_view(flat, layout, layout.classes[0], start, stop).reshape(groups, -1, stop - start)
     taken = 0
@@ -645,11 +646,6 @@ def _add_columns(flat: torch.Tensor, cols: torch.Tensor, layout: FlatLayout, sta
     """The adjoint of :func:`_columns`: overlap-add (g, c_in·k, m) back into flat (g, c_in, r, m)."""
     groups, c_in = flat.shape[:2]
     cols = cols.view(groups, c_in, len(layout.order), stop - start)
-    if torch.compiler.is_compiling():
-        for j, k in enumerate(layout.order):
-            phase, shift = layout.offsets[k]
-            flat[:, :, phase, start + shift : stop + shift] += cols[:, :, j]
-        return
     taken = 0
     for phase, first, counts, steps, _ in layout.classes:
         size = math.prod(counts)
@@ -711,15 +707,3 @@ def _input_grad(name, flat_x, flat_grad, weights, layout: FlatLayout, block: int
             for i in range(w.shape[2]):
                 for o in range(w.shape[1]):
                     target[:, i : i + 1].addcmul_(source[:, o : o + 1], w[:, o, i, None, None])
-
-
-def _einsum_grads(x, weight, bias, grad, config, needs):
-    """Gradients through the plain window-view formula, with a graph (double backward)."""
-    from .conv import _einsum_conv
-
-    _, stride, padding, dilation, groups = config
-    inputs = [t for t, need in zip((x, weight, bias), needs) if need]
-    with torch.enable_grad():
-        out = _einsum_conv(x, weight, bias, stride, padding, dilation, groups)
-        grads = iter(torch.autograd.grad(out, inputs, grad, create_graph=True))
-    return (*(next(grads) if need else None for need in needs[:3]), None)

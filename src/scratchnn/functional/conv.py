@@ -139,14 +139,14 @@ def conv_nd(
     """
     args = ConvArgs(op, input, weight, bias, stride, padding, dilation, groups, n)
     x = input.unsqueeze(0) if args.unbatched else input
-    compiling = torch.compiler.is_compiling()  # traced by torch.compile: the fast form, no recording
-    literal = not compiling and current_form() == "literal"
+    # traced by torch.compile: the fast form (its traced schedule; is_recording() is False there)
+    literal = not torch.compiler.is_compiling() and current_form() == "literal"
     method = "einsum" if literal else choose(x, weight, groups, args.stride, args.dilation)
     if method == "space-to-batch":
         from ._dilation import conv_nd_space_to_batch
 
         return conv_nd_space_to_batch(input, weight, bias, stride, padding, dilation, groups, n, op)
-    if not compiling and is_recording() and method != "einsum":
+    if is_recording() and method != "einsum":
         record(
             "op",
             f"{op} by the {method} algorithm",
