@@ -18,7 +18,28 @@ def test_check_prints_a_table_and_succeeds(capsys):
 
 def test_check_literal_form(capsys):
     assert cli.main(["check", "conv1d", "--form", "literal"]) == 0
-    assert "form=literal: all ok" in capsys.readouterr().out
+    assert "form=literal, device=cpu: all ok" in capsys.readouterr().out
+
+
+def test_check_runs_on_the_named_device(capsys, monkeypatch):
+    seen = []
+    original = check._leaves
+
+    def spy(value, grad, device):  # records the device asked for, makes the tensors on the CPU
+        seen.append(device)
+        with monkeypatch.context() as inner:
+            inner.setattr(check, "_leaves", original)
+            return original(value, grad, torch.device("cpu"))
+
+    monkeypatch.setattr(check, "_leaves", spy)
+    assert cli.main(["check", "relu", "--device", "meta"]) == 0
+    assert seen and all(device == torch.device("meta") for device in seen)
+    assert "device=meta: all ok" in capsys.readouterr().out
+
+
+def test_check_rejects_an_unknown_device(capsys):
+    assert cli.main(["check", "relu", "--device", "bogus"]) == 2
+    assert "--device 'bogus'" in capsys.readouterr().err
 
 
 def test_check_fails_on_a_mismatch(capsys):

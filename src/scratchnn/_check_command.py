@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+import torch
+
 from . import check
 from ._contract import FORMS, contraction
 
@@ -21,12 +23,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--tolerance", type=float, default=1e-9, help="largest error accepted (default: 1e-9)"
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed of the first case (default: 0)")
+    parser.add_argument(
+        "--device", default="cpu", help="device the tensors are moved to, e.g. cuda (default: cpu)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     try:
+        device = torch.device(args.device)
+    except RuntimeError as exc:
+        print(f"scratchnn check: --device {args.device!r}: {exc}", file=sys.stderr)
+        return 2
+    try:
         with contraction(args.form):
-            rows = check.run(args.ops or None, tolerance=args.tolerance, seed=args.seed)
+            rows = check.run(args.ops or None, tolerance=args.tolerance, seed=args.seed, device=device)
     except KeyError as exc:
         print(exc.args[0], file=sys.stderr)
         return 2
@@ -34,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     failed = [row.op for row in rows if not row.ok]
     total = sum(row.cases for row in rows)
     print(
-        f"\n{len(rows)} ops, {total} cases, form={args.form}: "
+        f"\n{len(rows)} ops, {total} cases, form={args.form}, device={device}: "
         + (f"FAIL ({', '.join(failed)})" if failed else "all ok")
     )
     return 1 if failed else 0

@@ -57,12 +57,14 @@ class Row:
         return not self.failures
 
 
-def _leaves(value, grad: bool):
+def _leaves(value, grad: bool, device: torch.device):
     if isinstance(value, torch.Tensor):
-        leaf = value.detach().clone()
+        leaf = value.detach().to(device, copy=True)
         return leaf.requires_grad_(grad and leaf.is_floating_point())
     if isinstance(value, tuple | list):
-        return type(value)(_leaves(v, grad) for v in value)
+        return type(value)(_leaves(v, grad, device) for v in value)
+    if isinstance(value, dict):
+        return {key: _leaves(v, grad, device) for key, v in value.items()}
     return value
 
 
@@ -80,13 +82,15 @@ def _relative(a: torch.Tensor, b: torch.Tensor) -> float:
     return ((a.double() - b.double()).abs().max() / (1 + b.double().abs().max())).item()
 
 
-def run_case(case: Case, seed: int) -> tuple[float, float]:
-    """Max relative error of the outputs and of the input gradients for one case."""
+def run_case(case: Case, seed: int, device: str | torch.device = "cpu") -> tuple[float, float]:
+    """Max relative error of the outputs and of the input gradients for one case, whose tensors
+    are made on the CPU (the same on every machine) and moved to ``device``."""
+    device = torch.device(device)
     generator = torch.Generator().manual_seed(seed)
     args, kwargs = case.make(generator)
     results = []
     for fn in (case.ours, case.theirs):
-        call_args, call_kwargs = _leaves(args, True), _leaves(kwargs, True)
+        call_args, call_kwargs = _leaves(args, True, device), _leaves(kwargs, True, device)
         torch.manual_seed(seed)  # ops that draw random numbers draw the same ones
         out = _tensors(fn(*call_args, **call_kwargs))
         results.append((call_args, call_kwargs, out))
@@ -100,7 +104,9 @@ def run_case(case: Case, seed: int) -> tuple[float, float]:
     differentiable = [(a, b) for a, b in zip(out_a, out_b) if a.requires_grad and b.requires_grad]
     if not differentiable:
         return error, 0.0
-    cotangents = [torch.randn(a.shape, generator=generator, dtype=a.dtype) for a, _ in differentiable]
+    cotangents = [
+        torch.randn(a.shape, generator=generator, dtype=a.dtype).to(a.device) for a, _ in differentiable
+    ]
     inputs_a = [t for t in _tensors([args_a, list(kwargs_a.values())]) if t.requires_grad]
     inputs_b = [t for t in _tensors([args_b, list(kwargs_b.values())]) if t.requires_grad]
     grads_a = torch.autograd.grad([a for a, _ in differentiable], inputs_a, cotangents, allow_unused=True)
@@ -114,8 +120,13 @@ def run_case(case: Case, seed: int) -> tuple[float, float]:
     return error, grad_error
 
 
-def run(ops: Iterable[str] | None = None, tolerance: float = 1e-9, seed: int = 0) -> list[Row]:
-    """Run the registered cases (all, or those of ``ops``) in float64 and summarize by op."""
+def run(
+    ops: Iterable[str] | None = None,
+    tolerance: float = 1e-9,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+) -> list[Row]:
+    """Run the registered cases (all, or those of ``ops``) in float64 on ``device`` and summarize by op."""
     registry = cases()
     selected = sorted(registry) if ops is None else list(ops)
     rows = []
@@ -126,7 +137,7 @@ def run(ops: Iterable[str] | None = None, tolerance: float = 1e-9, seed: int = 0
         for index, case in enumerate(registry[op]):
             row.cases += 1
             try:
-                error, grad_error = run_case(case, seed + index)
+                error, grad_error = run_case(case, seed + index, device)
             except Exception as exc:  # a crash is a failure of that case, reported in the table
                 row.failures.append(f"case {index}: {type(exc).__name__}: {exc}")
                 continue

@@ -65,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
     if args.device == "cuda" and not torch.cuda.is_available():
         print("scratchnn bench: --device cuda but torch.cuda.is_available() is False", file=sys.stderr)
         return 2
+    if args.device == "cuda":  # full float32 on both sides: no TF32 in torch's convolutions or matmuls
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
     cases = select(all_cases(), args.case, args.family)
     if not cases:
         print("scratchnn bench: no case matches the filters", file=sys.stderr)
@@ -141,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _machine(device: str) -> str:
     if device == "cuda":
-        name = torch.cuda.get_device_name()
+        name = f"{torch.cuda.get_device_name()}, float32 without TF32"
     else:
         name = platform.processor() or platform.machine()
         try:

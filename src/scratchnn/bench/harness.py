@@ -12,7 +12,7 @@ the inputs, runs one warm-up step, returns freed memory to the OS (``malloc_trim
 kernel's resident high-water mark (``/proc/self/clear_refs``), then runs the step and reports
 ``VmHWM - VmRSS(before)``: the resident memory the step needed above what was already there
 (inputs, output gradient and the imported libraries). On CUDA the same is read from the caching
-allocator (``max_memory_allocated`` above ``memory_allocated``).
+allocator (``max_memory_allocated`` above ``memory_allocated``), in the benchmark's own process.
 """
 
 from __future__ import annotations
@@ -307,11 +307,16 @@ def measure_memory(
     case: Case, impl: str, device: str | torch.device = "cpu", timeout: float = 1800
 ) -> tuple[float, float]:
     """Peak memory (bytes) of one f+b step of ``case`` by ``impl`` (``"ours"``, ``"theirs"`` or
-    ``"literal"``) above the baseline of a fresh process that holds the inputs, and the seconds
-    that step took. The literal form gets no warm-up step (it is slow and allocates nothing
-    lasting), so its single measured step gives its time too."""
+    ``"literal"``) above the baseline of a process that holds the inputs, and the seconds that
+    step took. The literal form gets no warm-up step (it is slow and allocates nothing lasting),
+    so its single measured step gives its time too. On the CPU the step runs in a fresh
+    interpreter (resident memory is per process); on CUDA it runs here, since the caching
+    allocator's peak counts this step's allocations alone."""
     if impl not in ("ours", "theirs", "literal"):
         raise ValueError(f"bench: impl must be 'ours', 'theirs' or 'literal', got impl={impl!r}")
+    if torch.device(device).type == "cuda":
+        figures = _measure_step(case, impl, torch.device(device))
+        return figures["f+b"], figures["seconds"]
     module = getattr(case.make_inputs, "__module__", "") or ""
     argv = [sys.executable, "-c", _CHILD, case.name, impl, str(device), module]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
@@ -328,8 +333,11 @@ def _memory_child(argv: Sequence[str]) -> int:
     if module and module not in ("__main__", "builtins"):
         importlib.import_module(module)  # a case registered outside the cases* modules
     cases = {case.name: case for case in all_cases()}
-    case = cases[name]
-    device = torch.device(device_name)
+    print(json.dumps(_measure_step(cases[name], impl, torch.device(device_name))))
+    return 0
+
+
+def _measure_step(case: Case, impl: str, device: torch.device) -> dict[str, float]:
     fn = case.theirs if impl == "theirs" else resolve(case.ours)
     form = "literal" if impl == "literal" else "fast"
     prepared = _Prepared(case, device)
@@ -342,8 +350,7 @@ def _memory_child(argv: Sequence[str]) -> int:
     step()
     sync()
     seconds = time.perf_counter() - start
-    print(json.dumps({"f+b": _peak(device) - baseline, "seconds": seconds}))
-    return 0
+    return {"f+b": float(_peak(device) - baseline), "seconds": seconds}
 
 
 def _reset_peak(device: torch.device) -> int:

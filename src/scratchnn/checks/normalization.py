@@ -28,8 +28,8 @@ def with_stats(fn, channels, **kwargs):
 
     def call(x, weight=None, bias=None):
         generator = torch.Generator().manual_seed(7)
-        mean = torch.randn(channels, generator=generator, dtype=x.dtype)
-        var = torch.rand(channels, generator=generator, dtype=x.dtype) + 0.5
+        mean = torch.randn(channels, generator=generator, dtype=x.dtype).to(x.device)
+        var = torch.rand(channels, generator=generator, dtype=x.dtype).to(x.device) + 0.5
         out = fn(x, mean, var, weight, bias, **kwargs)
         return out, mean, var  # the updated statistics are compared too
 

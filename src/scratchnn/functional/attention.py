@@ -375,7 +375,7 @@ def _attention_literal(
     scores_axes = _axes(query if query.ndim >= key.ndim else key, b, "l s")  # batch dims of query and key
     scores = contract(f"{q_axes}, {k_axes} -> {scores_axes}", query, key) * scale
     if is_causal:  # query i sees keys j ≤ i
-        attn_mask = torch.ones(query.shape[-2], key.shape[-2], dtype=torch.bool).tril()
+        attn_mask = torch.ones(query.shape[-2], key.shape[-2], dtype=torch.bool, device=query.device).tril()
     if attn_mask is not None:  # the mask may bring batch dims of the value's
         if attn_mask.dtype == torch.bool:
             scores = torch.where(attn_mask, scores, float("-inf"))
@@ -418,7 +418,12 @@ def _attention_blocked(
     if attn_mask is not None:  # (..., l|1, s|1) → (m, l|1, s|1), not expanded; batch row i uses mask_index[i]
         lead = tuple(attn_mask.shape[:-2])
         mask_batch = (1,) * (len(batch) - len(lead)) + lead
-        mask_index = torch.arange(math.prod(mask_batch)).reshape(mask_batch).expand(batch).reshape(n)
+        mask_index = (
+            torch.arange(math.prod(mask_batch), device=query.device)
+            .reshape(mask_batch)
+            .expand(batch)
+            .reshape(n)
+        )
         attn_mask = attn_mask.reshape(
             -1, *(1,) * (2 - attn_mask.ndim), *attn_mask.shape[max(attn_mask.ndim - 2, 0) :]
         )
@@ -476,7 +481,7 @@ class _Tiling:
         """Apply the mask (or the causal mask) to the scores of batch rows ``rows``, in place."""
         _, height, width = scores.shape
         if self.causal and k0 + width - 1 > q0:  # the tile crosses the diagonal: hide keys j > i
-            above = torch.ones(height, width, dtype=torch.bool).triu_(q0 - k0 + 1)
+            above = torch.ones(height, width, dtype=torch.bool, device=scores.device).triu_(q0 - k0 + 1)
             scores.masked_fill_(above, float("-inf"))
         if mask is None:
             return
@@ -488,16 +493,18 @@ class _Tiling:
         else:
             scores.add_(tile, alpha=LOG2E)
 
-    def keep(self, q0: int, k0: int, shape: torch.Size, dtype: torch.dtype) -> torch.Tensor | None:
+    def keep(
+        self, q0: int, k0: int, shape: torch.Size, dtype: torch.dtype, device: torch.device
+    ) -> torch.Tensor | None:
         """This tile's dropout multiplier (0 or 1/(1 - p)), regenerated identically in the backward."""
         if not self.dropout_p:
             return None
         keep = 1 - self.dropout_p
         if keep <= 0:
-            return torch.zeros(shape, dtype=dtype)
+            return torch.zeros(shape, dtype=dtype, device=device)
         tile = (q0 // self.block_q) * (self.seq_k // self.block_k + 1) + k0 // self.block_k
-        generator = torch.Generator().manual_seed((self.seed + tile) % 2**63)
-        return torch.empty(shape, dtype=dtype).bernoulli_(keep, generator=generator).div_(keep)
+        generator = torch.Generator(device=device).manual_seed((self.seed + tile) % 2**63)
+        return torch.empty(shape, dtype=dtype, device=device).bernoulli_(keep, generator=generator).div_(keep)
 
 
 def _mask_tile(mask: torch.Tensor, q0: int, rows: int, k0: int, cols: int) -> torch.Tensor:
@@ -569,8 +576,8 @@ class _BlockedAttention(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, query, key, value, mask, tiling: _Tiling):  # type: ignore[override]
-        out = torch.empty(tiling.n, tiling.seq_q, value.shape[2], dtype=query.dtype)
-        lse = torch.empty(tiling.n, tiling.seq_q, 1, dtype=query.dtype)
+        out = torch.empty(tiling.n, tiling.seq_q, value.shape[2], dtype=query.dtype, device=query.device)
+        lse = torch.empty(tiling.n, tiling.seq_q, 1, dtype=query.dtype, device=query.device)
         _over_batch(
             tiling, partial(_forward_rows, query, key, value, mask, tiling, out, lse), not tiling.dropout_p
         )
@@ -588,7 +595,7 @@ class _BlockedAttention(torch.autograd.Function):
             torch.zeros_like(query),
             torch.empty_like(key),
             torch.empty_like(value),
-            torch.zeros(mask.shape, dtype=mask.dtype) if need_mask else None,
+            torch.zeros_like(mask, memory_format=torch.contiguous_format) if need_mask else None,
         )
         needs = ctx.needs_input_grad[:4]
         work = partial(
@@ -602,13 +609,13 @@ def _forward_rows(query, key, value, mask, tiling: _Tiling, out, lse, rows: slic
     """The forward of batch rows ``rows``: each query tile meets the key tiles it sees."""
     query, key, value = query[rows], key[rows], value[rows]
     n, features = query.shape[0], value.shape[2]
-    storage = torch.empty(n * tiling.block_q * tiling.block_k, dtype=query.dtype)
+    storage = query.new_empty(n * tiling.block_q * tiling.block_k)
     for q0 in tiling.query_blocks():
         q1 = min(q0 + tiling.block_q, tiling.seq_q)
         q_tile = query[:, q0:q1]
-        acc = torch.zeros(n, q1 - q0, features, dtype=query.dtype)  # contiguous: fast in-place matmuls
-        running_max = torch.full((n, q1 - q0, 1), float("-inf"), dtype=query.dtype)
-        running_sum = torch.zeros(n, q1 - q0, 1, dtype=query.dtype)
+        acc = query.new_zeros(n, q1 - q0, features)  # contiguous: fast in-place matmuls
+        running_max = query.new_full((n, q1 - q0, 1), float("-inf"))
+        running_sum = query.new_zeros(n, q1 - q0, 1)
         shift = torch.zeros_like(running_max)
         for k0 in tiling.key_blocks(q1):
             k1 = min(k0 + tiling.block_k, tiling.seq_k)
@@ -621,7 +628,7 @@ def _forward_rows(query, key, value, mask, tiling: _Tiling, out, lse, rows: slic
             weights = scores.sub_(shift).exp2_()
             rescale = (running_max - shift).exp2_()
             running_sum.mul_(rescale).add_(weights.sum(-1, keepdim=True))
-            keep = tiling.keep(q0, k0, weights.shape, weights.dtype)
+            keep = tiling.keep(q0, k0, weights.shape, weights.dtype, weights.device)
             if keep is not None:
                 weights.mul_(keep)
             acc.mul_(rescale).baddbmm_(weights, value[:, k0:k1])
@@ -645,16 +652,16 @@ def _backward_rows(
         torch.sum(grad_out[:, q0:q1] * out[:, q0:q1], -1, keepdim=True, out=row_dot[:, q0:q1])
     neg_lse = lse.neg()
     tile_size = n * tiling.block_q * tiling.block_k
-    weights_storage = torch.empty(tile_size, dtype=query.dtype)
-    grad_storage = torch.empty(tile_size, dtype=query.dtype)
-    grad_q_storage = torch.empty(n * tiling.block_q * query.shape[2], dtype=query.dtype)
+    weights_storage = query.new_empty(tile_size)
+    grad_storage = query.new_empty(tile_size)
+    grad_q_storage = query.new_empty(n * tiling.block_q * query.shape[2])
     for k0 in range(0, tiling.seq_k, tiling.block_k):
         k1 = min(k0 + tiling.block_k, tiling.seq_k)
         k_tile, v_tile = key[:, k0:k1], value[:, k0:k1]
         # accumulated over the query tiles in contiguous buffers (in-place matmuls into strided
         # slices take a slow path), then written to their rows
-        grad_k_tile = torch.zeros(n, k1 - k0, key.shape[2], dtype=key.dtype)
-        grad_v_tile = torch.zeros(n, k1 - k0, value.shape[2], dtype=value.dtype)
+        grad_k_tile = key.new_zeros(n, k1 - k0, key.shape[2])
+        grad_v_tile = value.new_zeros(n, k1 - k0, value.shape[2])
         for q0 in tiling.query_blocks_for(k0):
             q1 = min(q0 + tiling.block_q, tiling.seq_q)
             q_tile, grad_out_tile = query[:, q0:q1], grad_out[:, q0:q1]
@@ -663,7 +670,7 @@ def _backward_rows(
             torch.baddbmm(neg_lse[:, q0:q1], q_tile, k_tile.transpose(1, 2), alpha=alpha, out=weights)
             tiling.mask_scores(weights, mask, q0, k0, rows)
             weights.exp2_()  # p = 2^(s - lse), in base 2 as in the forward
-            keep = tiling.keep(q0, k0, weights.shape, weights.dtype)
+            keep = tiling.keep(q0, k0, weights.shape, weights.dtype, weights.device)
             kept = weights if keep is None else weights * keep
             if need_v:
                 grad_v_tile.baddbmm_(kept.transpose(1, 2), grad_out_tile)
@@ -832,7 +839,7 @@ def multi_head_attention_forward(
     v = _heads(v, static_v, "static_v", bsz, num_heads, head_dim)
 
     if add_zero_attn:  # one more key/value position of zeros
-        zeros = torch.zeros(bsz * num_heads, 1, head_dim, dtype=k.dtype)
+        zeros = k.new_zeros(bsz * num_heads, 1, head_dim)
         k, v = torch.cat([k, zeros], dim=1), torch.cat([v, zeros.to(v.dtype)], dim=1)
         attn_mask = None if attn_mask is None else pad(attn_mask, (0, 1))
         key_padding_mask = None if key_padding_mask is None else pad(key_padding_mask, (0, 1))
@@ -948,7 +955,7 @@ def _canonical_mask(
         )
     if mask.is_floating_point():
         return mask
-    return torch.zeros(mask.shape, dtype=dtype).masked_fill_(mask, float("-inf"))
+    return torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill_(mask, float("-inf"))
 
 
 def _in_projection(

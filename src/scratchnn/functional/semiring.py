@@ -1113,7 +1113,7 @@ class _FlatFilter(torch.autograd.Function):
         if not ctx.needs_input_grad[0]:
             (out,) = _flat_filter(x_pad, geometry, largest)
             return out.contiguous()
-        ones = torch.ones((), dtype=_count_dtype(x.dtype)).expand(x_pad.shape)
+        ones = torch.ones((), dtype=_count_dtype(x.dtype), device=x.device).expand(x_pad.shape)
         out, count = _flat_filter(x_pad, geometry, largest, ones)
         out = out.contiguous()
         ctx.save_for_backward(x, out, count)
