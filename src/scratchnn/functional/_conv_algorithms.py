@@ -14,7 +14,10 @@ position m is ``flat[:, :, phase(k), m + shift(k)]``, with ``phase`` and ``shift
 one shifted slice — a plain strided *view*, which a GEMM reads in place (unlike the window view,
 whose overlapping rows a GEMM cannot take: ``einsum`` would copy it, ``kh·kw`` times the input).
 Flat positions that straddle a row or a sample (the last ``(k - 1)·d`` columns of a row) are
-computed and dropped: the crop. The algorithms differ in how they sum over k:
+computed and dropped: the crop. The flat buffers are stored channel-major, or — shift-gemm
+without groups — channels last, (r, m, c_in) behind the same (c_in, r, m) view: each GEMM then
+multiplies a (positions × c_in) block by a (c_in × c_out) matrix, the shape the CPU's GEMM runs
+fastest. The sums below read the same either way. The algorithms differ in how they sum over k:
 
     shift-gemm   out[g, c_out, m] += W_k[g, c_out, c_in] @ flat[g, c_in, phase_k, m + shift_k]
                  one GEMM per kernel offset, accumulated (dense and grouped convolutions)
@@ -39,7 +42,7 @@ import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import partial
+from functools import lru_cache, partial
 from itertools import product
 from types import EllipsisType
 
@@ -243,12 +246,16 @@ class FlatLayout:
             target.append(slice(first, first + count))
         return tuple(source), tuple(target)
 
-    def fill(self, x: torch.Tensor) -> torch.Tensor:
-        """``x`` (count, C, *S) → flat (C, r, m): padded with zeros, phases split, samples flattened."""
+    def fill(self, x: torch.Tensor, positions_major: bool = False) -> torch.Tensor:
+        """``x`` (count, C, *S) → flat (C, r, m): padded with zeros, phases split, samples flattened.
+
+        ``positions_major``: the same (C, r, m) view of a buffer laid out (r, m, C), channels
+        last, so a block of positions × channels is a row-major matrix (see :func:`_positions_major`).
+        """
         channels = x.shape[1]
         if self.identity:
             return x[0].reshape(channels, 1, self.sample)
-        flat = x.new_zeros(channels, self.phases, self.count, *self.lengths)
+        flat = _zeros(x, (channels, self.phases, self.count, *self.lengths), positions_major)
         for index, phase in enumerate(self.phase_index):
             slices = self._phase_slices(phase)
             if slices is not None:
@@ -278,13 +285,52 @@ class FlatLayout:
         view = flat.view(flat.shape[0], self.count, *self.lengths)
         return view[(slice(None), slice(None), *(slice(0, o) for o in self.out))].transpose(0, 1)
 
-    def uncrop(self, grad: torch.Tensor) -> torch.Tensor:
+    def uncrop(self, grad: torch.Tensor, positions_major: bool = False) -> torch.Tensor:
         """The adjoint of :meth:`crop`, led by ``lead`` zero columns: (count, C, *out) → (C, lead + m)."""
         channels = grad.shape[1]
-        flat = grad.new_zeros(channels, self.lead + self.columns)
+        flat = _zeros(grad, (channels, self.lead + self.columns), positions_major)
         view = flat[:, self.lead :].view(channels, self.count, *self.lengths)
         view[(slice(None), slice(None), *(slice(0, o) for o in self.out))] = grad.transpose(0, 1)
         return flat
+
+
+def _zeros(like: torch.Tensor, shape: Sequence[int], positions_major: bool) -> torch.Tensor:
+    """Zeros of logical ``shape`` (C, …); stored with C last when ``positions_major``."""
+    if not positions_major:
+        return like.new_zeros(shape)
+    return like.new_zeros(*shape[1:], shape[0]).movedim(-1, 0)
+
+
+def _empty(like: torch.Tensor, shape: Sequence[int], positions_major: bool) -> torch.Tensor:
+    """An uninitialized ``shape`` (g, C, m); stored (m, g, C) when ``positions_major``."""
+    if not positions_major:
+        return like.new_empty(shape)
+    return like.new_empty(shape[-1], *shape[:-1]).movedim(0, -1)
+
+
+def _positions_major(name: str, groups: int) -> bool:
+    """Whether the flat buffers of this algorithm are stored channels last.
+
+    shift-gemm without groups: each GEMM then multiplies (positions × c_in) by (c_in × c_out),
+    the shape the CPU's GEMM runs fastest (measured 1.3–2.1× faster per offset than (c_out ×
+    c_in) by (c_in × positions) on 32–64 channels, docs/benchmarks.md). With groups, and for
+    the other algorithms, the channel-major order is the faster one.
+    """
+    return name == "shift-gemm" and groups == 1
+
+
+@lru_cache(maxsize=256)
+def _layout(
+    spatial: tuple[int, ...],
+    padding: tuple[tuple[int, int], ...],
+    stride: tuple[int, ...],
+    dilation: tuple[int, ...],
+    kernel: tuple[int, ...],
+    count: int,
+) -> FlatLayout:
+    """The :class:`FlatLayout` of these sizes, built once (a layout is read-only once made; its
+    offsets and classes cost a few hundred microseconds of Python per build)."""
+    return FlatLayout(spatial, padding, stride, dilation, kernel, count)
 
 
 def _chunk_count(x_shape: Sequence[int], weight: torch.Tensor, layout_one: FlatLayout) -> int:
@@ -441,16 +487,18 @@ def _conv_forward(x, weight, bias, config) -> torch.Tensor:
     """out = conv(x, weight) + bias, a chunk of samples at a time."""
     name, stride, padding, dilation, groups = config
     kernel = weight.shape[2:]
-    one = FlatLayout(x.shape[2:], padding, stride, dilation, kernel, 1)
+    padding = tuple(map(tuple, padding))
+    one = _layout(tuple(x.shape[2:]), padding, stride, dilation, tuple(kernel), 1)
     out = x.new_empty(x.shape[0], weight.shape[0], *one.out)
     weights = _arrange(name, weight, groups, one.order)
     count = _chunk_count(x.shape, weight, one)
+    major = _positions_major(name, groups)
     for first in range(0, x.shape[0], count):
         chunk = x[first : first + count]
-        layout = FlatLayout(x.shape[2:], padding, stride, dilation, kernel, chunk.shape[0])
-        flat = layout.fill(chunk)
+        layout = _layout(one.spatial, padding, stride, dilation, tuple(kernel), chunk.shape[0])
+        flat = layout.fill(chunk, major)
         flat = flat.view(groups, -1, *flat.shape[1:])  # g c_in r m
-        acc = x.new_empty(groups, weight.shape[0] // groups, layout.columns)  # g c_out m
+        acc = _empty(x, (groups, weight.shape[0] // groups, layout.columns), major)  # g c_out m
         _forward_sum(name, acc, flat, weights, layout, _block_size(x, name, weight[0].numel()))
         result = layout.crop(acc.view(weight.shape[0], layout.columns))
         target = out[first : first + count]
@@ -470,23 +518,26 @@ def _conv_backward(x, weight, grad, config, grad_x, need_weight: bool) -> torch.
     name, stride, padding, dilation, groups = config
     x_shape = grad_x.shape if grad_x is not None else x.shape
     kernel = weight.shape[2:]
-    one = FlatLayout(x_shape[2:], padding, stride, dilation, kernel, 1)
+    padding = tuple(map(tuple, padding))
+    one = _layout(tuple(x_shape[2:]), padding, stride, dilation, tuple(kernel), 1)
     count = _chunk_count(x_shape, weight, one)
     grad_weight = weight.new_zeros(_arranged_shape(name, weight, groups)) if need_weight else None
     weights = _arrange(name, weight, groups, one.order)
     block = _block_size(weight, name, weight[0].numel())
+    major = _positions_major(name, groups)
     for first in range(0, x_shape[0], count):
         samples = min(count, x_shape[0] - first)
-        layout = FlatLayout(x_shape[2:], padding, stride, dilation, kernel, samples)
-        flat_grad = layout.uncrop(grad[first : first + count])  # c_out (lead + m)
+        layout = _layout(one.spatial, padding, stride, dilation, tuple(kernel), samples)
+        flat_grad = layout.uncrop(grad[first : first + count], major)  # c_out (lead + m)
         flat_grad = flat_grad.view(groups, -1, flat_grad.shape[-1])
         if need_weight:
-            flat = layout.fill(x[first : first + count])
+            flat = layout.fill(x[first : first + count])  # channel-major: the cheaper copy, as fast a GEMM
             flat = flat.view(groups, -1, *flat.shape[1:])
             _weight_grad(name, grad_weight, flat, flat_grad, layout, block)
             del flat  # freed before the input gradient's buffer is allocated: two chunk buffers, not three
         if grad_x is not None:
-            flat_x = weight.new_zeros(groups, x_shape[1] // groups, layout.phases, layout.columns)
+            shape = (x_shape[1], layout.phases, layout.columns)
+            flat_x = _zeros(weight, shape, major).view(groups, -1, *shape[1:])  # g c_in r m
             _input_grad(name, flat_x, flat_grad, weights, layout, block)
             layout.unfill(flat_x.view(x_shape[1], *flat_x.shape[2:]), grad_x[first : first + count])
     return None if grad_weight is None else _unarrange(name, grad_weight, weight, groups, one.order)
@@ -683,9 +734,10 @@ def _weight_grad(name, grad_weight, flat, flat_grad, layout: FlatLayout, block: 
             right = _columns(flat, layout, start, stop).transpose(1, 2)
             _gemm(grad_weight, flat_grad[:, :, lead + start : lead + stop], right)
         return
-    g_out = flat_grad[:, :, lead : lead + valid]  # g c_out m
-    for k, (phase, shift) in enumerate(layout.offsets):
-        _gemm(grad_weight[k], g_out, flat[:, :, phase, shift : shift + valid].transpose(1, 2))
+    for start, stop in _blocks(valid, block):  # the block's output gradient stays in cache
+        g_out = flat_grad[:, :, lead + start : lead + stop]  # g c_out m
+        for k, (phase, shift) in enumerate(layout.offsets):
+            _gemm(grad_weight[k], g_out, flat[:, :, phase, start + shift : stop + shift].transpose(1, 2))
 
 
 def _input_grad(name, flat_x, flat_grad, weights, layout: FlatLayout, block: int) -> None:
