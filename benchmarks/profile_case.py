@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from scratchnn.bench.harness import _Prepared, all_cases, resolve, select  # noqa: E402
+from scratchnn.bench.harness import _Prepared, all_cases, full_float32, resolve, select  # noqa: E402
 
 
 def main() -> int:
@@ -33,6 +33,7 @@ def main() -> int:
         print(f"profile_case: no case matches {args.case!r}", file=sys.stderr)
         return 2
     case, device = cases[0], torch.device(args.device)
+    full_float32(device)  # as scratchnn bench: no TF32 on either side
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
     prepared = _Prepared(case, device)
     for label, fn in (("scratchnn", resolve(case.ours)), ("native", case.theirs)):

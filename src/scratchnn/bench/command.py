@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from .harness import FAMILIES, Result, all_cases, measure_memory, select, time_case
+from .harness import FAMILIES, Result, all_cases, full_float32, measure_memory, select, time_case
 from .report import format_markdown, format_table, plot, summary
 
 
@@ -65,9 +65,7 @@ def run(args: argparse.Namespace) -> int:
     if args.device == "cuda" and not torch.cuda.is_available():
         print("scratchnn bench: --device cuda but torch.cuda.is_available() is False", file=sys.stderr)
         return 2
-    if args.device == "cuda":  # full float32 on both sides: no TF32 in torch's convolutions or matmuls
-        torch.backends.cudnn.allow_tf32 = False
-        torch.backends.cuda.matmul.allow_tf32 = False
+    full_float32(args.device)
     cases = select(all_cases(), args.case, args.family)
     if not cases:
         print("scratchnn bench: no case matches the filters", file=sys.stderr)

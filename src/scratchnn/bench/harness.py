@@ -42,6 +42,7 @@ __all__ = [
     "Case",
     "Result",
     "all_cases",
+    "full_float32",
     "measure_memory",
     "register",
     "resolve",
@@ -199,6 +200,14 @@ class _Prepared:
                         fn(*inputs, **kwargs)
 
         return run
+
+
+def full_float32(device: str | torch.device) -> None:
+    """On CUDA, turn TF32 off for torch's convolutions and matrix products: both sides then
+    compute in float32 (scratchnn's products, like torch's ``matmul`` by default, use no TF32)."""
+    if torch.device(device).type == "cuda":
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
 
 
 def _synchronizer(device: torch.device) -> Callable[[], None]:
