@@ -524,7 +524,8 @@ def _conv_backward(x, weight, grad, config, grad_x, need_weight: bool) -> torch.
     grad_weight = weight.new_zeros(_arranged_shape(name, weight, groups)) if need_weight else None
     weights = _arrange(name, weight, groups, one.order)
     block = _block_size(weight, name, weight[0].numel())
-    major = _positions_major(name, groups)
+    # the weight-gradient GEMMs run as fast either way: channels last only for the input gradient
+    major = _positions_major(name, groups) and grad_x is not None
     for first in range(0, x_shape[0], count):
         samples = min(count, x_shape[0] - first)
         layout = _layout(one.spatial, padding, stride, dilation, tuple(kernel), samples)
