@@ -255,7 +255,7 @@ class FlatLayout:
         channels = x.shape[1]
         if self.identity:
             return x[0].reshape(channels, 1, self.sample)
-        flat = _zeros(x, (channels, self.phases, self.count, *self.lengths), positions_major)
+        flat = _buffer(x, (channels, self.phases, self.count, *self.lengths), positions_major)
         for index, phase in enumerate(self.phase_index):
             slices = self._phase_slices(phase)
             if slices is not None:
@@ -288,24 +288,21 @@ class FlatLayout:
     def uncrop(self, grad: torch.Tensor, positions_major: bool = False) -> torch.Tensor:
         """The adjoint of :meth:`crop`, led by ``lead`` zero columns: (count, C, *out) → (C, lead + m)."""
         channels = grad.shape[1]
-        flat = _zeros(grad, (channels, self.lead + self.columns), positions_major)
+        flat = _buffer(grad, (channels, self.lead + self.columns), positions_major)
         view = flat[:, self.lead :].view(channels, self.count, *self.lengths)
         view[(slice(None), slice(None), *(slice(0, o) for o in self.out))] = grad.transpose(0, 1)
         return flat
 
 
-def _zeros(like: torch.Tensor, shape: Sequence[int], positions_major: bool) -> torch.Tensor:
-    """Zeros of logical ``shape`` (C, …); stored with C last when ``positions_major``."""
+def _buffer(
+    like: torch.Tensor, shape: Sequence[int], positions_major: bool, zero: bool = True
+) -> torch.Tensor:
+    """A new buffer of logical ``shape`` (C, …), zeros or uninitialized; stored with C last
+    when ``positions_major``."""
+    new = like.new_zeros if zero else like.new_empty
     if not positions_major:
-        return like.new_zeros(shape)
-    return like.new_zeros(*shape[1:], shape[0]).movedim(-1, 0)
-
-
-def _empty(like: torch.Tensor, shape: Sequence[int], positions_major: bool) -> torch.Tensor:
-    """An uninitialized ``shape`` (g, C, m); stored (m, g, C) when ``positions_major``."""
-    if not positions_major:
-        return like.new_empty(shape)
-    return like.new_empty(shape[-1], *shape[:-1]).movedim(0, -1)
+        return new(shape)
+    return new(*shape[1:], shape[0]).movedim(-1, 0)
 
 
 def _positions_major(name: str, groups: int) -> bool:
@@ -328,8 +325,8 @@ def _layout(
     kernel: tuple[int, ...],
     count: int,
 ) -> FlatLayout:
-    """The :class:`FlatLayout` of these sizes, built once (a layout is read-only once made; its
-    offsets and classes cost a few hundred microseconds of Python per build)."""
+    """The :class:`FlatLayout` of these sizes (tuples or ``torch.Size``), built once: a layout is
+    read-only once made, and its offsets and classes cost a few hundred microseconds of Python."""
     return FlatLayout(spatial, padding, stride, dilation, kernel, count)
 
 
@@ -383,7 +380,7 @@ def flat_conv(
         return _pointwise_conv(x, weight, bias, stride, groups)
     if torch.compiler.is_compiling():
         return _traced_flat_conv(name, x, weight, bias, stride, padding, dilation, groups)
-    config = (name, tuple(stride), [tuple(pair) for pair in padding], tuple(dilation), groups)
+    config = (name, tuple(stride), tuple(tuple(pair) for pair in padding), tuple(dilation), groups)
     return _FlatConv.apply(x, weight, bias, config)
 
 
@@ -487,18 +484,19 @@ def _conv_forward(x, weight, bias, config) -> torch.Tensor:
     """out = conv(x, weight) + bias, a chunk of samples at a time."""
     name, stride, padding, dilation, groups = config
     kernel = weight.shape[2:]
-    padding = tuple(map(tuple, padding))
-    one = _layout(tuple(x.shape[2:]), padding, stride, dilation, tuple(kernel), 1)
+    one = _layout(x.shape[2:], padding, stride, dilation, kernel, 1)
     out = x.new_empty(x.shape[0], weight.shape[0], *one.out)
     weights = _arrange(name, weight, groups, one.order)
     count = _chunk_count(x.shape, weight, one)
     major = _positions_major(name, groups)
     for first in range(0, x.shape[0], count):
         chunk = x[first : first + count]
-        layout = _layout(one.spatial, padding, stride, dilation, tuple(kernel), chunk.shape[0])
+        layout = _layout(one.spatial, padding, stride, dilation, kernel, chunk.shape[0])
         flat = layout.fill(chunk, major)
         flat = flat.view(groups, -1, *flat.shape[1:])  # g c_in r m
-        acc = _empty(x, (groups, weight.shape[0] // groups, layout.columns), major)  # g c_out m
+        acc = _buffer(x, (weight.shape[0], layout.columns), major, zero=False).view(
+            groups, -1, layout.columns
+        )
         _forward_sum(name, acc, flat, weights, layout, _block_size(x, name, weight[0].numel()))
         result = layout.crop(acc.view(weight.shape[0], layout.columns))
         target = out[first : first + count]
@@ -518,8 +516,7 @@ def _conv_backward(x, weight, grad, config, grad_x, need_weight: bool) -> torch.
     name, stride, padding, dilation, groups = config
     x_shape = grad_x.shape if grad_x is not None else x.shape
     kernel = weight.shape[2:]
-    padding = tuple(map(tuple, padding))
-    one = _layout(tuple(x_shape[2:]), padding, stride, dilation, tuple(kernel), 1)
+    one = _layout(x_shape[2:], padding, stride, dilation, kernel, 1)
     count = _chunk_count(x_shape, weight, one)
     grad_weight = weight.new_zeros(_arranged_shape(name, weight, groups)) if need_weight else None
     weights = _arrange(name, weight, groups, one.order)
@@ -528,7 +525,7 @@ def _conv_backward(x, weight, grad, config, grad_x, need_weight: bool) -> torch.
     major = _positions_major(name, groups) and grad_x is not None
     for first in range(0, x_shape[0], count):
         samples = min(count, x_shape[0] - first)
-        layout = _layout(one.spatial, padding, stride, dilation, tuple(kernel), samples)
+        layout = _layout(one.spatial, padding, stride, dilation, kernel, samples)
         flat_grad = layout.uncrop(grad[first : first + count], major)  # c_out (lead + m)
         flat_grad = flat_grad.view(groups, -1, flat_grad.shape[-1])
         if need_weight:
@@ -538,7 +535,7 @@ def _conv_backward(x, weight, grad, config, grad_x, need_weight: bool) -> torch.
             del flat  # freed before the input gradient's buffer is allocated: two chunk buffers, not three
         if grad_x is not None:
             shape = (x_shape[1], layout.phases, layout.columns)
-            flat_x = _zeros(weight, shape, major).view(groups, -1, *shape[1:])  # g c_in r m
+            flat_x = _buffer(weight, shape, major).view(groups, -1, *shape[1:])  # g c_in r m
             _input_grad(name, flat_x, flat_grad, weights, layout, block)
             layout.unfill(flat_x.view(x_shape[1], *flat_x.shape[2:]), grad_x[first : first + count])
     return None if grad_weight is None else _unarrange(name, grad_weight, weight, groups, one.order)
@@ -574,7 +571,7 @@ def flat_conv_transpose(
     """
     if name not in FLAT_ALGORITHMS:
         raise ValueError(f"flat_conv_transpose: algorithm must be one of {FLAT_ALGORITHMS}, got {name!r}")
-    config = (name, tuple(stride), [(p, p) for p in padding], tuple(dilation), groups)
+    config = (name, tuple(stride), tuple((p, p) for p in padding), tuple(dilation), groups)
     return _FlatConvTranspose.apply(x, weight, bias, config, tuple(output_size))
 
 
