@@ -14,10 +14,12 @@ position m is ``flat[:, :, phase(k), m + shift(k)]``, with ``phase`` and ``shift
 one shifted slice — a plain strided *view*, which a GEMM reads in place (unlike the window view,
 whose overlapping rows a GEMM cannot take: ``einsum`` would copy it, ``kh·kw`` times the input).
 Flat positions that straddle a row or a sample (the last ``(k - 1)·d`` columns of a row) are
-computed and dropped: the crop. The flat buffers are stored channel-major, or — shift-gemm
-without groups — channels last, (r, m, c_in) behind the same (c_in, r, m) view: each GEMM then
-multiplies a (positions × c_in) block by a (c_in × c_out) matrix, the shape the CPU's GEMM runs
-fastest. The sums below read the same either way. The algorithms differ in how they sum over k:
+computed and dropped: the crop. The flat buffers are stored channel-major, except the one a
+shift-gemm without groups accumulates into (the output, or the input gradient): that one is
+stored channels last, (r, m, c) behind the same (c, r, m) view, so each GEMM writes a
+(positions × c_out) block — the shape the CPU's GEMM runs fastest — while it reads its operand
+channel-major, transposed, at about the same speed (and the copy that fills it stays a plain
+one). The sums below read the same either way. The algorithms differ in how they sum over k:
 
     shift-gemm   out[g, c_out, m] += W_k[g, c_out, c_in] @ flat[g, c_in, phase_k, m + shift_k]
                  one GEMM per kernel offset, accumulated (dense and grouped convolutions)
@@ -246,16 +248,12 @@ class FlatLayout:
             target.append(slice(first, first + count))
         return tuple(source), tuple(target)
 
-    def fill(self, x: torch.Tensor, positions_major: bool = False) -> torch.Tensor:
-        """``x`` (count, C, *S) → flat (C, r, m): padded with zeros, phases split, samples flattened.
-
-        ``positions_major``: the same (C, r, m) view of a buffer laid out (r, m, C), channels
-        last, so a block of positions × channels is a row-major matrix (see :func:`_positions_major`).
-        """
+    def fill(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` (count, C, *S) → flat (C, r, m): padded with zeros, phases split, samples flattened."""
         channels = x.shape[1]
         if self.identity:
             return x[0].reshape(channels, 1, self.sample)
-        flat = _buffer(x, (channels, self.phases, self.count, *self.lengths), positions_major)
+        flat = x.new_zeros(channels, self.phases, self.count, *self.lengths)
         for index, phase in enumerate(self.phase_index):
             slices = self._phase_slices(phase)
             if slices is not None:
@@ -285,20 +283,20 @@ class FlatLayout:
         view = flat.view(flat.shape[0], self.count, *self.lengths)
         return view[(slice(None), slice(None), *(slice(0, o) for o in self.out))].transpose(0, 1)
 
-    def uncrop(self, grad: torch.Tensor, positions_major: bool = False) -> torch.Tensor:
+    def uncrop(self, grad: torch.Tensor) -> torch.Tensor:
         """The adjoint of :meth:`crop`, led by ``lead`` zero columns: (count, C, *out) → (C, lead + m)."""
         channels = grad.shape[1]
-        flat = _buffer(grad, (channels, self.lead + self.columns), positions_major)
+        flat = grad.new_zeros(channels, self.lead + self.columns)
         view = flat[:, self.lead :].view(channels, self.count, *self.lengths)
         view[(slice(None), slice(None), *(slice(0, o) for o in self.out))] = grad.transpose(0, 1)
         return flat
 
 
-def _buffer(
+def _accumulator(
     like: torch.Tensor, shape: Sequence[int], positions_major: bool, zero: bool = True
 ) -> torch.Tensor:
-    """A new buffer of logical ``shape`` (C, …), zeros or uninitialized; stored with C last
-    when ``positions_major``."""
+    """A new buffer of logical ``shape`` (C, …) for a sum to accumulate into, zeros or
+    uninitialized; stored with C last when ``positions_major``."""
     new = like.new_zeros if zero else like.new_empty
     if not positions_major:
         return new(shape)
@@ -306,12 +304,14 @@ def _buffer(
 
 
 def _positions_major(name: str, groups: int) -> bool:
-    """Whether the flat buffers of this algorithm are stored channels last.
+    """Whether the accumulator of this algorithm (output or input gradient) is stored channels last.
 
-    shift-gemm without groups: each GEMM then multiplies (positions × c_in) by (c_in × c_out),
-    the shape the CPU's GEMM runs fastest (measured 1.3–2.1× faster per offset than (c_out ×
-    c_in) by (c_in × positions) on 32–64 channels, docs/benchmarks.md). With groups, and for
-    the other algorithms, the channel-major order is the faster one.
+    shift-gemm without groups: each GEMM then writes a (positions × c_out) block, the shape the
+    CPU's GEMM runs fastest (measured 1.2–2.1× faster per offset than a (c_out × positions)
+    block on 32–64 channels, docs/benchmarks.md); whether its operand is stored channels last
+    or channel-major (read transposed) changes the GEMM by ~5 %, so the operands stay
+    channel-major, filled by plain copies (~10× faster than transposing ones). With groups, and
+    for the other algorithms, the channel-major order is the faster one.
     """
     return name == "shift-gemm" and groups == 1
 
@@ -492,9 +492,9 @@ def _conv_forward(x, weight, bias, config) -> torch.Tensor:
     for first in range(0, x.shape[0], count):
         chunk = x[first : first + count]
         layout = _layout(one.spatial, padding, stride, dilation, kernel, chunk.shape[0])
-        flat = layout.fill(chunk, major)
+        flat = layout.fill(chunk)
         flat = flat.view(groups, -1, *flat.shape[1:])  # g c_in r m
-        acc = _buffer(x, (weight.shape[0], layout.columns), major, zero=False).view(
+        acc = _accumulator(x, (weight.shape[0], layout.columns), major, zero=False).view(
             groups, -1, layout.columns
         )
         _forward_sum(name, acc, flat, weights, layout, _block_size(x, name, weight[0].numel()))
@@ -521,21 +521,20 @@ def _conv_backward(x, weight, grad, config, grad_x, need_weight: bool) -> torch.
     grad_weight = weight.new_zeros(_arranged_shape(name, weight, groups)) if need_weight else None
     weights = _arrange(name, weight, groups, one.order)
     block = _block_size(weight, name, weight[0].numel())
-    # the weight-gradient GEMMs run as fast either way: channels last only for the input gradient
-    major = _positions_major(name, groups) and grad_x is not None
+    major = _positions_major(name, groups)  # the input gradient's accumulator
     for first in range(0, x_shape[0], count):
         samples = min(count, x_shape[0] - first)
         layout = _layout(one.spatial, padding, stride, dilation, kernel, samples)
-        flat_grad = layout.uncrop(grad[first : first + count], major)  # c_out (lead + m)
+        flat_grad = layout.uncrop(grad[first : first + count])  # c_out (lead + m)
         flat_grad = flat_grad.view(groups, -1, flat_grad.shape[-1])
         if need_weight:
-            flat = layout.fill(x[first : first + count])  # channel-major: the cheaper copy, as fast a GEMM
+            flat = layout.fill(x[first : first + count])
             flat = flat.view(groups, -1, *flat.shape[1:])
             _weight_grad(name, grad_weight, flat, flat_grad, layout, block)
             del flat  # freed before the input gradient's buffer is allocated: two chunk buffers, not three
         if grad_x is not None:
             shape = (x_shape[1], layout.phases, layout.columns)
-            flat_x = _buffer(weight, shape, major).view(groups, -1, *shape[1:])  # g c_in r m
+            flat_x = _accumulator(weight, shape, major).view(groups, -1, *shape[1:])  # g c_in r m
             _input_grad(name, flat_x, flat_grad, weights, layout, block)
             layout.unfill(flat_x.view(x_shape[1], *flat_x.shape[2:]), grad_x[first : first + count])
     return None if grad_weight is None else _unarrange(name, grad_weight, weight, groups, one.order)
@@ -707,21 +706,35 @@ def _add_columns(flat: torch.Tensor, cols: torch.Tensor, layout: FlatLayout, sta
         taken += size
 
 
+def _shift_operands(flat: torch.Tensor, weights: torch.Tensor, *others: torch.Tensor) -> tuple:
+    """shift-gemm's operands, split once per call so each GEMM costs one slice and one call:
+    the phases of ``flat`` (g, c_in, r, m) as (g, c_in, m) each, one weight matrix per kernel
+    offset (g, c_out, c_in), ``others`` as they are, and the in-place GEMM to call. With one
+    group the group axis is dropped: 2-D operands and ``addmm_``; else batched, ``baddbmm_``."""
+    if flat.shape[0] == 1:
+        return flat[0].unbind(1), weights[:, 0].unbind(0), *(t[0] for t in others), torch.Tensor.addmm_
+    return flat.unbind(2), weights.unbind(0), *others, torch.Tensor.baddbmm_
+
+
 def _forward_sum(name, acc, flat, weights, layout: FlatLayout, block: int) -> None:
     c_in = flat.shape[1]
+    if name == "shift-gemm":
+        phases, w, acc, gemm = _shift_operands(flat, weights, acc)
+        for start, stop in _blocks(layout.valid, block):
+            n = stop - start
+            target = acc.narrow(-1, start, n)
+            for k, (phase, shift) in enumerate(layout.offsets):
+                gemm(target, w[k], phases[phase].narrow(-1, start + shift, n), beta=0.0 if k == 0 else 1.0)
+        return
     for start, stop in _blocks(layout.valid, block):
         target = acc[:, :, start:stop]
         if name == "unfold-gemm":
             _gemm(target, weights, _columns(flat, layout, start, stop), beta=0.0)
             continue
-        for k, (phase, shift) in enumerate(layout.offsets):
+        target.zero_()
+        for k, (phase, shift) in enumerate(layout.offsets):  # shift-mac
             window = flat[:, :, phase, start + shift : stop + shift]  # g c_in m
-            if name == "shift-gemm":
-                _gemm(target, weights[k], window, beta=0.0 if k == 0 else 1.0)
-                continue
-            if k == 0:
-                target.zero_()
-            for i in range(c_in):  # shift-mac
+            for i in range(c_in):
                 target.addcmul_(window[:, i : i + 1], weights[k][:, :, i, None])  # g c_out m · g c_out 1
 
 
@@ -732,10 +745,13 @@ def _weight_grad(name, grad_weight, flat, flat_grad, layout: FlatLayout, block: 
             right = _columns(flat, layout, start, stop).transpose(1, 2)
             _gemm(grad_weight, flat_grad[:, :, lead + start : lead + stop], right)
         return
+    # one matrix per offset (shift-mac too: a batch of 1 × 1 GEMMs over the groups)
+    phases, grads, flat_grad, gemm = _shift_operands(flat, grad_weight, flat_grad)
     for start, stop in _blocks(valid, block):  # the block's output gradient stays in cache
-        g_out = flat_grad[:, :, lead + start : lead + stop]  # g c_out m
+        n = stop - start
+        g_out = flat_grad.narrow(-1, lead + start, n)  # (g) c_out m
         for k, (phase, shift) in enumerate(layout.offsets):
-            _gemm(grad_weight[k], g_out, flat[:, :, phase, start + shift : stop + shift].transpose(1, 2))
+            gemm(grads[k], g_out, phases[phase].narrow(-1, start + shift, n).mT)
 
 
 def _input_grad(name, flat_x, flat_grad, weights, layout: FlatLayout, block: int) -> None:
@@ -746,13 +762,19 @@ def _input_grad(name, flat_x, flat_grad, weights, layout: FlatLayout, block: int
             _add_columns(flat_x, cols, layout, start, stop)
         return
     # the correlation form: each flat input column gathers the grads of the outputs it fed
-    for start, stop in _blocks(layout.columns, block):
+    if name == "shift-gemm":
+        targets, w, flat_grad, gemm = _shift_operands(flat_x, weights, flat_grad)
+        w_t = [matrix.mT for matrix in w]
+        for start, stop in _blocks(layout.columns, block):
+            n = stop - start
+            for k, (phase, shift) in enumerate(layout.offsets):
+                source = flat_grad.narrow(-1, lead + start - shift, n)  # (g) c_out m
+                gemm(targets[phase].narrow(-1, start, n), w_t[k], source)
+        return
+    for start, stop in _blocks(layout.columns, block):  # shift-mac
         for k, (phase, shift) in enumerate(layout.offsets):
             source = flat_grad[:, :, lead + start - shift : lead + stop - shift]  # g c_out m
             target = flat_x[:, :, phase, start:stop]  # g c_in m
-            if name == "shift-gemm":
-                _gemm(target, weights[k].transpose(1, 2), source)
-                continue
             w = weights[k]  # g c_out c_in
             for i in range(w.shape[2]):
                 for o in range(w.shape[1]):
