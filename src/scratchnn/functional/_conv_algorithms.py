@@ -197,6 +197,20 @@ class FlatLayout:
             (count - 1) * self.sample + sum((o - 1) * step for o, step in zip(self.out, self.steps)) + 1
         )
         self.identity = count == 1 and self.phases == 1 and not any(a or z for a, z in self.padding)
+        self.inputs = self._input_columns()
+
+    def _input_columns(self) -> tuple[int, int]:
+        """The flat columns that hold real inputs (not padding), first to last, over all phases:
+        an input gradient is needed there only (a 3-D kernel's padded planes are ~10 % of them)."""
+        firsts, lasts = [], []
+        for phase in self.phase_index:
+            slices = self._phase_slices(phase)
+            if slices is not None:
+                _, target = slices
+                firsts.append(sum(t.start * step for t, step in zip(target, self.steps)))
+                last = sum((t.stop - 1) * step for t, step in zip(target, self.steps))
+                lasts.append((self.count - 1) * self.sample + last + 1)
+        return (min(firsts), max(lasts)) if firsts else (0, 0)
 
     def _classes(self, kernel: Sequence[int], dilation: Sequence[int]) -> list[tuple]:
         """Kernel offsets grouped so each group is a regular grid of shifts in one phase.
@@ -356,8 +370,8 @@ def _chunk_count(x_shape: Sequence[int], weight: torch.Tensor, layout_one: FlatL
     return max(1, min(batch, budget // max(per_sample, 1)))
 
 
-def _blocks(stop: int, size: int) -> Iterator[tuple[int, int]]:
-    for start in range(0, stop, size):
+def _blocks(first: int, stop: int, size: int) -> Iterator[tuple[int, int]]:
+    for start in range(first, stop, size):
         yield start, min(stop, start + size)
 
 
@@ -742,13 +756,13 @@ def _forward_sum(name, acc, flat, weights, layout: FlatLayout, block: int) -> No
     c_in = flat.shape[1]
     if name == "shift-gemm":
         phases, w, acc, gemm = _shift_operands(flat, weights, acc)
-        for start, stop in _blocks(layout.valid, block):
+        for start, stop in _blocks(0, layout.valid, block):
             n = stop - start
             target = acc.narrow(-1, start, n)
             for k, (phase, shift) in enumerate(layout.offsets):
                 gemm(target, w[k], phases[phase].narrow(-1, start + shift, n), beta=0.0 if k == 0 else 1.0)
         return
-    for start, stop in _blocks(layout.valid, block):
+    for start, stop in _blocks(0, layout.valid, block):
         target = acc[:, :, start:stop]
         if name == "unfold-gemm":
             _gemm(target, weights, _columns(flat, layout, start, stop), beta=0.0)
@@ -763,13 +777,13 @@ def _forward_sum(name, acc, flat, weights, layout: FlatLayout, block: int) -> No
 def _weight_grad(name, grad_weight, flat, flat_grad, layout: FlatLayout, block: int) -> None:
     lead, valid = layout.lead, layout.valid
     if name == "unfold-gemm":
-        for start, stop in _blocks(valid, block):
+        for start, stop in _blocks(0, valid, block):
             right = _columns(flat, layout, start, stop).transpose(1, 2)
             _gemm(grad_weight, flat_grad[:, :, lead + start : lead + stop], right)
         return
     # one matrix per offset (shift-mac too: a batch of 1 × 1 GEMMs over the groups)
     phases, grads, flat_grad, gemm = _shift_operands(flat, grad_weight, flat_grad)
-    for start, stop in _blocks(valid, block):  # the block's output gradient stays in cache
+    for start, stop in _blocks(0, valid, block):  # the block's output gradient stays in cache
         n = stop - start
         g_out = flat_grad.narrow(-1, lead + start, n)  # (g) c_out m
         for k, (phase, shift) in enumerate(layout.offsets):
@@ -779,21 +793,22 @@ def _weight_grad(name, grad_weight, flat, flat_grad, layout: FlatLayout, block: 
 def _input_grad(name, flat_x, flat_grad, weights, layout: FlatLayout, block: int) -> None:
     lead = layout.lead
     if name == "unfold-gemm":
-        for start, stop in _blocks(layout.valid, block):
+        for start, stop in _blocks(0, layout.valid, block):
             cols = torch.matmul(weights.transpose(1, 2), flat_grad[:, :, lead + start : lead + stop])
             _add_columns(flat_x, cols, layout, start, stop)
         return
     # the correlation form: each flat input column gathers the grads of the outputs it fed
+    first, last = layout.inputs
     if name == "shift-gemm":
         targets, w, flat_grad, gemm = _shift_operands(flat_x, weights, flat_grad)
         w_t = [matrix.mT for matrix in w]
-        for start, stop in _blocks(layout.columns, block):
+        for start, stop in _blocks(first, last, block):
             n = stop - start
             for k, (phase, shift) in enumerate(layout.offsets):
                 source = flat_grad.narrow(-1, lead + start - shift, n)  # (g) c_out m
                 gemm(targets[phase].narrow(-1, start, n), w_t[k], source)
         return
-    for start, stop in _blocks(layout.columns, block):  # shift-mac
+    for start, stop in _blocks(first, last, block):  # shift-mac
         for k, (phase, shift) in enumerate(layout.offsets):
             source = flat_grad[:, :, lead + start - shift : lead + stop - shift]  # g c_out m
             target = flat_x[:, :, phase, start:stop]  # g c_in m
