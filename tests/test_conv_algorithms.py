@@ -83,6 +83,20 @@ def test_flat_algorithms_match_torch_in_small_chunks_and_blocks(config):
             check(name, config, torch.float64)
 
 
+@settings(max_examples=25)
+@given(config=configs())
+def test_chunks_share_their_buffers(config):
+    """Chunks of two samples: the next chunk reuses the first one's buffers, a smaller last
+    chunk a prefix of them (or, one sample without padding or stride, the input itself)."""
+    saved = algorithms._chunk_count
+    algorithms._chunk_count = lambda x_shape, weight, layout: min(2, x_shape[0])
+    try:
+        for name in NAMED[:3]:
+            check(name, config, torch.float64)
+    finally:
+        algorithms._chunk_count = saved
+
+
 @settings(max_examples=15)
 @given(config=configs())
 def test_every_algorithm_matches_torch_float32(config):
