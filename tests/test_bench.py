@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import subprocess
+import sys
 
 import pytest
 import torch
@@ -76,6 +77,28 @@ def test_time_case_measures_both_and_a_missing_op_reports_missing():
     assert bench.time_case(missing).status.startswith("missing: scratchnn.functional.no_such_op")
     with pytest.raises(LookupError, match="does not exist"):
         bench.resolve("scratchnn.functional.no_such_op")
+
+
+_FREED = """
+import sys, torch
+from scratchnn.bench.harness import _status_kib, steady_allocator
+if sys.argv[1] == "steady":
+    steady_allocator()
+block = torch.ones(4 * 2**20)  # 16 MiB, touched
+before = _status_kib("VmRSS")
+del block
+print(before - _status_kib("VmRSS"))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc and /proc")
+def test_steady_allocator_keeps_freed_blocks_in_the_heap():
+    def returned_kib(mode):
+        run = subprocess.run([sys.executable, "-c", _FREED, mode], capture_output=True, text=True, check=True)
+        return int(run.stdout.strip().splitlines()[-1])
+
+    assert returned_kib("default") > 12 * 1024  # a fresh mapping, unmapped when freed
+    assert returned_kib("steady") < 4 * 1024  # served by the heap, kept for the next step
 
 
 def test_interleaved_reports_medians_of_each_call():

@@ -5,7 +5,8 @@ implementation ``number`` times in a row (``number`` chosen from the warm-up so 
 at least ``min_time``), and the implementations take turns, in alternating order, so that
 noise from other processes on the machine hits both alike. *fwd* runs under ``torch.no_grad()``
 (inference); *f+b* runs the forward with gradients on and ``backward`` with a fixed random
-output gradient, i.e. one training step of the op.
+output gradient, i.e. one training step of the op. Timing runs with the C allocator in its
+steady state (:func:`steady_allocator`), whatever ran before.
 
 Peak memory is measured in a fresh interpreter per (case, implementation): it imports, builds
 the inputs, runs one warm-up step, returns freed memory to the OS (``malloc_trim``), resets the
@@ -47,6 +48,7 @@ __all__ = [
     "register",
     "resolve",
     "select",
+    "steady_allocator",
     "time_case",
 ]
 
@@ -252,6 +254,23 @@ def _interleaved(
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
+# glibc's mallopt parameters
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+def steady_allocator() -> None:
+    """Time in the allocator's steady state: glibc serves blocks under 32 MiB from its heap and
+    keeps what is freed, as it does after the first steps of a training loop. Left to itself,
+    glibc's thresholds follow the largest block the process has freed so far, so a case's native
+    time depended on the cases before it (depthwise 3×3: 8 ms after a large case, 17–40 ms
+    otherwise, each output page faulted in afresh). Peak memory is measured in fresh processes,
+    with glibc's defaults."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, 32 * 2**20)
+        libc.mallopt(_M_TRIM_THRESHOLD, 2**30)
+
+
 def time_case(
     case: Case,
     device: str | torch.device = "cpu",
@@ -266,6 +285,7 @@ def time_case(
     """Time ``case``: ours against native, fwd and f+b, interleaved; the literal form and the
     ``torch.compile``-d scratch version (``fullgraph=True``) optionally, f+b against native."""
     device = torch.device(device)
+    steady_allocator()
     result = Result(case)
     try:
         ours = resolve(case.ours)
