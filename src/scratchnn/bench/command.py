@@ -1,9 +1,10 @@
 """Benchmark scratchnn against torch's native kernels: time and memory ratios, table and chart.
 
 Each case is timed forward (no_grad) and forward+backward, scratchnn and torch interleaved in
-one process (medians after a warm-up); peak memory of one forward+backward step is measured in
-a fresh subprocess per implementation; the literal form is timed and measured once, in its own
-subprocess (skip it with ``--no-literal``; ``--quick`` skips it unless ``--literal``). Prints
+one process (medians after a warm-up, the C allocator in its steady state); peak memory of one
+forward+backward step is measured in a fresh subprocess per implementation; the literal form is
+timed and measured once, in its own subprocess (skip it with ``--no-literal``; ``--quick`` skips
+it unless ``--literal``). Prints
 a table of ratios scratchnn/native (``!`` marks a ratio over its limit) and writes
 ``benchmarks.png``, ``benchmarks-table.md`` and ``benchmarks.json`` to ``--out``.
 
