@@ -69,7 +69,7 @@ FLAT_ALGORITHMS = ("shift-gemm", "unfold-gemm", "shift-mac")
 _algorithm: ContextVar[str] = ContextVar("scratchnn_conv_algorithm", default="auto")
 
 BLOCK_COLUMNS = 8192  # flat columns per block: the accumulator stays in cache, few ops per pass
-COLS_BYTES = 16 * 2**20  # unfold-gemm: a block's column matrix (in L3; 4 MiB: 1.4x the stem's time)
+COLS_BYTES = 8 * 2**20  # unfold-gemm: a block's column matrix (in L3; 4 MiB: 1.4x the stem's time)
 MIN_CHUNK_BYTES = 8 * 2**20  # temporaries of one chunk: at least this, or ~1/2 of input + output
 
 
