@@ -34,8 +34,9 @@ never stores or overlap-adds a window view):
     grad W_k = grad_out[g, c_out, m] @ flat[g, c_in, phase_k, m + shift_k]ᵀ       one GEMM per offset
     grad flat[g, c_in, phase, u] = Σ_(k in phase) W_kᵀ @ grad_out[g, c_out, u - shift_k]  (a correlation)
 
-Work is done a chunk of samples at a time (temporaries stay a fraction of the input and output)
-and, within a chunk, a block of flat columns at a time (the accumulator stays in cache).
+Work is done a chunk of samples at a time (temporaries stay a fraction of the input and output;
+the chunks of a call share their buffers) and, within a chunk, a block of flat columns at a time
+(the accumulator stays in cache).
 """
 
 from __future__ import annotations
