@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -112,3 +113,16 @@ def in_both_forms(fn: Callable[[], torch.Tensor], budget: int = 2**16) -> tuple[
     with scratchnn.contraction("literal", budget=budget):
         literal = fn()
     return fast, literal
+
+
+@contextmanager
+def conv_chunks_of(samples: int) -> Iterator[None]:
+    """The fast convolution schedules split every batch into chunks of ``samples`` samples."""
+    from scratchnn.functional import _conv_algorithms as algorithms
+
+    saved = algorithms._chunk_count
+    algorithms._chunk_count = lambda x_shape, weight, layout: min(samples, x_shape[0])
+    try:
+        yield
+    finally:
+        algorithms._chunk_count = saved

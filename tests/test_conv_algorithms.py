@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import scratchnn
 import scratchnn.functional as F
-from helpers import assert_close, assert_matches_torch
+from helpers import assert_close, assert_matches_torch, conv_chunks_of
 from scratchnn.functional import _conv_algorithms as algorithms
 from scratchnn.functional.conv import algorithm, current_algorithm
 
@@ -88,13 +88,9 @@ def test_flat_algorithms_match_torch_in_small_chunks_and_blocks(config):
 def test_chunks_share_their_buffers(config):
     """Chunks of two samples: the next chunk reuses the first one's buffers, a smaller last
     chunk a prefix of them (or, one sample without padding or stride, the input itself)."""
-    saved = algorithms._chunk_count
-    algorithms._chunk_count = lambda x_shape, weight, layout: min(2, x_shape[0])
-    try:
+    with conv_chunks_of(2):
         for name in NAMED[:3]:
             check(name, config, torch.float64)
-    finally:
-        algorithms._chunk_count = saved
 
 
 @settings(max_examples=15)

@@ -12,9 +12,8 @@ from torch import nn as torch_nn
 
 import scratchnn
 import scratchnn.functional as F
-from helpers import assert_close, assert_matches_torch, in_both_forms
+from helpers import assert_close, assert_matches_torch, conv_chunks_of, in_both_forms
 from scratchnn import nn
-from scratchnn.functional import _conv_algorithms as algorithms
 from scratchnn.functional.conv_transpose import ConvTransposeArgs, overlap_add_form, zero_insertion_form
 
 
@@ -82,12 +81,8 @@ def test_matches_torch_in_chunks_of_two_samples(config):
     """Three samples in chunks of two: the last chunk reuses a prefix of the first one's buffers."""
     n, (x, w, b), kwargs = config
     x = torch.randn(3, *x.shape[-n - 1 :], dtype=x.dtype)
-    saved = algorithms._chunk_count
-    algorithms._chunk_count = lambda x_shape, weight, layout: min(2, x_shape[0])
-    try:
+    with conv_chunks_of(2):
         assert_matches_torch(OURS[n], THEIRS[n], x, w, b, **kwargs)
-    finally:
-        algorithms._chunk_count = saved
 
 
 @given(configs())

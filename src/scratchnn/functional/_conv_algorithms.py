@@ -315,15 +315,12 @@ class FlatLayout:
         return flat
 
 
-def _accumulator(
-    like: torch.Tensor, shape: Sequence[int], positions_major: bool, zero: bool = True
-) -> torch.Tensor:
-    """A new buffer of logical ``shape`` (C, …) for a sum to accumulate into, zeros or
-    uninitialized; stored with C last when ``positions_major``."""
-    new = like.new_zeros if zero else like.new_empty
+def _accumulator(like: torch.Tensor, shape: Sequence[int], positions_major: bool) -> torch.Tensor:
+    """A new, uninitialized buffer of logical ``shape`` (C, …) for a sum to accumulate into;
+    stored with C last when ``positions_major``."""
     if not positions_major:
-        return new(shape)
-    return new(*shape[1:], shape[0]).movedim(-1, 0)
+        return like.new_empty(shape)
+    return like.new_empty(*shape[1:], shape[0]).movedim(-1, 0)
 
 
 def _grouped(flat: torch.Tensor, groups: int) -> torch.Tensor:
@@ -521,7 +518,7 @@ def _conv_forward(x, weight, bias, config) -> torch.Tensor:
     major = _positions_major(name, groups)
     # the chunks share their buffers, made for the first (largest): see _conv_backward
     columns = min(count, x.shape[0]) * one.sample
-    acc_buffer = _accumulator(x, (weight.shape[0], columns), major, zero=False)
+    acc_buffer = _accumulator(x, (weight.shape[0], columns), major)
     block = _block_size(x, name, weight[0].numel())
     flat_buffer = None
     for first in range(0, x.shape[0], count):
@@ -560,7 +557,7 @@ def _conv_backward(x, weight, grad, config, grad_x, need_weight: bool) -> torch.
     columns = min(count, x_shape[0]) * one.sample
     if grad_x is not None:
         major = _positions_major(name, groups)  # the input gradient's accumulator
-        x_buffer = _accumulator(weight, (x_shape[1], one.phases, columns), major, zero=False)
+        x_buffer = _accumulator(weight, (x_shape[1], one.phases, columns), major)
     flat_grad = flat = None
     for first in range(0, x_shape[0], count):
         samples = min(count, x_shape[0] - first)
@@ -754,7 +751,8 @@ def _add_columns(flat: torch.Tensor, cols: torch.Tensor, layout: FlatLayout, sta
 
 
 def _shift_operands(flat: torch.Tensor, weights: torch.Tensor, *others: torch.Tensor) -> tuple:
-    """shift-gemm's operands, split once per call so each GEMM costs one slice and one call:
+    """The operands of one GEMM per kernel offset (shift-gemm's sums, and the weight gradient of
+    shift-mac), split once per call so each GEMM costs one slice and one call:
     the phases of ``flat`` (g, c_in, r, m) as (g, c_in, m) each, one weight matrix per kernel
     offset (g, c_out, c_in), ``others`` as they are, and the in-place GEMM to call. With one
     group the group axis is dropped: 2-D operands and ``addmm_``; else batched, ``baddbmm_``."""
