@@ -118,11 +118,7 @@ def in_both_forms(fn: Callable[[], torch.Tensor], budget: int = 2**16) -> tuple[
 @contextmanager
 def conv_chunks_of(samples: int) -> Iterator[None]:
     """The fast convolution schedules split every batch into chunks of ``samples`` samples."""
-    from scratchnn.functional import _conv_algorithms as algorithms
+    import scratchnn
 
-    saved = algorithms._chunk_count
-    algorithms._chunk_count = lambda x_shape, weight, layout: min(samples, x_shape[0])
-    try:
+    with scratchnn.settings(conv_chunk_samples=samples):
         yield
-    finally:
-        algorithms._chunk_count = saved

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import scratchnn
 import scratchnn.functional as F
 from helpers import assert_matches_torch, in_both_forms
-from scratchnn.functional.attention import AttentionConfig, current_sdpa_config, sdpa_backend
+from scratchnn.functional.attention import sdpa_backend
 
 FORMS = ["literal", "blocked"]
 
@@ -133,33 +133,6 @@ def test_default_block_sizes_and_float32_at_moderate_size(form):
     assert_matches_torch(
         run, torch_F.scaled_dot_product_attention, q, k[:, :, :170], v[:, :, :170], mask[:, :170]
     )
-
-
-@pytest.mark.parametrize("causal", [False, True])
-def test_blocked_split_between_threads_equals_one_driver(monkeypatch, causal):
-    """Large problems split their batch rows between threads; per-row masks are gathered per part."""
-    import scratchnn.functional.attention as attention
-
-    generator = torch.Generator().manual_seed(3)
-    q, k, v = (torch.randn(2, 3, 37, 8, dtype=torch.float64, generator=generator) for _ in range(3))
-    mask = (
-        None if causal else torch.rand(2, 1, 37, 37, generator=generator) > 0.3
-    )  # per batch, shared by heads
-    args = [t.requires_grad_() for t in (q, k, v)]
-    results = []
-    threads = torch.get_num_threads()
-    for split_from in (2**62, 0):  # never, always
-        monkeypatch.setattr(attention, "_SPLIT_SCORES", split_from)
-        torch.set_num_threads(2)
-        try:
-            out = ours_in("blocked", (8, 16))(*args, attn_mask=mask, is_causal=causal)
-            results.append((out, *torch.autograd.grad(out, args, torch.ones_like(out))))
-        finally:
-            torch.set_num_threads(threads)
-    for one, split in zip(*results):
-        torch.testing.assert_close(split, one, rtol=1e-13, atol=1e-13)
-    if attention._OPENMP:
-        assert torch.get_num_threads() == threads
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
@@ -284,7 +257,7 @@ def form_used(*args, **kwargs):
 
 def test_auto_picks_blocked_above_the_threshold():
     q = torch.randn(2, 64, 8, requires_grad=True)  # scores: 2·64·64 float32 = 32 KiB
-    assert current_sdpa_config() == AttentionConfig()
+    assert scratchnn.current_settings() == scratchnn.Settings()
     assert form_used(q, q, q) == "literal"
     with sdpa_backend(threshold=32 * 1024):
         assert form_used(q, q, q) == "literal"
@@ -295,9 +268,9 @@ def test_auto_picks_blocked_above_the_threshold():
             assert form_used(q, q, q, backend="blocked") == "blocked"  # the argument wins
         assert form_used(q, q, q) == "blocked"
     with sdpa_backend("blocked", block_size=16) as config:
-        assert (config.backend, config.block_q, config.block_k) == ("blocked", 16, 16)
+        assert (config.attention, *config.attention_tiles) == ("blocked", 16, 16)
         assert form_used(q, q, q) == "blocked"
-    assert current_sdpa_config() == AttentionConfig()
+    assert scratchnn.current_settings() == scratchnn.Settings()
 
 
 def test_contraction_form_reaches_the_literal_attention():

@@ -56,9 +56,7 @@ def _reset_dynamo():
 KNOWN_BREAKS: dict[str, str] = {}  # case -> reason (none today)
 
 # Exports that are not layers: nothing to compile.
-NOT_LAYERS = {
-    "sdpa_backend": "a context manager selecting the attention form, not an op (read at trace time)",
-}
+NOT_LAYERS: dict[str, str] = {}  # name -> reason (none today: the settings are not exported as ops)
 
 
 def _known(name: str) -> list:

@@ -60,12 +60,8 @@ def check(name, config, dtype):
 @contextmanager
 def small_pieces():
     """Chunks of one sample, blocks of 7 columns: every seam of the schedule runs."""
-    saved = algorithms.MIN_CHUNK_BYTES, algorithms.BLOCK_COLUMNS, algorithms.COLS_BYTES
-    algorithms.MIN_CHUNK_BYTES, algorithms.BLOCK_COLUMNS, algorithms.COLS_BYTES = 1, 7, 1
-    try:
+    with scratchnn.settings(conv_chunk_bytes=1, conv_block_columns=7, conv_column_bytes=1):
         yield
-    finally:
-        algorithms.MIN_CHUNK_BYTES, algorithms.BLOCK_COLUMNS, algorithms.COLS_BYTES = saved
 
 
 @settings(max_examples=30)
@@ -187,7 +183,7 @@ def test_algorithm_context_nests_and_validates():
             assert current_algorithm() == "shift-mac"
         assert current_algorithm() == "unfold-gemm"
     assert current_algorithm() == "auto"
-    with pytest.raises(ValueError, match=r"conv algorithm: must be one of .*got 'winograd'"):
+    with pytest.raises(ValueError, match=r"algorithm: name must be one of .*got name='winograd'"):
         with algorithm("winograd"):
             pass
     with pytest.raises(ValueError, match="flat_conv: algorithm must be one of"):

@@ -318,7 +318,6 @@ def test_l1_is_lp_with_p_1_and_logsumexp_tends_to_max_plus():
 def test_flat_path_equals_the_literal_form_with_ties(
     n, name, kernel, stride, padding, dilation, small_window, monkeypatch
 ):
-    monkeypatch.setattr(semiring_module, "SMALL_WINDOW", small_window)
     taken = []
     flat_filter = semiring_module._FlatFilter.apply
     monkeypatch.setattr(semiring_module._FlatFilter, "apply", lambda *a: taken.append(1) or flat_filter(*a))
@@ -332,13 +331,14 @@ def test_flat_path_equals_the_literal_form_with_ties(
     w = torch.tensor([0.0, 0.5, -1.0, 2.0], dtype=torch.float64).view(4, 1, *[1] * n).expand(4, 1, *sizes)
     kwargs = dict(stride=stride, padding=padding, dilation=dilation, groups=4)
     x_mine, x_ref = x.clone().requires_grad_(), x.clone().requires_grad_()
-    out = OPS[n](x_mine, w, **kwargs, semiring=name)
-    expected = literal(name)(x_ref, w, **kwargs)
-    assert taken, "the flat path was not taken"
-    assert_close(out, expected)
-    cotangent = torch.randn_like(out)
-    out.backward(cotangent)
-    expected.backward(cotangent)
+    with scratchnn.settings(semiring_small_window=small_window):
+        out = OPS[n](x_mine, w, **kwargs, semiring=name)
+        expected = literal(name)(x_ref, w, **kwargs)
+        assert taken, "the flat path was not taken"
+        assert_close(out, expected)
+        cotangent = torch.randn_like(out)
+        out.backward(cotangent)
+        expected.backward(cotangent)
     assert_close(x_mine.grad, x_ref.grad)
 
 
@@ -430,7 +430,8 @@ def test_blocks_stay_under_the_budget_forward_and_backward():
 
 
 def test_chunk_size_is_also_capped_for_cache():
-    assert semiring_module.CHUNK_BYTES <= scratchnn.current_budget()
+    chosen = scratchnn.current_settings()
+    assert chosen.semiring_block_bytes <= chosen.budget
 
 
 # ---------------------------------------------------------------------------------------------

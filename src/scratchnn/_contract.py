@@ -12,8 +12,9 @@ Axes that appear in the output are kept, the others are summed. Two forms comput
 * ``"fast"`` (default) — the same contraction without the broadcast product (``torch.einsum``,
   which lowers to a batched matrix multiply).
 
-Choose the form for a block of code with :func:`contraction`; ops that have faster algorithms
-of their own (see ``functional/conv.py``) consult :func:`current_form` too.
+Choose the form for a block of code with ``scratchnn.settings(form=..., budget=...)`` (or its
+older name :func:`contraction`); ops that have schedules of their own (``scratchnn/schedules/``)
+read the same setting, so the literal form makes every op compute its formula as written.
 """
 
 from __future__ import annotations
@@ -21,47 +22,21 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 
 import torch
 
+from ._settings import FORMS, Settings, current_settings, scoped
 from ._trace import is_recording, record
 
 __all__ = ["FORMS", "contract", "contraction", "current_budget", "current_form"]
 
-FORMS = ("fast", "literal")
-DEFAULT_BUDGET = 256 * 2**20
-
-_form: ContextVar[str] = ContextVar("scratchnn_form", default="fast")
-_budget: ContextVar[int] = ContextVar("scratchnn_budget", default=DEFAULT_BUDGET)
-
-
-# torch.compile cannot trace a ContextVar read; assume_constant_result runs these two once, when a
-# function is traced, and bakes the result into the graph (no guard: a graph compiled under one
-# form keeps it; call torch._dynamo.reset() after switching forms to retrace).
-@torch.compiler.assume_constant_result
-def current_form() -> str:
-    """The contraction form in effect: ``"fast"`` or ``"literal"``.
-
-    Under ``torch.compile`` it is read once, when the function is traced.
-    """
-    return _form.get()
-
-
-@torch.compiler.assume_constant_result
-def current_budget() -> int:
-    """The literal form's temporary-memory budget in bytes.
-
-    Under ``torch.compile`` it is read once, when the function is traced.
-    """
-    return _budget.get()
-
 
 @contextmanager
-def contraction(form: str | None = None, *, budget: int | None = None) -> Iterator[None]:
-    """Select the contraction form (and the literal form's memory budget) inside a block.
+def contraction(form: str | None = None, *, budget: int | None = None) -> Iterator[Settings]:
+    """``scratchnn.settings(form=form, budget=budget)`` under its older name: select the form (and
+    the literal form's memory budget) inside a block.
 
     >>> import torch, scratchnn
     >>> x, w = torch.randn(2, 3, 8, 8), torch.randn(4, 3, 3, 3)
@@ -70,19 +45,18 @@ def contraction(form: str | None = None, *, budget: int | None = None) -> Iterat
     >>> torch.allclose(slow, scratchnn.functional.conv2d(x, w), atol=1e-5)
     True
     """
-    if form is not None and form not in FORMS:
-        raise ValueError(f"contraction: form must be one of {FORMS}, got form={form!r}")
-    if budget is not None and (not isinstance(budget, int) or budget <= 0):
-        raise ValueError(f"contraction: budget must be a positive number of bytes, got budget={budget!r}")
-    form_token = _form.set(form) if form is not None else None
-    budget_token = _budget.set(budget) if budget is not None else None
-    try:
-        yield
-    finally:
-        if budget_token is not None:
-            _budget.reset(budget_token)
-        if form_token is not None:
-            _form.reset(form_token)
+    with scoped({"form": form, "budget": budget}, "contraction") as chosen:
+        yield chosen
+
+
+def current_form() -> str:
+    """The form in effect, ``"fast"`` or ``"literal"``: ``current_settings().form``."""
+    return current_settings().form
+
+
+def current_budget() -> int:
+    """The literal form's temporary-memory budget in bytes: ``current_settings().budget``."""
+    return current_settings().budget
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ import einops
 import torch
 from torch.overrides import TorchFunctionMode, resolve_name
 
-__all__ = ["Step", "bind_pattern", "is_recording", "rearrange", "record", "recording"]
+__all__ = ["Step", "bind_pattern", "hidden", "is_recording", "rearrange", "record", "recording"]
 
 
 @dataclass
@@ -117,6 +117,20 @@ def recording(*, torch_calls: bool = False) -> Iterator[list[Step]]:
     try:
         with _TorchCalls() if torch_calls else nullcontext():
             yield _steps.get()  # type: ignore[misc]
+    finally:
+        _steps.reset(token)
+
+
+@contextmanager
+def hidden() -> Iterator[None]:
+    """Run the block unrecorded: an op whose inner loops are a schedule's (blocks, tiles) records
+    itself as one step and hides the steps of its loops."""
+    if torch.compiler.is_compiling():  # nothing records under torch.compile (no ContextVar to set)
+        yield
+        return
+    token = _steps.set(None)
+    try:
+        yield
     finally:
         _steps.reset(token)
 

@@ -27,7 +27,6 @@ True
 
 from __future__ import annotations
 
-import contextvars
 import copy
 import inspect
 import math
@@ -38,8 +37,7 @@ from typing import Any
 import torch
 import torch.nn.functional as torch_F
 
-from . import _contract
-from ._contract import contraction, current_form
+from ._settings import current_settings, settings
 from ._trace import Step, recording
 
 __all__ = ["Check", "Derivation", "explain", "torch_reference", "torch_twin"]
@@ -215,11 +213,11 @@ def explain(op: str | Callable[..., Any] | torch.nn.Module, /, *args: Any, **kwa
         )
     snapshot = _copy_args((args, kwargs))  # torch's side gets the arguments as they were before our call
     rng_before = torch.random.get_rng_state()
-    chosen = _contract._form in contextvars.copy_context()  # inside an explicit scratchnn.contraction(...)
+    chosen = "form" in current_settings().chosen  # inside an explicit scratchnn.settings(form=...)
     handles = _module_markers(module) if module is not None else []
     try:
-        with contraction(None if chosen else "literal"), recording(torch_calls=True) as steps:
-            form = current_form()
+        with settings(form=None if chosen else "literal"), recording(torch_calls=True) as steps:
+            form = current_settings().form
             result = fn(*args, **kwargs)
     finally:
         for handle in handles:

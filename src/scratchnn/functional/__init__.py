@@ -25,7 +25,8 @@ from .activation import (
     tanh,
     tanhshrink,
 )
-from .attention import multi_head_attention_forward, scaled_dot_product_attention, sdpa_backend
+from .attention import multi_head_attention_forward, scaled_dot_product_attention
+from .attention import sdpa_backend as sdpa_backend  # an older name of scratchnn.settings(attention=...)
 from .bilinear import (
     bilinear,
 )
@@ -124,7 +125,6 @@ __all__ = [
     "relu6",
     "rms_norm",
     "scaled_dot_product_attention",
-    "sdpa_backend",
     "selu",
     "sigmoid",
     "silu",

@@ -43,8 +43,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextlib import AbstractContextManager
 from functools import lru_cache, partial
 from itertools import product
 from types import EllipsisType
@@ -52,6 +51,8 @@ from types import EllipsisType
 import torch
 from torch._C import _functorch
 from torch.autograd import forward_ad
+
+from .._settings import CONV_ALGORITHMS, Settings, check_setting, current_settings, scoped
 
 __all__ = [
     "ALGORITHMS",
@@ -64,25 +65,19 @@ __all__ = [
     "supports",
 ]
 
-ALGORITHMS = ("auto", "einsum", "shift-gemm", "unfold-gemm", "shift-mac", "space-to-batch")
+ALGORITHMS = CONV_ALGORITHMS
 FLAT_ALGORITHMS = ("shift-gemm", "unfold-gemm", "shift-mac")
 
-_algorithm: ContextVar[str] = ContextVar("scratchnn_conv_algorithm", default="auto")
 
-BLOCK_COLUMNS = 8192  # flat columns per block: the accumulator stays in cache, few ops per pass
-COLS_BYTES = 8 * 2**20  # unfold-gemm: a block's column matrix (in L3; 4 MiB: 1.4x the stem's time)
-MIN_CHUNK_BYTES = 8 * 2**20  # temporaries of one chunk: at least this, or ~1/2 of input + output
-
-
-@contextmanager
-def algorithm(name: str) -> Iterator[None]:
-    """Compute every convolution in the block with one algorithm (``"auto"``: chosen per shape).
+def algorithm(name: str) -> AbstractContextManager[Settings]:
+    """``scratchnn.settings(conv=name)`` under its older name: compute every convolution in the
+    block with one algorithm (``"auto"``: chosen per shape).
 
     ``"einsum"`` is the window view contracted by ``einsum``, the formula as written; the flat
     algorithms are described in this module's docstring; ``"space-to-batch"`` moves the dilation
-    phases into the batch (``functional/_dilation.py``) and applies to dilated convolutions only
-    (others fall back to ``"auto"``). The literal form (``scratchnn.contraction("literal")``)
-    ignores this setting: it always contracts the window view.
+    phases into the batch and applies to dilated convolutions only (others fall back to
+    ``"auto"``). The literal form (``scratchnn.settings(form="literal")``) ignores this setting:
+    it always contracts the window view.
 
     >>> import torch, scratchnn.functional as F
     >>> x, w = torch.randn(2, 4, 9, 9), torch.randn(6, 4, 3, 3)
@@ -93,22 +88,12 @@ def algorithm(name: str) -> Iterator[None]:
     >>> torch.allclose(fast, plain, atol=1e-5)
     True
     """
-    if name not in ALGORITHMS:
-        raise ValueError(f"conv algorithm: must be one of {ALGORITHMS}, got {name!r}")
-    token = _algorithm.set(name)
-    try:
-        yield
-    finally:
-        _algorithm.reset(token)
+    return scoped({"conv": check_setting("conv", name, "name", "algorithm")}, "algorithm")
 
 
-@torch.compiler.assume_constant_result
 def current_algorithm() -> str:
-    """The algorithm selected by :func:`algorithm` (``"auto"`` outside any block).
-
-    Under ``torch.compile`` it is read once, when the function is traced.
-    """
-    return _algorithm.get()
+    """The algorithm selected by ``settings(conv=...)`` (``"auto"`` outside any block)."""
+    return current_settings().conv
 
 
 def choose(
@@ -361,11 +346,14 @@ def _chunk_count(x_shape: Sequence[int], weight: torch.Tensor, layout_one: FlatL
     of a kernel that needs only the output and the input gradient. The 8 MiB floor keeps small
     layers in one or two chunks: the grouped and depthwise schedules pay per call (a grouped
     3×3 layer of 3 MiB: 1.7× torch's time in 2 chunks, 2.4× in 4; its memory 1.15×)."""
+    chosen = current_settings()
     batch, channels = x_shape[0], x_shape[1]
+    if chosen.conv_chunk_samples is not None:
+        return min(chosen.conv_chunk_samples, batch)
     size = weight.element_size()
     per_sample = (2 * channels * layout_one.phases + weight.shape[0]) * layout_one.sample * size
     total = (math.prod(x_shape[1:]) + weight.shape[0] * math.prod(layout_one.out)) * batch * size
-    budget = max(MIN_CHUNK_BYTES, total // 2)
+    budget = max(chosen.conv_chunk_bytes, total // 2)
     return max(1, min(batch, budget // max(per_sample, 1)))
 
 
@@ -379,8 +367,8 @@ def _block_size(x: torch.Tensor, name: str, rows: int) -> int:
     if x.device.type != "cpu":
         return 1 << 62  # one block: no cache to fit, fewer kernel launches
     if name == "unfold-gemm":
-        return max(256, COLS_BYTES // (rows * x.element_size()))
-    return BLOCK_COLUMNS
+        return max(256, current_settings().conv_column_bytes // (rows * x.element_size()))
+    return current_settings().conv_block_columns
 
 
 def flat_conv(

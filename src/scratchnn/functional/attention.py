@@ -20,8 +20,6 @@ Two forms compute it:
   tile's weights from them. Tiles are batched matrix multiplies (``baddbmm``) over all of b.
   Causal tiles above the diagonal are skipped; masks are sliced per tile; dropout is drawn per
   tile from a seed taken from torch's generator, so the backward regenerates the same mask.
-  Large problems split their batch rows between torch's threads, each thread running its own
-  tiles with single-threaded ops (see :func:`_over_batch`).
 
 Half and bfloat16 inputs are computed in float32 and rounded back.
 
@@ -37,14 +35,9 @@ keyword-only ``backend=`` and ``block_size=`` arguments.
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, replace
-from functools import partial
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import cast
 
 import einops
@@ -52,6 +45,7 @@ import torch
 
 from .._args import fail, warn
 from .._contract import contract
+from .._settings import ATTENTION_FORMS, Settings, check_setting, current_settings, scoped
 from .._trace import is_recording, rearrange, record
 from .dropout import dropout
 from .linear import linear
@@ -60,59 +54,26 @@ from .softmax import safe_softmax, softmax
 
 __all__ = [
     "BACKENDS",
-    "AttentionConfig",
-    "current_sdpa_config",
     "multi_head_attention_forward",
     "scaled_dot_product_attention",
     "sdpa_backend",
 ]
 
-BACKENDS = ("auto", "literal", "blocked")
+BACKENDS = ATTENTION_FORMS
 LOG2E = math.log2(math.e)  # the blocked form keeps scores in base 2: exp2 is ~3× faster than exp on CPU
 _UPCAST = (torch.float16, torch.bfloat16)
 
 
-@dataclass(frozen=True)
-class AttentionConfig:
-    """How :func:`scaled_dot_product_attention` computes: the form, the tile sizes of the blocked
-    form, and the score size (bytes) above which ``"auto"`` picks the blocked form.
-
-    The default tiles, 256 queries × 256 keys, are large enough that each tile op is a sizeable
-    batched matrix multiply (the per-op overhead vanishes) and small enough that the tile of each
-    thread stays in its core's cache (8 heads in float32: 2 MiB, 1 MiB per thread on 2 threads),
-    which counts when other processes compete for the shared cache. Measured against torch's SDPA
-    at n = 8192 on 2 busy cores (f+b time ratio): 256×256 1.03-1.05, 512×256 1.05, 384×256 1.07,
-    256×512 1.11, 256×128 1.13, 128×512 1.16."""
-
-    backend: str = "auto"
-    block_q: int = 256
-    block_k: int = 256
-    threshold: int = 2**20
-
-
-DEFAULT_CONFIG = AttentionConfig()
-_config: ContextVar[AttentionConfig] = ContextVar("scratchnn_sdpa", default=DEFAULT_CONFIG)
-
-
-@torch.compiler.assume_constant_result
-def current_sdpa_config() -> AttentionConfig:
-    """The attention configuration in effect.
-
-    Under ``torch.compile`` it is read once, when the function is traced (dynamo cannot trace a
-    ContextVar read); call ``torch._dynamo.reset()`` after changing it to retrace.
-    """
-    return _config.get()
-
-
-@contextmanager
 def sdpa_backend(
     backend: str | None = None,
     *,
     block_size: int | tuple[int, int] | None = None,
     threshold: int | None = None,
-) -> Iterator[AttentionConfig]:
-    """Select the attention form (``"auto"``, ``"literal"``, ``"blocked"``), the blocked form's tile
-    size (``block_q`` or ``(block_q, block_k)``) and the ``"auto"`` threshold inside a block.
+) -> AbstractContextManager[Settings]:
+    """``scratchnn.settings(attention=backend, attention_tiles=block_size,
+    attention_threshold=threshold)`` under its older name: select the attention form
+    (``"auto"``, ``"literal"``, ``"blocked"``), the blocked form's tile size (``block_q`` or
+    ``(block_q, block_k)``) and the ``"auto"`` threshold inside a block.
 
     >>> q = k = v = torch.randn(2, 4, 300, 16)
     >>> with sdpa_backend("blocked", block_size=(64, 128)):
@@ -122,42 +83,22 @@ def sdpa_backend(
     >>> torch.allclose(tiled, whole, atol=1e-5)
     True
     """
-    config = _configured(_config.get(), backend, block_size, threshold, "sdpa_backend")
-    token = _config.set(config)
-    try:
-        yield config
-    finally:
-        _config.reset(token)
+    return scoped(_attention_changes(backend, block_size, threshold, "sdpa_backend"), "sdpa_backend")
 
 
-def _configured(
-    config: AttentionConfig,
-    backend: str | None,
-    block_size: int | tuple[int, int] | None,
-    threshold: int | None,
-    op: str,
-) -> AttentionConfig:
-    if backend is not None:
-        if backend not in BACKENDS:
-            raise ValueError(f"{op}: backend must be one of {BACKENDS}, got backend={backend!r}")
-        config = replace(config, backend=backend)
-    if block_size is not None:
-        sizes = (block_size, block_size) if isinstance(block_size, int) else tuple(block_size)
-        if len(sizes) != 2 or not all(
-            isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes
-        ):
-            raise ValueError(
-                f"{op}: block_size must be a positive int or a pair (block_q, block_k), "
-                f"got block_size={block_size!r}"
-            )
-        config = replace(config, block_q=sizes[0], block_k=sizes[1])
-    if threshold is not None:
-        if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
-            raise ValueError(
-                f"{op}: threshold must be a non-negative number of bytes, got threshold={threshold!r}"
-            )
-        config = replace(config, threshold=threshold)
-    return config
+def _attention_changes(
+    backend: str | None, block_size: int | tuple[int, int] | None, threshold: int | None, op: str
+) -> dict[str, object]:
+    """The settings named by the attention arguments, checked under their own names."""
+    changes: dict[str, object] = {}
+    for field, name, value in (
+        ("attention", "backend", backend),
+        ("attention_tiles", "block_size", block_size),
+        ("attention_threshold", "threshold", threshold),
+    ):
+        if value is not None:
+            changes[field] = check_setting(field, value, name, op)
+    return changes
 
 
 # --------------------------------------------------------------------------------------------
@@ -195,7 +136,15 @@ def scaled_dot_product_attention(
     torch.Size([2, 8, 5, 4])
     """
     op = "scaled_dot_product_attention"
-    config = _configured(current_sdpa_config(), backend, block_size, None, op)
+    chosen = current_settings()
+    form = chosen.attention if backend is None else check_setting("attention", backend, "backend", op)
+    tiles = (
+        chosen.attention_tiles
+        if block_size is None
+        else check_setting("attention_tiles", block_size, "block_size", op)
+    )
+    if chosen.form == "literal" and backend is None:  # the literal form computes the formula, attention too
+        form = "literal"
     _check_operands(op, query, key, value, attn_mask)
     if query.shape[-2] == 0 or value.numel() == 0:  # torch's shortcut, before its other checks
         return _empty_attention(query, key, value)
@@ -210,16 +159,15 @@ def scaled_dot_product_attention(
         attn_mask = (
             attn_mask.float() if attn_mask is not None and attn_mask.is_floating_point() else attn_mask
         )
-    form = config.backend
     if torch.compiler.is_compiling():  # traced: the formula, for the compiler to fuse; the blocked
         form = "literal"  # kernel (threads, in-place tiles, per-tile generators) runs eagerly only
     if form == "auto":
         score_bytes = math.prod(batch) * seq_q * seq_k * query.element_size()
-        form = "blocked" if score_bytes > config.threshold else "literal"
+        form = "blocked" if score_bytes > chosen.attention_threshold else "literal"
     if form == "literal":
         out = _attention_literal(query, key, value, attn_mask, dropout_p, is_causal, scale, len(batch))
     else:
-        out = _attention_blocked(query, key, value, attn_mask, dropout_p, is_causal, scale, batch, config)
+        out = _attention_blocked(query, key, value, attn_mask, dropout_p, is_causal, scale, batch, tiles)
     return out if out.dtype == dtype else out.to(dtype)
 
 
@@ -405,7 +353,7 @@ def _attention_blocked(
     is_causal: bool,
     scale: float,
     batch: tuple[int, ...],
-    config: AttentionConfig,
+    tiles: tuple[int, int],
 ) -> torch.Tensor:
     """Flatten the batch dims to one (n = prod b), run the tiled kernel, restore the batch dims."""
     seq_q, seq_k, features = query.shape[-2], key.shape[-2], value.shape[-1]
@@ -430,7 +378,7 @@ def _attention_blocked(
     # drawn from torch's generator, so torch.manual_seed makes the dropout reproducible
     seed = int(torch.randint(0, 2**62, (), dtype=torch.int64)) if dropout_p > 0 else 0
     tiling = _Tiling(
-        n, seq_q, seq_k, min(config.block_q, seq_q), min(config.block_k, seq_k),
+        n, seq_q, seq_k, min(tiles[0], seq_q), min(tiles[1], seq_k),
         scale, is_causal, dropout_p, seed, mask_index,
     )  # fmt: skip
     if is_recording():
@@ -475,10 +423,8 @@ class _Tiling:
         """Query tiles that see key tile k0 (under causal: rows ≥ k0)."""
         return range((k0 // self.block_q) * self.block_q if self.causal else 0, self.seq_q, self.block_q)
 
-    def mask_scores(
-        self, scores: torch.Tensor, mask: torch.Tensor | None, q0: int, k0: int, rows: slice
-    ) -> None:
-        """Apply the mask (or the causal mask) to the scores of batch rows ``rows``, in place."""
+    def mask_scores(self, scores: torch.Tensor, mask: torch.Tensor | None, q0: int, k0: int) -> None:
+        """Apply the mask (or the causal mask) to the scores of a tile, in place."""
         _, height, width = scores.shape
         if self.causal and k0 + width - 1 > q0:  # the tile crosses the diagonal: hide keys j > i
             above = torch.ones(height, width, dtype=torch.bool, device=scores.device).triu_(q0 - k0 + 1)
@@ -487,7 +433,7 @@ class _Tiling:
             return
         tile = _mask_tile(mask, q0, height, k0, width)  # (m, height|1, width|1)
         if tile.shape[0] > 1:  # one mask per batch row (a copy of this tile's rows)
-            tile = tile[self.mask_index[rows]]  # type: ignore[index]
+            tile = tile[self.mask_index]  # type: ignore[index]
         if tile.dtype == torch.bool:
             scores.masked_fill_(tile.logical_not(), float("-inf"))
         else:
@@ -519,39 +465,6 @@ def _tile_buffer(storage: torch.Tensor, n: int, rows: int, cols: int) -> torch.T
     return storage[: n * rows * cols].view(n, rows, cols)
 
 
-_OPENMP = "parallel backend: OpenMP" in torch.__config__.parallel_info()
-_SPLIT_SCORES = 2**22  # split the batch between threads from this many scores (n · l · s) on
-
-
-def _over_batch(tiling: _Tiling, work: Callable[[slice], None], splittable: bool) -> None:
-    """Run ``work(rows)`` over the batch rows, split between torch's intra-op threads.
-
-    Each part runs in its own thread with single-threaded ops, so the parts proceed side by side
-    instead of every tile op splitting over the threads and joining again: a few thousand
-    fork-joins per call, each of which waits for the slowest thread (on a busy machine, for a
-    time slice of the scheduler). Needs torch's OpenMP backend (thread counts per thread);
-    elsewhere, and for small problems, the tile ops use torch's threads as usual.
-    """
-    threads = min(torch.get_num_threads(), tiling.n)
-    if not splittable or threads < 2 or not _OPENMP or tiling.n * tiling.seq_q * tiling.seq_k < _SPLIT_SCORES:
-        work(slice(0, tiling.n))
-        return
-    bounds = [round(i * tiling.n / threads) for i in range(threads + 1)]
-
-    def run(rows: slice) -> None:
-        with torch.no_grad():  # grad mode is per thread: off, as in the autograd.Function's own
-            work(rows)
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)  # threads started now run their ops on one thread
-    try:
-        with ThreadPoolExecutor(threads) as pool:
-            for future in [pool.submit(run, slice(a, b)) for a, b in itertools.pairwise(bounds)]:
-                future.result()
-    finally:
-        torch.set_num_threads(previous)
-
-
 class _BlockedAttention(torch.autograd.Function):
     """FlashAttention-2 in torch ops. Forward keeps output and log-sum-exp; backward recomputes.
 
@@ -570,17 +483,13 @@ class _BlockedAttention(torch.autograd.Function):
 
     With dropout the tile's keep multiplier z scales p before it meets V (and dO Vᵀ before ds).
     A row with nothing to attend has l = 0: its output is 0 and its lse +inf, so its p is 0.
-    The batch rows are independent: without dropout or a mask gradient they are split between
-    threads (:func:`_over_batch`).
     """
 
     @staticmethod
     def forward(ctx, query, key, value, mask, tiling: _Tiling):  # type: ignore[override]
         out = torch.empty(tiling.n, tiling.seq_q, value.shape[2], dtype=query.dtype, device=query.device)
         lse = torch.empty(tiling.n, tiling.seq_q, 1, dtype=query.dtype, device=query.device)
-        _over_batch(
-            tiling, partial(_forward_rows, query, key, value, mask, tiling, out, lse), not tiling.dropout_p
-        )
+        _forward_tiles(query, key, value, mask, tiling, out, lse)
         ctx.save_for_backward(query, key, value, mask, out, lse)
         ctx.tiling = tiling
         return out
@@ -598,16 +507,12 @@ class _BlockedAttention(torch.autograd.Function):
             torch.zeros_like(mask, memory_format=torch.contiguous_format) if need_mask else None,
         )
         needs = ctx.needs_input_grad[:4]
-        work = partial(
-            _backward_rows, query, key, value, mask, tiling, out, lse, grad_out.contiguous(), grads, needs
-        )
-        _over_batch(tiling, work, not (tiling.dropout_p or need_mask))
+        _backward_tiles(query, key, value, mask, tiling, out, lse, grad_out.contiguous(), grads, needs)
         return (*(grad if need else None for grad, need in zip(grads, needs)), None)
 
 
-def _forward_rows(query, key, value, mask, tiling: _Tiling, out, lse, rows: slice) -> None:
-    """The forward of batch rows ``rows``: each query tile meets the key tiles it sees."""
-    query, key, value = query[rows], key[rows], value[rows]
+def _forward_tiles(query, key, value, mask, tiling: _Tiling, out, lse) -> None:
+    """The forward: each query tile meets the key tiles it sees."""
     n, features = query.shape[0], value.shape[2]
     storage = query.new_empty(n * tiling.block_q * tiling.block_k)
     for q0 in tiling.query_blocks():
@@ -622,7 +527,7 @@ def _forward_rows(query, key, value, mask, tiling: _Tiling, out, lse, rows: slic
             scores = _tile_buffer(storage, n, q1 - q0, k1 - k0)
             alpha = tiling.scale * LOG2E
             torch.baddbmm(scores, q_tile, key[:, k0:k1].transpose(1, 2), beta=0, alpha=alpha, out=scores)
-            tiling.mask_scores(scores, mask, q0, k0, rows)
+            tiling.mask_scores(scores, mask, q0, k0)
             new_max = torch.maximum(running_max, scores.amax(-1, keepdim=True))
             shift = new_max.masked_fill(new_max == float("-inf"), 0.0)  # nothing seen yet: shift by 0
             weights = scores.sub_(shift).exp2_()
@@ -633,17 +538,14 @@ def _forward_rows(query, key, value, mask, tiling: _Tiling, out, lse, rows: slic
                 weights.mul_(keep)
             acc.mul_(rescale).baddbmm_(weights, value[:, k0:k1])
             running_max = new_max
-        torch.div(acc, running_sum.masked_fill(running_sum == 0, 1.0), out=out[rows, q0:q1])
-        lse[rows, q0:q1] = torch.where(running_sum > 0, shift + running_sum.log2(), float("inf"))
+        torch.div(acc, running_sum.masked_fill(running_sum == 0, 1.0), out=out[:, q0:q1])
+        lse[:, q0:q1] = torch.where(running_sum > 0, shift + running_sum.log2(), float("inf"))
 
 
-def _backward_rows(
-    query, key, value, mask, tiling: _Tiling, out, lse, grad_out, grads, needs, rows: slice
-) -> None:
-    """The backward of batch rows ``rows``: each key tile meets the query tiles that see it."""
+def _backward_tiles(query, key, value, mask, tiling: _Tiling, out, lse, grad_out, grads, needs) -> None:
+    """The backward: each key tile meets the query tiles that see it."""
     grad_q, grad_k, grad_v, grad_mask = grads
     need_q, need_k, need_v, need_mask = needs
-    query, key, value, out, lse, grad_out = (t[rows] for t in (query, key, value, out, lse, grad_out))
     n = query.shape[0]
     # D_i = Σ_e dO ∘ O, per query tile (no full-size temporary)
     row_dot = torch.empty_like(lse)
@@ -668,7 +570,7 @@ def _backward_rows(
             weights = _tile_buffer(weights_storage, n, q1 - q0, k1 - k0)
             alpha = tiling.scale * LOG2E
             torch.baddbmm(neg_lse[:, q0:q1], q_tile, k_tile.transpose(1, 2), alpha=alpha, out=weights)
-            tiling.mask_scores(weights, mask, q0, k0, rows)
+            tiling.mask_scores(weights, mask, q0, k0)
             weights.exp2_()  # p = 2^(s - lse), in base 2 as in the forward
             keep = tiling.keep(q0, k0, weights.shape, weights.dtype, weights.device)
             kept = weights if keep is None else weights * keep
@@ -689,10 +591,10 @@ def _backward_rows(
                 _accumulate_mask_grad(grad_mask, grad_scores, tiling, q0, k0)
             if need_q:
                 grad_q_tile = _tile_buffer(grad_q_storage, n, q1 - q0, query.shape[2])
-                grad_q[rows, q0:q1].add_(torch.bmm(grad_scores, k_tile, out=grad_q_tile), alpha=tiling.scale)
+                grad_q[:, q0:q1].add_(torch.bmm(grad_scores, k_tile, out=grad_q_tile), alpha=tiling.scale)
             if need_k:
                 grad_k_tile.baddbmm_(grad_scores.transpose(1, 2), q_tile, alpha=tiling.scale)
-        grad_k[rows, k0:k1], grad_v[rows, k0:k1] = grad_k_tile, grad_v_tile
+        grad_k[:, k0:k1], grad_v[:, k0:k1] = grad_k_tile, grad_v_tile
 
 
 def _accumulate_mask_grad(

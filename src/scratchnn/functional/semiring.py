@@ -39,8 +39,8 @@ Bounded memory
 The literal form ``combine(windows, weight).reduce(...)`` materializes an (output × window)
 tensor: ``b·g·c_out·c_in·h·w·kh·kw`` elements — 20 GB for a 71×71 element on a 1024² image. Here
 the product is cut into blocks along its axes (batch, kernel offsets, channels, output
-positions) that each hold at most ``min(current_budget(), CHUNK_BYTES)`` bytes; a block is
-combined, reduced, and folded into an accumulator the size of its output block (``+`` for sum,
+positions) that each hold at most ``min(budget, semiring_block_bytes)`` bytes (both
+``scratchnn.settings``); a block is combined, reduced, and folded into an accumulator the size of its output block (``+`` for sum,
 ``maximum``, ``logaddexp``). The backward is a custom ``autograd.Function`` that stores only the
 input, the weight and the output, and recomputes block by block. Peak memory is
 O(input + output + a few blocks).
@@ -58,8 +58,8 @@ Gradients
 
 Flat max-plus/min-plus filters (a constant element per channel, depthwise, no weight gradient
 needed) take a separable path instead: a rectangular max filter is a max over rows, then over
-columns. Along each dim, small windows (up to ``SMALL_WINDOW`` taps) reduce tap by tap over shifted
-slices, larger ones by binary doubling of non-overlapping spans: O(log k) full passes whatever k.
+columns. Along each dim, small windows (up to ``semiring_small_window`` taps, a setting) reduce
+tap by tap over shifted slices, larger ones by binary doubling of non-overlapping spans: O(log k) full passes whatever k.
 Both also *count* the taps that attain the extremum (non-overlapping spans make that exact), and
 the backward gives each tied tap g / count through the adjoint filter — a min over the reflected
 window of the window starts, summing the shares of the windows whose max is the pixel's value. That
@@ -77,22 +77,20 @@ import dataclasses
 import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import EllipsisType
 
 import torch
 from torch.autograd.function import once_differentiable
 
-from .. import _trace
 from .._args import spatial_legend
-from .._contract import contract, current_budget
-from .._trace import is_recording, record
+from .._contract import contract
+from .._settings import current_settings
+from .._trace import hidden, is_recording, record
 from .._windows import output_size, sliding_windows
 from .conv import ConvArgs, IntOrTuple, Padding
 
 __all__ = [
-    "CHUNK_BYTES",
     "SEMIRINGS",
     "Semiring",
     "get_semiring",
@@ -104,12 +102,6 @@ __all__ = [
 
 # The identity of each reduction: the padding value and the value of an empty reduction.
 REDUCTIONS = {"sum": 0.0, "max": -math.inf, "min": math.inf, "logsumexp": -math.inf}
-
-# Upper bound on one block of the (output × window) product; the budget of the literal form
-# (256 MiB by default) bounds it too. Blocks near the cache size are fastest: an l1 conv 64→64,
-# 3×3 on (2, 64, 56, 56), forward+backward, one thread, took 3.96 / 1.80 / 1.54 / 2.84 s with
-# blocks of 256 KiB / 1 / 4 / 16 MiB. Smaller budgets only add Python overhead per block.
-CHUNK_BYTES = 4 * 2**20
 
 
 # --------------------------------------------------------------------------------------------
@@ -438,8 +430,9 @@ def semiring_conv(
         spatial=tuple(x.shape[2:]),
         pad_value=semiring.padding_value_or_identity if padding_value is None else float(padding_value),
     )
-    budget = min(current_budget(), CHUNK_BYTES)
-    with _hidden():
+    chosen = current_settings()
+    budget = min(chosen.budget, chosen.semiring_block_bytes)
+    with hidden():
         semiring = _with_missing_taps(semiring, weight)
         flat = _flat_constant(weight, geometry, semiring)
     if is_recording():
@@ -459,7 +452,7 @@ def semiring_conv(
             if flat is not None
             else f"in blocks of at most {budget / 2**20:.3g} MiB: the product is never materialized",
         )
-    with _hidden():
+    with hidden():
         if flat is not None:
             out = _FlatFilter.apply(x, geometry, semiring.reduce == "max") + flat.view(-1, *[1] * n)
         else:
@@ -482,19 +475,6 @@ def _with_missing_taps(semiring: Semiring, weight: torch.Tensor) -> Semiring:
         return semiring
     absorbing = _plus_absorbing_minus_inf if semiring.reduce == "max" else _plus_absorbing_plus_inf
     return dataclasses.replace(semiring, combine=absorbing)
-
-
-@contextmanager
-def _hidden() -> Iterator[None]:
-    """Run the block loops unrecorded: ``scratchnn.explain`` shows the op as its one step."""
-    if torch.compiler.is_compiling():  # nothing records under torch.compile (no ContextVar to set)
-        yield
-        return
-    token = _trace._steps.set(None)
-    try:
-        yield
-    finally:
-        _trace._steps.reset(token)
 
 
 # --------------------------------------------------------------------------------------------
@@ -963,7 +943,7 @@ class _SemiringConv(torch.autograd.Function):
     def backward(ctx, grad_out):  # type: ignore[no-untyped-def]
         x, weight, out = ctx.saved_tensors
         need = (ctx.needs_input_grad[0], ctx.needs_input_grad[1])
-        with _hidden():
+        with hidden():
             grad_x, grad_w = _backward(x, weight, out, grad_out, ctx.geometry, ctx.kernel, ctx.budget, need)
         return grad_x, grad_w, None, None, None
 
@@ -1076,22 +1056,18 @@ def _hits(values: torch.Tensor, extremum: torch.Tensor, dtype: torch.dtype) -> t
     return torch.eq(values, extremum, out=torch.empty(extremum.shape, dtype=dtype, device=extremum.device))
 
 
-# Up to this many taps per dim, tap-by-tap elementwise ops beat binary doubling (log k full
-# passes of a five-op combine).
-SMALL_WINDOW = 6
-
-
 def _flat_filter(
     x_pad: torch.Tensor, geometry: _Geometry, largest: bool, weight: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, ...]:
     """The separable filter: one window reduce per spatial dim (then the stride), of the values
     alone or of (value, weight) pairs — the extremum and the total weight of the taps attaining it."""
     n = geometry.n
+    small = current_settings().semiring_small_window
     values: tuple[torch.Tensor, ...] = (x_pad,) if weight is None else (x_pad, weight)
     combine = _extremum(largest) if weight is None else _extremum_and_total(largest)
     for i, (k, s, d) in enumerate(zip(geometry.kernel, geometry.stride, geometry.dilation)):
         dim = x_pad.ndim - n + i
-        if k <= SMALL_WINDOW:
+        if k <= small:
             values = _window_reduce_taps(values, dim, k, d, largest)
         else:
             values = _window_reduce(values, dim, k, d, combine)
