@@ -13,6 +13,7 @@ import scratchnn
 from scratchnn import cli
 from scratchnn import functional as F
 from scratchnn import nn as snn
+from scratchnn._comparison import TOLERANCES
 from scratchnn._trace import bind_pattern, recording
 from scratchnn.check import cases
 from scratchnn.explain import Derivation, _compare, torch_twin
@@ -238,7 +239,7 @@ def test_container_with_torch_and_scratch_layers() -> None:
         "2: Linear(in_features=144, out_features=10, bias=True)",
     ]
     assert [s.output for s in d.steps if s.kind == "module"] == [(5, 4, 6, 6), (5, 144), (5, 10)]
-    assert d.check.reference == "torch.nn.Sequential" and d.check.ok and d.check.tolerance == 1e-9
+    assert d.check.reference == "torch.nn.Sequential" and d.check.ok and d.check.tolerance == TOLERANCES[torch.float64]
     assert all(not hasattr(layer, "_scratchnn_marker") for layer in model)
     assert not model[0]._forward_pre_hooks and not model[0]._forward_hooks  # the markers' hooks are gone
 
@@ -365,7 +366,7 @@ def test_cli_options_anywhere_and_markdown(capsys: pytest.CaptureFixture[str]) -
     code, out, _ = run_cli(capsys, *argv.split(), "--form", "fast")
     assert code == 0 and out.startswith("### `conv1d`")
     assert "`conv1d(input (2, 4, 10) float64, weight (6, 2, 3) float64, padding='same', groups=2)`" in out
-    assert "contraction form **fast**" in out and "tolerance 1e-09" in out
+    assert "contraction form **fast**" in out and f"tolerance {TOLERANCES[torch.float64]:.0e}" in out
 
 
 def test_cli_without_arguments_uses_the_first_check_case(capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import scratchnn.functional as F
 import scratchnn.nn as snn
-from helpers import assert_matches_torch
+from helpers import TOLERANCES, assert_matches_torch
 from scratchnn.functional.softmax import safe_softmax
 
 PAIRS = [(F.softmax, torch_F.softmax), (F.log_softmax, torch_F.log_softmax)]
@@ -38,7 +38,7 @@ def test_dtype_argument_and_reduced_precision(ours, theirs, dtype):
     x = torch.randn(3, 5, dtype=torch.float64) * 4
     assert_matches_torch(ours, theirs, x.to(dtype), 1)  # half/bfloat16 computed in float32, as torch
     # cast first: computed in `dtype`, so its gradient (back in float64) has `dtype`'s precision
-    tolerance = {torch.float64: 1e-10, torch.float32: 1e-5, torch.float16: 1e-2, torch.bfloat16: 5e-2}[dtype]
+    tolerance = TOLERANCES[dtype]
     assert_matches_torch(ours, theirs, x, -1, dtype=dtype, rtol=tolerance, atol=tolerance)
     assert_matches_torch(ours, theirs, torch.arange(6).reshape(2, 3), 0, dtype=torch.float64, grad=False)
 

@@ -1,7 +1,8 @@
 """Run every implemented op against torch (float64, forward and backward) and print a table.
 
 Columns: the op, its number of cases, the largest output error and the largest input-gradient
-error, each relative to the reference (max |ours - torch| / (1 + max |torch|)), and ok/FAIL.
+error, each max |ours - torch| / (max(1, max |torch|) + |torch|) (the comparison core's error),
+and ok/FAIL.
 Exit status 1 when any case fails, 2 for an unknown op.
 """
 
@@ -13,6 +14,7 @@ import sys
 import torch
 
 from . import check
+from ._comparison import TOLERANCES
 from ._contract import FORMS, contraction
 
 
@@ -20,7 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("ops", nargs="*", help="ops to check (default: all)")
     parser.add_argument("--form", choices=FORMS, default="fast", help="contraction form (default: fast)")
     parser.add_argument(
-        "--tolerance", type=float, default=1e-9, help="largest error accepted (default: 1e-9)"
+        "--tolerance",
+        type=float,
+        default=TOLERANCES[torch.float64],
+        help=f"largest error accepted (default: float64's, {TOLERANCES[torch.float64]:.0e})",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed of the first case (default: 0)")
     parser.add_argument(

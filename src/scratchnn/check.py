@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ._comparison import TOLERANCES, error, run_both
+
 __all__ = ["Case", "Row", "cases", "register", "run"]
 
 Make = Callable[[torch.Generator], tuple[tuple, dict]]
@@ -57,76 +59,30 @@ class Row:
         return not self.failures
 
 
-def _leaves(value, grad: bool, device: torch.device):
-    if isinstance(value, torch.Tensor):
-        leaf = value.detach().to(device, copy=True)
-        return leaf.requires_grad_(grad and leaf.is_floating_point())
-    if isinstance(value, tuple | list):
-        return type(value)(_leaves(v, grad, device) for v in value)
-    if isinstance(value, dict):
-        return {key: _leaves(v, grad, device) for key, v in value.items()}
-    return value
-
-
-def _tensors(value) -> list[torch.Tensor]:
-    if isinstance(value, torch.Tensor):
-        return [value]
-    if isinstance(value, tuple | list):
-        return [t for v in value for t in _tensors(v)]
-    return []
-
-
-def _relative(a: torch.Tensor, b: torch.Tensor) -> float:
-    if a.numel() == 0:
-        return 0.0
-    return ((a.double() - b.double()).abs().max() / (1 + b.double().abs().max())).item()
-
-
 def run_case(case: Case, seed: int, device: str | torch.device = "cpu") -> tuple[float, float]:
-    """Max relative error of the outputs and of the input gradients for one case, whose tensors
-    are made on the CPU (the same on every machine) and moved to ``device``."""
-    device = torch.device(device)
-    generator = torch.Generator().manual_seed(seed)
-    args, kwargs = case.make(generator)
-    results = []
-    for fn in (case.ours, case.theirs):
-        call_args, call_kwargs = _leaves(args, True, device), _leaves(kwargs, True, device)
-        torch.manual_seed(seed)  # ops that draw random numbers draw the same ones
-        out = _tensors(fn(*call_args, **call_kwargs))
-        results.append((call_args, call_kwargs, out))
-    (args_a, kwargs_a, out_a), (args_b, kwargs_b, out_b) = results
-    if len(out_a) != len(out_b) or any(
-        a.shape != b.shape or a.dtype != b.dtype for a, b in zip(out_a, out_b)
-    ):
-        shapes = [(tuple(t.shape), t.dtype) for t in out_a], [(tuple(t.shape), t.dtype) for t in out_b]
-        raise AssertionError(f"outputs differ in shape or dtype: {shapes[0]} vs {shapes[1]}")
-    error = max((_relative(a, b) for a, b in zip(out_a, out_b)), default=0.0)
-    differentiable = [(a, b) for a, b in zip(out_a, out_b) if a.requires_grad and b.requires_grad]
-    if not differentiable:
-        return error, 0.0
-    cotangents = [
-        torch.randn(a.shape, generator=generator, dtype=a.dtype).to(a.device) for a, _ in differentiable
-    ]
-    inputs_a = [t for t in _tensors([args_a, list(kwargs_a.values())]) if t.requires_grad]
-    inputs_b = [t for t in _tensors([args_b, list(kwargs_b.values())]) if t.requires_grad]
-    grads_a = torch.autograd.grad([a for a, _ in differentiable], inputs_a, cotangents, allow_unused=True)
-    grads_b = torch.autograd.grad([b for _, b in differentiable], inputs_b, cotangents, allow_unused=True)
+    """The largest error (``_comparison.error``) of the outputs and of the input gradients for
+    one case, whose tensors are made on the CPU (the same on every machine) and moved to
+    ``device``."""
+    args, kwargs = case.make(torch.Generator().manual_seed(seed))
+    run = run_both(case.ours, case.theirs, args, kwargs, seed=seed, device=torch.device(device))
+    output_error = max((error(a, b) for a, b in zip(run.ours, run.theirs)), default=0.0)
     grad_error = 0.0
-    for ga, gb in zip(grads_a, grads_b):
+    for ga, gb in zip(run.grads_ours, run.grads_theirs):
         if (ga is None) != (gb is None):
             raise AssertionError("one side has a gradient where the other has none")
-        if ga is not None:
-            grad_error = max(grad_error, _relative(ga, gb))
-    return error, grad_error
+        if ga is not None and gb is not None:
+            grad_error = max(grad_error, error(ga, gb))
+    return output_error, grad_error
 
 
 def run(
     ops: Iterable[str] | None = None,
-    tolerance: float = 1e-9,
+    tolerance: float = TOLERANCES[torch.float64],
     seed: int = 0,
     device: str | torch.device = "cpu",
 ) -> list[Row]:
-    """Run the registered cases (all, or those of ``ops``) in float64 on ``device`` and summarize by op."""
+    """Run the registered cases (all, or those of ``ops``) in float64 on ``device`` and summarize
+    by op; a case fails when an error exceeds ``tolerance`` (float64's, by default)."""
     registry = cases()
     selected = sorted(registry) if ops is None else list(ops)
     rows = []

@@ -5,10 +5,11 @@ hooks on every module, records each module's outputs in the order they are compu
 both up with the same random cotangent. The report gives, per module output, per parameter
 gradient, per input gradient and per buffer after the run, the max absolute error, the max
 relative error ``max|candidate − reference| / max|reference|`` and the *error* that is judged
-against the tolerance, ``max|candidate − reference| / max(1, max|reference|)`` — the scale
-the test suite's ``assert_close`` uses: relative for values of size 1 and more, absolute below,
-so a gradient that is zero up to rounding (a BatchNorm bias before another normalization) does
-not read as a 100 % error. It names the first module (in execution order) whose output differs
+against the tolerance — the comparison core's (``scratchnn/_comparison.py``, the one ``check``,
+``explain`` and the test suite use): ``max |candidate − reference| / (max(1, max|reference|) +
+|reference|)``, relative for values of size 1 and more, absolute below, so a gradient that is
+zero up to rounding (a BatchNorm bias before another normalization) does not read as a 100 %
+error. It names the first module (in execution order) whose output differs
 by more than the tolerance: where the models diverge first. Modules and parameters are paired
 by their qualified names, so a model and its :func:`scratchnn.convert` copy line up;
 ``reference`` and ``candidate`` may be the same module, run once natively and once inside
@@ -34,9 +35,10 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["CompareReport", "Row", "compare"]
+from ._comparison import TOLERANCES, error, leaves, tensors_in
+from ._comparison import tolerance as tolerance_of
 
-TOLERANCES = {torch.float64: 1e-9, torch.float32: 1e-4, torch.float16: 1e-2, torch.bfloat16: 5e-2}
+__all__ = ["TOLERANCES", "CompareReport", "Row", "compare"]
 
 
 @dataclass
@@ -50,12 +52,8 @@ class Row:
     max_abs: float
     max_rel: float  # max_abs / max|reference|
     note: str = ""  # why the tensors could not be compared, if they could not
+    error: float = float("nan")  # the comparison core's error, judged against the tolerance
     scale: float = 1.0  # max|reference|
-
-    @property
-    def error(self) -> float:
-        """``max_abs / max(1, max|reference|)``: relative for large values, absolute near zero."""
-        return self.max_abs / max(1.0, self.scale)
 
     def over(self, tolerance: float) -> bool:
         return bool(self.note) or not self.error <= tolerance  # nan counts as over
@@ -132,7 +130,8 @@ def compare(
 ) -> CompareReport:
     """Run ``reference(*inputs, **kwargs)`` and ``candidate(*inputs, **kwargs)`` and compare them
     layer by layer (see the module docstring). ``context()`` is entered around the candidate's
-    run; ``tolerance`` (relative) defaults to 1e-9 for float64 outputs, 1e-4 for float32."""
+    run; ``tolerance`` defaults to the comparison core's for the dtype of the model's output
+    (``scratchnn._comparison.TOLERANCES``)."""
     sides = []
     for model, make_context in ((reference, None), (candidate, context)):
         with make_context() if make_context else nullcontext():
@@ -140,7 +139,7 @@ def compare(
     (ref_calls, ref_grads, ref_buffers), (cand_calls, cand_grads, cand_buffers) = sides
     report = CompareReport()
     dtypes = [t.dtype for _, _, tensors in ref_calls for t in tensors if t.is_floating_point()]
-    default = TOLERANCES.get(dtypes[-1], 1e-9) if dtypes else 1e-9  # the model output's dtype
+    default = tolerance_of(dtypes[-1] if dtypes else torch.float64)  # the model output's dtype
     report.tolerance = tolerance if tolerance is not None else default
     candidates = {name: (cls, tensors) for name, cls, tensors in cand_calls}
     for name, cls, tensors in ref_calls:
@@ -170,27 +169,6 @@ def _qualified(cls: type | None) -> str:
     return f"{module}.{cls.__name__}"
 
 
-def _tensors(value: Any) -> list[torch.Tensor]:
-    if isinstance(value, torch.Tensor):
-        return [value]
-    if isinstance(value, tuple | list):
-        return [t for v in value for t in _tensors(v)]
-    if isinstance(value, dict):
-        return [t for v in value.values() for t in _tensors(v)]
-    return []
-
-
-def _copy_inputs(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
-        copied = value.detach().clone()
-        return copied.requires_grad_(value.is_floating_point() or value.is_complex())
-    if isinstance(value, tuple | list):
-        return type(value)(_copy_inputs(v) for v in value)
-    if isinstance(value, dict):
-        return {k: _copy_inputs(v) for k, v in value.items()}
-    return value
-
-
 def _run(
     model: nn.Module, inputs: tuple, kwargs: dict, backward: bool, seed: int
 ) -> tuple[list[tuple[str, type, list[torch.Tensor]]], dict[str, torch.Tensor], dict[str, torch.Tensor]]:
@@ -206,7 +184,7 @@ def _run(
         name = names[id(module)]
         seen[name] = seen.get(name, 0) + 1
         label = name if seen[name] == 1 else f"{name}#{seen[name]}"
-        calls.append((label, type(module), [t.detach().clone() for t in _tensors(output)]))
+        calls.append((label, type(module), [t.detach().clone() for t in tensors_in(output)]))
 
     parameters = dict(model.named_parameters())
     saved_grads = {name: p.grad for name, p in parameters.items()}
@@ -217,15 +195,15 @@ def _run(
             torch.manual_seed(seed)
             for p in parameters.values():
                 p.grad = None
-            call_inputs, call_kwargs = _copy_inputs(inputs), _copy_inputs(kwargs)
-            outputs = [t for t in _tensors(model(*call_inputs, **call_kwargs)) if t.requires_grad]
+            call_inputs, call_kwargs = leaves(inputs, True), leaves(kwargs, True)
+            outputs = [t for t in tensors_in(model(*call_inputs, **call_kwargs)) if t.requires_grad]
             grads: dict[str, torch.Tensor] = {}
             if backward and outputs:
                 generator = torch.Generator().manual_seed(seed + 1)
                 cotangents = [torch.randn(t.shape, generator=generator, dtype=t.dtype) for t in outputs]
                 torch.autograd.backward(outputs, cotangents)
-                leaves = _tensors([call_inputs, call_kwargs])
-                grads = {f"input {i}": t.grad for i, t in enumerate(leaves) if t.grad is not None}
+                inputs_used = tensors_in([call_inputs, call_kwargs])
+                grads = {f"input {i}": t.grad for i, t in enumerate(inputs_used) if t.grad is not None}
                 grads |= {name: p.grad.clone() for name, p in parameters.items() if p.grad is not None}
         buffers = {name: b.detach().clone() for name, b in model.named_buffers()}
     finally:
@@ -251,12 +229,10 @@ def _row(name: str, kind: str, what: str, reference: torch.Tensor, candidate: to
     if candidate.dtype != reference.dtype:
         what = f"{what} ({reference.dtype} vs {candidate.dtype})"
     if reference.numel() == 0:
-        return Row(name, kind, what, shape, 0.0, 0.0)
+        return Row(name, kind, what, shape, 0.0, 0.0, error=0.0)
     ref, cand = reference.detach().double(), candidate.detach().double()
-    difference = (cand - ref).abs()
-    both_nan = ref.isnan() & cand.isnan()
-    difference = torch.where(both_nan | (ref == cand), torch.zeros_like(difference), difference)
+    difference = torch.where((ref == cand) | (ref.isnan() & cand.isnan()), 0.0, (cand - ref).abs())
     max_abs = difference.max().item()
     scale = ref[ref.isfinite()].abs().max().item() if ref.isfinite().any() else 0.0
     max_rel = max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else float("inf"))
-    return Row(name, kind, what, shape, max_abs, max_rel, scale=scale)
+    return Row(name, kind, what, shape, max_abs, max_rel, error=error(cand, ref), scale=scale)

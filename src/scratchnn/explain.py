@@ -37,13 +37,11 @@ from typing import Any
 import torch
 import torch.nn.functional as torch_F
 
+from ._comparison import error, leaves, tensors_in, tolerance
 from ._settings import current_settings, settings
 from ._trace import Step, recording
 
 __all__ = ["Check", "Derivation", "explain", "torch_reference", "torch_twin"]
-
-# Largest accepted error, relative to the size of torch's output: max|ours - torch| / (1 + max|torch|).
-TOLERANCES = {torch.float64: 1e-9, torch.float32: 1e-5, torch.float16: 1e-2, torch.bfloat16: 5e-2}
 
 
 @dataclass
@@ -211,7 +209,7 @@ def explain(op: str | Callable[..., Any] | torch.nn.Module, /, *args: Any, **kwa
         missing = (
             "" if reference is not None else f"torch has no op named {name!r} and no check case gives one"
         )
-    snapshot = _copy_args((args, kwargs))  # torch's side gets the arguments as they were before our call
+    snapshot = leaves((args, kwargs), False)  # torch's side gets the arguments as they were before our call
     rng_before = torch.random.get_rng_state()
     chosen = "form" in current_settings().chosen  # inside an explicit scratchnn.settings(form=...)
     handles = _module_markers(module) if module is not None else []
@@ -222,7 +220,7 @@ def explain(op: str | Callable[..., Any] | torch.nn.Module, /, *args: Any, **kwa
     finally:
         for handle in handles:
             handle.remove()
-    outputs = [(tuple(t.shape), t.dtype) for t in _tensors(result)]
+    outputs = [(tuple(t.shape), t.dtype) for t in tensors_in(result)]
     if reference is None:
         check = Check("", ok=None, message=missing)
     else:
@@ -394,7 +392,7 @@ def _compare(
     except Exception as exc:  # torch refuses the call: the check fails and says why
         check.ok, check.message = False, f"torch raised {type(exc).__name__}: {exc}"
         return check
-    ours_list, theirs_list = _tensors(ours), _tensors(theirs)
+    ours_list, theirs_list = tensors_in(ours), tensors_in(theirs)
     if [(t.shape, t.dtype) for t in ours_list] != [(t.shape, t.dtype) for t in theirs_list]:
         shapes = (
             [(tuple(t.shape), t.dtype) for t in ours_list],
@@ -402,24 +400,12 @@ def _compare(
         )
         check.ok, check.message = False, f"outputs differ: ours {shapes[0]}, torch's {shapes[1]}"
         return check
-    errors, scales = [0.0], [0.0]
-    for a, b in zip(ours_list, theirs_list):
-        if not a.numel():
-            continue
-        a, b = (
-            a.detach().to(torch.float64 if not a.is_complex() else torch.complex128),
-            b.detach().to(a.dtype),
-        )
-        both_nan = a.isnan() & b.isnan()
-        difference = torch.where(both_nan, 0.0, (a - b).abs()) if not a.is_complex() else (a - b).abs()
-        difference = torch.where(a == b, 0.0, difference)  # equal infinities
-        errors.append(float(difference.nan_to_num(nan=math.inf).max()))
-        finite = b[b.isfinite()] if not b.is_complex() else b.abs()
-        scales.append(float(finite.abs().max()) if finite.numel() else 0.0)
-    floating = [t.dtype for t in theirs_list if t.is_floating_point() or t.is_complex()]
-    check.tolerance = max((TOLERANCES.get(d, 1e-5) for d in floating), default=0.0)
-    check.max_abs_error = max(errors)
-    check.relative_error = check.max_abs_error / (1 + max(scales))
+    errors = [error(a, b) for a, b in zip(ours_list, theirs_list)]
+    check.max_abs_error = max((_max_abs(a, b) for a, b in zip(ours_list, theirs_list)), default=0.0)
+    check.relative_error = max(errors, default=0.0)
+    check.tolerance = max(
+        (tolerance(t.dtype) for t in theirs_list if t.is_floating_point() or t.is_complex()), default=0.0
+    )
     check.ok = check.relative_error <= check.tolerance
     return check
 
@@ -440,12 +426,12 @@ def _module_markers(module: torch.nn.Module) -> list[Any]:
             steps = _steps.get()
             if steps is not None:
                 text = f"{name}: {_one_line(mod)}"
-                steps.append(Step("module", text, [tuple(t.shape) for t in _tensors(inputs)], ()))
+                steps.append(Step("module", text, [tuple(t.shape) for t in tensors_in(inputs)], ()))
                 mod._scratchnn_marker = steps[-1]  # type: ignore[assignment]
 
         def after(mod: torch.nn.Module, inputs: tuple, output: Any) -> None:
             marker = mod.__dict__.pop("_scratchnn_marker", None)
-            outputs = _tensors(output)
+            outputs = tensors_in(output)
             if marker is not None and outputs:
                 marker.output = tuple(outputs[0].shape)
 
@@ -464,24 +450,14 @@ def _one_line(module: torch.nn.Module) -> str:
 # --- text helpers ------------------------------------------------------------------------------
 
 
-def _tensors(value: Any) -> list[torch.Tensor]:
-    if isinstance(value, torch.Tensor):
-        return [value]
-    if isinstance(value, tuple | list):
-        return [t for v in value for t in _tensors(v)]
-    if isinstance(value, dict):
-        return [t for v in value.values() for t in _tensors(v)]
-    return []
-
-
-def _copy_args(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
-        return value.detach().clone()
-    if isinstance(value, tuple | list):
-        return type(value)(_copy_args(v) for v in value)
-    if isinstance(value, dict):
-        return {k: _copy_args(v) for k, v in value.items()}
-    return value
+def _max_abs(a: torch.Tensor, b: torch.Tensor) -> float:
+    """max |a − b| (0 where both are NaN or equal infinities)."""
+    if not a.numel():
+        return 0.0
+    wide = torch.complex128 if a.is_complex() else torch.float64
+    a, b = a.detach().to(wide), b.detach().to(wide)
+    same = (a == b) | (a.isnan() & b.isnan())
+    return float(torch.where(same, 0.0, (a - b).abs()).nan_to_num(nan=math.inf).max())
 
 
 def _step_text(step: Step) -> str:
