@@ -24,7 +24,7 @@ import torch.nn.functional as torch_F
 
 import scratchnn
 from scratchnn.functional import conv_transpose2d
-from scratchnn.functional.conv_transpose import ConvTransposeArgs, overlap_add_form, zero_insertion_form
+from scratchnn.functional.conv_transpose import ConvTransposeArgs, transposed_formula, zero_insertion_formula
 
 SHAPES = dict(input=(8, 64, 32, 32), weight=(64, 32, 4, 4), bias=(32,))
 KWARGS = dict(stride=2, padding=1)
@@ -38,13 +38,13 @@ def inputs() -> tuple[torch.Tensor, ...]:
 def zero_insertion(x, w, b, stride, padding):
     args = ConvTransposeArgs("conv_transpose2d", x, w, b, stride, padding, 0, 1, 1, 2)
     with scratchnn.contraction("fast"):
-        return zero_insertion_form(x, w, b, args)
+        return zero_insertion_formula(x, w, b, args.geometry, 1)
 
 
 def overlap_add(x, w, b, stride, padding):
     args = ConvTransposeArgs("conv_transpose2d", x, w, b, stride, padding, 0, 1, 1, 2)
     with scratchnn.contraction("fast"):
-        return overlap_add_form(x, w, b, args)
+        return transposed_formula(x, w, b, args.geometry, 1)
 
 
 def literal(x, w, b, stride, padding):

@@ -1,4 +1,4 @@
-"""Dilated convolution: the plain dilated-window path against space-to-batch (``functional._dilation``).
+"""Dilated convolution: the plain dilated-window path against space-to-batch (``schedules/dilation.py``).
 
 Rows per case (float32, medians of interleaved repeats, forward and forward+backward):
 
@@ -14,23 +14,15 @@ Rows per case (float32, medians of interleaved repeats, forward and forward+back
 from __future__ import annotations
 
 import argparse
-import contextlib
 import statistics
 import time
 
 import torch
 import torch.nn.functional as torch_F
 
-from scratchnn.functional._dilation import conv_nd_space_to_batch
-from scratchnn.functional.conv import conv_nd
-
-try:  # the conv algorithm switch (functional/_conv_algorithms.py), where present
-    from scratchnn.functional._conv_algorithms import algorithm
-except ImportError:  # pragma: no cover - older trees: conv_nd is the einsum path
-
-    def algorithm(name: str) -> contextlib.AbstractContextManager[None]:
-        return contextlib.nullcontext()
-
+import scratchnn
+from scratchnn.functional.conv import ConvArgs, conv_formula, conv_nd, convolve
+from scratchnn.schedules.dilation import space_to_batch
 
 # name, input shape, weight shape, padding, dilation
 CASES = [
@@ -46,15 +38,16 @@ def implementations(n: int, padding: int, dilation: int):
     torch_conv = {1: torch_F.conv1d, 2: torch_F.conv2d}[n]
 
     def window(x, w, b):
-        with algorithm("einsum"):
+        with scratchnn.settings(conv="einsum"):
             return conv_nd(x, w, b, 1, padding, dilation, 1, n, op)
 
     def space_to_batch_einsum(x, w, b):
-        with algorithm("einsum"):
-            return conv_nd_space_to_batch(x, w, b, 1, padding, dilation, 1, n, op)
+        geometry = ConvArgs(op, x, w, b, 1, padding, dilation, 1, n).geometry
+        return space_to_batch(x, w, b, geometry, 1, dense=conv_formula)
 
     def space_to_batch_auto(x, w, b):
-        return conv_nd_space_to_batch(x, w, b, 1, padding, dilation, 1, n, op)
+        geometry = ConvArgs(op, x, w, b, 1, padding, dilation, 1, n).geometry
+        return space_to_batch(x, w, b, geometry, 1, dense=convolve)
 
     def auto(x, w, b):
         return conv_nd(x, w, b, 1, padding, dilation, 1, n, op)

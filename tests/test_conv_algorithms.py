@@ -1,4 +1,4 @@
-"""The fast convolution algorithms (functional/_conv_algorithms.py) against torch, one by one.
+"""The convolution schedules (schedules/conv.py, schedules/flat.py) against torch, one by one.
 
 Every algorithm, forced with ``algorithm(name)``, must equal torch's convolution in values and
 gradients over random valid configurations (N-d, groups, stride, dilation, padding, batching),
@@ -16,8 +16,10 @@ from hypothesis import strategies as st
 import scratchnn
 import scratchnn.functional as F
 from helpers import assert_close, assert_matches_torch, conv_chunks_of
-from scratchnn.functional import _conv_algorithms as algorithms
+from scratchnn._windows import Geometry
 from scratchnn.functional.conv import algorithm, current_algorithm
+from scratchnn.schedules import conv as algorithms
+from scratchnn.schedules.flat import FlatLayout
 
 OPS = {1: (F.conv1d, torch_F.conv1d), 2: (F.conv2d, torch_F.conv2d), 3: (F.conv3d, torch_F.conv3d)}
 NAMED = ["shift-gemm", "unfold-gemm", "shift-mac", "space-to-batch", "einsum"]
@@ -151,9 +153,7 @@ def test_literal_form_still_contracts_the_window_view(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("flat algorithm used in the literal form")
 
-    import scratchnn.functional.conv as conv_module
-
-    monkeypatch.setattr(conv_module, "flat_conv", forbidden)
+    monkeypatch.setattr(algorithms, "flat_conv", forbidden)
     x, w = torch.randn(2, 3, 6, 6, dtype=torch.float64), torch.randn(4, 3, 3, 3, dtype=torch.float64)
     with scratchnn.contraction("literal", budget=2**12), algorithm("shift-gemm"):
         out = F.conv2d(x, w, padding=1)
@@ -162,7 +162,7 @@ def test_literal_form_still_contracts_the_window_view(monkeypatch):
 
 def test_auto_heuristic():
     def chosen(x_shape, w_shape, groups=1, dilation=(1, 1)):
-        return algorithms.choose(torch.empty(x_shape), torch.empty(w_shape), groups, (1, 1), dilation)
+        return algorithms.algorithm_for(torch.empty(x_shape), torch.empty(w_shape), groups, dilation)
 
     assert chosen((8, 64, 56, 56), (64, 64, 3, 3)) == "shift-gemm"
     assert chosen((8, 128, 28, 28), (128, 4, 3, 3), groups=32) == "shift-gemm"
@@ -188,7 +188,7 @@ def test_algorithm_context_nests_and_validates():
             pass
     with pytest.raises(ValueError, match="flat_conv: algorithm must be one of"):
         algorithms.flat_conv(
-            "einsum", torch.zeros(1, 1, 3), torch.zeros(1, 1, 1), None, (1,), [(0, 0)], (1,), 1
+            "einsum", torch.zeros(1, 1, 3), torch.zeros(1, 1, 1), None, Geometry.of((3,), (1,)), 1, None
         )
 
 
@@ -205,14 +205,10 @@ def test_layout_copies_are_adjoint(config, count):
     if kwargs["padding"] == "same":
         return
     spatial = input_shape[-n:]
-    layout = algorithms.FlatLayout(
-        spatial,
-        [(p, p) for p in kwargs["padding"]],
-        kwargs["stride"],
-        kwargs["dilation"],
-        weight_shape[2:],
-        count,
+    geometry = Geometry.of(
+        spatial, weight_shape[2:], kwargs["stride"], [(p, p) for p in kwargs["padding"]], kwargs["dilation"]
     )
+    layout = FlatLayout(geometry, count)
     x = torch.randn(count, 2, *spatial, dtype=torch.float64)
     y = torch.randn(2, layout.phases, layout.columns, dtype=torch.float64)
     assert torch.isclose((layout.fill(x) * y).sum(), (x * layout.unfill(y, torch.empty_like(x))).sum())

@@ -14,7 +14,7 @@ import scratchnn
 import scratchnn.functional as F
 from helpers import assert_close, assert_matches_torch, conv_chunks_of, in_both_forms
 from scratchnn import nn
-from scratchnn.functional.conv_transpose import ConvTransposeArgs, overlap_add_form, zero_insertion_form
+from scratchnn.functional.conv_transpose import ConvTransposeArgs, transposed_formula, zero_insertion_formula
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -173,9 +173,9 @@ def test_fast_form_skips_inserted_zeros():
     x, w = torch.randn(1, 4, 8, 8), torch.randn(4, 2, 4, 4)
     args = ConvTransposeArgs("conv_transpose2d", x, w, None, 2, 1, 0, 1, 1, 2)
     with scratchnn.contraction("literal"), recording() as fast_steps:  # literal: conv_nd contracts windows
-        overlap_add_form(x, w, None, args)
+        transposed_formula(x, w, None, args.geometry, 1)
     with scratchnn.contraction("literal"), recording() as zero_steps:
-        zero_insertion_form(x, w, None, args)
+        zero_insertion_formula(x, w, None, args.geometry, 1)
     fast_work = sum(s.literal_bytes for s in fast_steps if s.kind == "contract")
     zero_work = sum(s.literal_bytes for s in zero_steps if s.kind == "contract")
     assert fast_work * 3.5 < zero_work  # stride² = 4, less the border

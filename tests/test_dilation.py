@@ -1,4 +1,4 @@
-"""Dilated convolution by space-to-batch (``functional._dilation``) against torch's conv1d/2d/3d:
+"""Dilated convolution by space-to-batch (``schedules/dilation.py``) against torch's conv1d/2d/3d:
 hypothesis over valid configurations (strides with and without a common factor with the dilation,
 'same'/'valid' padding, groups, unbatched input, outputs shorter than the dilation), float64 and
 float32, both contraction forms, gradcheck, and the same errors as ``conv_nd``."""
@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 import scratchnn
 from helpers import assert_close, assert_matches_torch
 from scratchnn._trace import recording
-from scratchnn.functional._dilation import conv_nd_space_to_batch
 from scratchnn.functional.conv import conv_nd
 
 THEIRS = {1: torch_F.conv1d, 2: torch_F.conv2d, 3: torch_F.conv3d}
@@ -29,7 +28,8 @@ def one_thread():
 
 def ours(n: int):
     def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-        return conv_nd_space_to_batch(input, weight, bias, stride, padding, dilation, groups, n, f"conv{n}d")
+        with scratchnn.settings(conv="space-to-batch"):
+            return conv_nd(input, weight, bias, stride, padding, dilation, groups, n, f"conv{n}d")
 
     return conv
 
@@ -101,17 +101,24 @@ def test_matches_torch_float32(n, kwargs):
 
 
 def test_dense_convolution_on_phases():
-    """The conv inside runs undilated on (b·d, c, n): the cheatsheet's b c (n d) -> (b d) c n.
-    (In the literal form, where conv_nd always records its window view.)"""
+    """The conv inside runs undilated on (b·d, c, n): the cheatsheet's b c (n d) -> (b d) c n."""
     x, w = torch.randn(2, 3, 40), torch.randn(4, 3, 2)
-    with scratchnn.contraction("literal"), recording() as steps:
-        ours(1)(x, w, dilation=16)
+    with recording() as steps:
+        out = ours(1)(x, w, dilation=16)
+    assert_close(out, torch_F.conv1d(x, w, dilation=16))
     patterns = [step.text for step in steps if step.kind == "rearrange"]
-    assert "b c (nl rl) -> b c rl nl" in patterns
     assert "b c rl nl -> (b rl) c nl" in patterns
+    dense = [step for step in steps if step.kind == "schedule"]
+    assert len(dense) == 1 and dense[0].inputs[0] == (2 * 16, 3, 3)  # 40 samples → 16 phases of 3
+
+
+def test_the_literal_form_is_the_formula():
+    """space-to-batch is a schedule: the literal form contracts the dilated window view instead."""
+    x, w = torch.randn(2, 3, 40), torch.randn(4, 3, 2)
+    with scratchnn.settings(form="literal"), recording() as steps:
+        ours(1)(x, w, dilation=16)
     windows = [step for step in steps if step.kind == "windows"]
-    assert len(windows) == 1 and "dilation (1,)" in windows[0].text
-    assert windows[0].inputs[0] == (2 * 16, 3, 3)  # 40 samples → 16 phases of 3 (padded to 48)
+    assert len(windows) == 1 and "dilation (16,)" in windows[0].text
 
 
 def test_gradcheck():

@@ -239,7 +239,11 @@ def test_container_with_torch_and_scratch_layers() -> None:
         "2: Linear(in_features=144, out_features=10, bias=True)",
     ]
     assert [s.output for s in d.steps if s.kind == "module"] == [(5, 4, 6, 6), (5, 144), (5, 10)]
-    assert d.check.reference == "torch.nn.Sequential" and d.check.ok and d.check.tolerance == TOLERANCES[torch.float64]
+    assert (
+        d.check.reference == "torch.nn.Sequential"
+        and d.check.ok
+        and d.check.tolerance == TOLERANCES[torch.float64]
+    )
     assert all(not hasattr(layer, "_scratchnn_marker") for layer in model)
     assert not model[0]._forward_pre_hooks and not model[0]._forward_hooks  # the markers' hooks are gone
 

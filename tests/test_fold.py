@@ -12,8 +12,7 @@ from torch import nn as torch_nn
 import scratchnn.functional as F
 from helpers import assert_close, assert_matches_torch
 from scratchnn import nn
-from scratchnn._windows import output_size, sliding_windows
-from scratchnn.functional.fold import overlap_add
+from scratchnn._windows import Geometry, output_size, overlap_add, sliding_windows
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -132,7 +131,7 @@ def test_overlap_add_is_the_adjoint_of_the_window_view(kernel, stride, padding, 
     pairs = [(p, p) for p in padding]
     windows = sliding_windows(x, kernel, stride, pairs, dilation)
     blocks = torch.randn(windows.shape, dtype=torch.float64)
-    added = overlap_add(blocks, size, kernel, stride, padding, dilation)
+    added = overlap_add(blocks, Geometry.of(size, kernel, stride, pairs, dilation))
     assert added.shape == x.shape
     assert torch.allclose((added * x).sum(), (blocks * windows).sum(), rtol=1e-12)
 

@@ -117,7 +117,7 @@ def test_device_and_dtype_kwargs():
         (dict(groups=0), r"groups must be a positive integer"),
         (dict(groups=3), r"in_channels must be divisible by groups, got in_channels=4, groups=3"),
         (dict(out_channels=5, groups=2), r"out_channels must be divisible by groups"),
-        (dict(padding="full"), r"padding must be 'same', 'valid'"),
+        (dict(padding="full"), r"padding must be 'valid', 'same'"),
         (dict(padding="same", stride=2), r"padding='same' is not supported for strided convolutions"),
         (dict(padding_mode="mirror"), r"padding_mode must be one of"),
         (dict(stride=0), r"stride must be positive"),

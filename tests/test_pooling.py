@@ -16,8 +16,9 @@ import scratchnn.functional as F
 from helpers import assert_close, assert_matches_torch, in_both_forms
 from scratchnn import nn
 from scratchnn._trace import recording
-from scratchnn.functional import pooling
-from scratchnn.functional.pooling import PoolArgs, pool_output_size
+from scratchnn._windows import output_size
+from scratchnn.functional.pooling import PoolArgs
+from scratchnn.schedules import pooling
 
 
 def distinct(shape, dtype=torch.float64, positive=False):
@@ -77,7 +78,7 @@ def windows_touch_input(n, shape, kwargs) -> bool:
     stride = as_tuple(kwargs.get("stride"), kernel)
     padding, dilation = as_tuple(kwargs.get("padding", 0), 0), as_tuple(kwargs.get("dilation", 1), 1)
     for size, k, s, p, d in zip(shape[-n:], kernel, stride, padding, dilation):
-        for o in range(pool_output_size(size, k, s, p, d, kwargs.get("ceil_mode", False))):
+        for o in range(output_size(size, k, s, 2 * p, d, kwargs.get("ceil_mode", False))):
             if not any(0 <= o * s - p + j * d < size for j in range(k)):
                 return False
     return True
@@ -120,7 +121,7 @@ def test_windows_entirely_in_padding():
 )
 @pytest.mark.parametrize("kind", ["max_pool", "avg_pool"])
 def test_ceil_mode_edges(kind, size, kernel, stride, padding, expected):
-    assert pool_output_size(size, kernel, stride, padding, 1, ceil_mode=True) == expected
+    assert output_size(size, kernel, stride, 2 * padding, 1, ceil_mode=True) == expected
     extra = {"return_indices": True} if kind == "max_pool" else {"count_include_pad": False}
     for n in (1, 2):
         x = distinct((2, *[size] * n))
@@ -628,8 +629,8 @@ def test_phase_buffer_boxes_are_the_window_slices():
             kwargs["ceil_mode"],
         )
         x = distinct(shape)
-        at, windows = pooling._phase_slices(args, x, -7.0), args.windows(x, -7.0)
-        for _, offset in pooling._offsets(args.kernel_size):
+        at, windows = pooling._shifted_slices(args.geometry, x, -7.0), args.geometry.windows(x, -7.0)
+        for offset in pooling._offsets(args.kernel_size):
             assert torch.equal(at(offset), windows[(..., *offset)])
 
     check()

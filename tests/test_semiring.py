@@ -23,7 +23,7 @@ import scratchnn
 import scratchnn.functional as F
 from helpers import assert_close, assert_matches_torch, in_both_forms
 from scratchnn.functional import Semiring, get_semiring
-from scratchnn.functional import semiring as semiring_module
+from scratchnn.schedules import semiring as semiring_module
 
 OPS = {1: F.semiring_conv1d, 2: F.semiring_conv2d, 3: F.semiring_conv3d}
 TORCH_CONV = {1: torch_F.conv1d, 2: torch_F.conv2d, 3: torch_F.conv3d}
@@ -486,7 +486,7 @@ def test_explain_records_one_step_with_the_literal_cost():
     x, w = torch.randn(2, 3, 10, 10), torch.randn(4, 3, 5, 5)
     with recording() as steps:
         F.semiring_conv2d(x, w, padding=2, semiring="l1")
-    assert [step.kind for step in steps] == ["op"]
+    assert [step.kind for step in steps] == ["schedule"]
     assert steps[0].literal_bytes == 2 * 4 * 3 * 10 * 10 * 5 * 5 * 4
     assert steps[0].bindings["kh"] == 5
 
@@ -513,7 +513,7 @@ def test_errors():
     ):
         F.semiring_conv1d(x, w, semiring="l1")
     with pytest.raises(
-        RuntimeError, match=r"semiring_conv2d: input must be a floating-point tensor, got dtype torch\.int64"
+        RuntimeError, match=r"semiring_conv2d: not implemented for torch\.int64 input \(floating point only\)"
     ):
         F.semiring_conv2d(x.long(), w.long(), semiring="max-plus")
     with pytest.raises(RuntimeError, match="padding='same' is not supported for strided convolutions"):

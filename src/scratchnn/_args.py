@@ -141,19 +141,20 @@ def check_same_dtype(op: str, **tensors: torch.Tensor | None) -> None:
         raise RuntimeError(f"{op}: expected the same dtype for {', '.join(present)}, but {listed}")
 
 
-def check_floating(op: str, tensor: torch.Tensor, name: str = "input") -> None:
-    """Raise NotImplementedError (torch's type for a kernel without that dtype) unless ``tensor`` is
-    floating point.
+def check_floating(
+    op: str, tensor: torch.Tensor, name: str = "input", error: type[Exception] = NotImplementedError
+) -> None:
+    """Raise ``error`` unless ``tensor`` is floating point: NotImplementedError, torch's type for a
+    kernel without that dtype, by default (a convolution-like op raises RuntimeError, as torch's
+    convolutions do).
 
     >>> check_floating("gelu", torch.tensor([1, 2]))
     Traceback (most recent call last):
       ...
-    NotImplementedError: gelu: not implemented for torch.int64 input (floating point only, as torch)
+    NotImplementedError: gelu: not implemented for torch.int64 input (floating point only)
     """
     if not tensor.is_floating_point():
-        raise NotImplementedError(
-            f"{op}: not implemented for {tensor.dtype} {name} (floating point only, as torch)"
-        )
+        raise error(f"{op}: not implemented for {tensor.dtype} {name} (floating point only)")
 
 
 def normalize_dim(dim: int, ndim: int, op: str, name: str = "dim") -> int:

@@ -400,7 +400,7 @@ _GLUE_FILES = tuple(
     if getattr(module, "__file__", None)
 )
 # Modules whose torch calls are scratchnn's own building blocks.
-_INTERNAL = ("scratchnn.functional", "scratchnn.nn", "scratchnn._")
+_INTERNAL = ("scratchnn.functional", "scratchnn.nn", "scratchnn.schedules", "scratchnn._")
 
 
 def _called_from_scratchnn() -> bool:

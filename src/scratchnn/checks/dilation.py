@@ -1,4 +1,4 @@
-"""Check cases: the space-to-batch path of dilated convolution (``functional._dilation``) against
+"""Check cases: the space-to-batch schedule of dilated convolution (``schedules/dilation.py``) against
 torch's conv1d/2d/3d, over dilations with and without a common factor with the stride, 'same'
 padding, groups and unbatched input."""
 
@@ -8,8 +8,9 @@ from typing import Any
 import torch
 import torch.nn.functional as torch_F
 
+from .._settings import settings
 from ..check import register
-from ..functional._dilation import conv_nd_space_to_batch
+from ..functional.conv import conv_nd
 
 CONFIGS: list[dict[str, Any]] = [
     dict(dilation=2),
@@ -31,7 +32,8 @@ def make(n: int, config: dict, batched: bool, generator: torch.Generator):
 
 def space_to_batch(n: int, op: str):
     def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-        return conv_nd_space_to_batch(input, weight, bias, stride, padding, dilation, groups, n, op)
+        with settings(conv="space-to-batch"):
+            return conv_nd(input, weight, bias, stride, padding, dilation, groups, n, op)
 
     conv.__name__ = f"{op}_space_to_batch"
     return conv

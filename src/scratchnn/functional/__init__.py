@@ -25,7 +25,7 @@ from .activation import (
     tanh,
     tanhshrink,
 )
-from .attention import multi_head_attention_forward, scaled_dot_product_attention
+from .attention import scaled_dot_product_attention
 from .attention import sdpa_backend as sdpa_backend  # an older name of scratchnn.settings(attention=...)
 from .bilinear import (
     bilinear,
@@ -48,6 +48,7 @@ from .fold import fold, unfold
 from .interpolate import interpolate
 from .linear import bmm, linear, matmul, mm
 from .morphology import closing2d, dilation2d, erosion2d, gradient2d, opening2d, tophat2d
+from .multihead import multi_head_attention_forward
 from .normalization import (
     batch_norm,
     group_norm,

@@ -6,14 +6,24 @@ kl | kh kw | kd kh kw kernel offsets.
     input  (b, g·c_in, *spatial)  →  windows (b, g·c_in, *out, *kernel)        a view
     windows (b, g, c_in, *out, *kernel) · weight (g, c_out, c_in, *kernel)
         →  output (b, g·c_out, *out)                                          contract
+
+A call reads top to bottom: the arguments give the window geometry (:class:`ConvArgs`), the
+formula (:func:`conv_formula`) is the definition above, and :func:`convolve` dispatches — the
+formula itself in the literal form (``scratchnn.settings(form="literal")``), under forward-mode
+AD or ``torch.func``, and for empty tensors; otherwise one of the schedules in
+``scratchnn/schedules/conv.py``, which compute the same sums as GEMMs over a flat layout and are
+handed the formula for double backward.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from functools import partial
 
 import torch
 
+from .. import schedules
 from .._args import (
     check_non_negative,
     check_positive,
@@ -23,19 +33,62 @@ from .._args import (
     ntuple,
     spatial_legend,
 )
-from .._contract import contract, current_form
-from .._trace import is_recording, rearrange, record
-from .._windows import same_padding, sliding_windows
-from ._conv_algorithms import algorithm, choose, current_algorithm, flat_conv, supports
+from .._contract import contract
+from .._settings import Settings, check_setting, current_settings, scoped
+from .._trace import rearrange
+from .._windows import Geometry, same_padding
 
-__all__ = ["ConvArgs", "algorithm", "conv1d", "conv2d", "conv3d", "conv_nd", "current_algorithm"]
+__all__ = [
+    "ConvArgs",
+    "algorithm",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_formula",
+    "conv_nd",
+    "conv_padding",
+    "convolve",
+    "current_algorithm",
+]
 
 IntOrTuple = int | Sequence[int]
 Padding = str | int | Sequence[int]
 
 
+def conv_padding(
+    padding: Padding,
+    kernel_size: Sequence[int],
+    stride: Sequence[int],
+    dilation: Sequence[int],
+    op: str,
+    error: type[Exception] = RuntimeError,
+) -> list[tuple[int, int]]:
+    """``padding`` ('valid', 'same', an int or n ints) as (before, after) pairs: the one reading of
+    a convolution's padding, for the functional ops (RuntimeError, as torch's) and the modules'
+    constructors (ValueError, as torch.nn's).
+
+    >>> conv_padding("same", (4, 3), (1, 1), (1, 2), "conv2d")
+    [(1, 2), (2, 2)]
+    """
+    n = len(kernel_size)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return [(0, 0)] * n
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise error(
+                    f"{op}: padding='same' is not supported for strided convolutions (stride={tuple(stride)})"
+                )
+            return same_padding(kernel_size, dilation)
+        raise error(f"{op}: padding must be 'valid', 'same', an int or a tuple, got padding={padding!r}")
+    amounts = ntuple(padding, n, "padding", op)
+    check_non_negative(amounts, "padding", op, error)
+    return [(p, p) for p in amounts]
+
+
 class ConvArgs:
-    """Validated, normalized arguments of an N-d convolution (shared by every conv-like op)."""
+    """Validated, normalized arguments of an N-d convolution, and its window :attr:`geometry`
+    (of one sample; shared by every conv-like op)."""
 
     def __init__(
         self,
@@ -55,15 +108,15 @@ class ConvArgs:
         check_rank(input, (n + 1, n + 2), "input", self.input_legend, op, "(unbatched or batched)")
         check_rank(weight, (n + 2,), "weight", self.weight_legend, op)
         self.op, self.n, self.unbatched = op, n, input.ndim == n + 1
-        self.stride = ntuple(stride, n, "stride", op)
-        self.dilation = ntuple(dilation, n, "dilation", op)
-        check_positive(self.stride, "stride", op)
-        check_positive(self.dilation, "dilation", op)
+        strides = ntuple(stride, n, "stride", op)
+        dilations = ntuple(dilation, n, "dilation", op)
+        check_positive(strides, "stride", op)
+        check_positive(dilations, "dilation", op)
         if isinstance(groups, bool) or not isinstance(groups, int):
             raise TypeError(f"{op}: groups must be an int, got groups={groups!r}")
         check_positive((groups,), "groups", op)
         self.groups = groups
-        self.kernel_size = tuple(weight.shape[2:])
+        kernel = tuple(weight.shape[2:])
         shapes = {"input": (self.input_legend, input.shape), "weight": (self.weight_legend, weight.shape)}
         channels = input.shape[0 if self.unbatched else 1]
         if weight.shape[0] % groups:
@@ -89,36 +142,51 @@ class ConvArgs:
                 f"bias must be 1-D with {weight.shape[0]} elements (weight.shape[0])",
                 {"bias": ("g·c_out", bias.shape), "weight": (self.weight_legend, weight.shape)},
             )
-        self.padding = self._padding(padding, shapes)
-        spatial = input.shape[-n:]
-        for size, k, d, (before, after) in zip(spatial, self.kernel_size, self.dilation, self.padding):
+        pairs = conv_padding(padding, kernel, strides, dilations, op)
+        spatial = tuple(input.shape[-n:])
+        for size, k, d, (before, after) in zip(spatial, kernel, dilations, pairs):
             if size + before + after < d * (k - 1) + 1:
                 raise fail(
                     RuntimeError,
                     op,
-                    f"the dilated kernel {tuple(self.kernel_size)} (dilation={self.dilation}) is larger than "
-                    f"the padded input {tuple(s + b + a for s, (b, a) in zip(spatial, self.padding))}",
+                    f"the dilated kernel {kernel} (dilation={dilations}) is larger than "
+                    f"the padded input {tuple(s + b + a for s, (b, a) in zip(spatial, pairs))}",
                     shapes,
                 )
+        self.geometry = Geometry.of(spatial, kernel, strides, pairs, dilations)
 
-    def _padding(self, padding: Padding, shapes: dict) -> list[tuple[int, int]]:
-        op, n = self.op, self.n
-        if isinstance(padding, str):
-            if padding == "valid":
-                return [(0, 0)] * n
-            if padding == "same":
-                if any(s != 1 for s in self.stride):
-                    raise RuntimeError(
-                        f"{op}: padding='same' is not supported for strided convolutions "
-                        f"(stride={self.stride})"
-                    )
-                return same_padding(self.kernel_size, self.dilation)
-            raise RuntimeError(
-                f"{op}: padding must be 'valid', 'same', an int or a tuple, got padding={padding!r}"
-            )
-        amounts = ntuple(padding, n, "padding", op)
-        check_non_negative(amounts, "padding", op)
-        return [(p, p) for p in amounts]
+
+def conv_formula(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, geometry: Geometry, groups: int
+) -> torch.Tensor:
+    """The formula as written: window view (b, g, c_in, *out, *kernel) · weight, contracted."""
+    out_names, kernel_names = spatial_legend(geometry.n)
+    out_axes, kernel_axes = " ".join(out_names), " ".join(kernel_names)
+    windows = geometry.windows(x)  # b (g c_in) *out *kernel, a view
+    windows = rearrange(
+        windows, f"b (g c_in) {out_axes} {kernel_axes} -> b g c_in {out_axes} {kernel_axes}", g=groups
+    )
+    weight = rearrange(weight, f"(g c_out) c_in {kernel_axes} -> g c_out c_in {kernel_axes}", g=groups)
+    out = contract(
+        f"b g c_in {out_axes} {kernel_axes}, g c_out c_in {kernel_axes} -> b g c_out {out_axes}",
+        windows,
+        weight,
+    )
+    out = rearrange(out, f"b g c_out {out_axes} -> b (g c_out) {out_axes}")
+    return out if bias is None else out + bias.view(-1, *[1] * geometry.n)
+
+
+def convolve(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, geometry: Geometry, groups: int
+) -> torch.Tensor:
+    """A batched convolution on validated arguments: the formula, or the schedule that computes it."""
+    schedule = schedules.conv.choose(x, weight, bias, geometry, groups)
+    if schedule is None:
+        return conv_formula(x, weight, bias, geometry, groups)
+    if schedule == "space-to-batch":
+        return schedules.dilation.space_to_batch(x, weight, bias, geometry, groups, dense=convolve)
+    formula = partial(conv_formula, geometry=geometry, groups=groups)
+    return schedules.conv.flat_conv(schedule, x, weight, bias, geometry, groups, formula)
 
 
 def conv_nd(
@@ -132,62 +200,36 @@ def conv_nd(
     n: int,
     op: str,
 ) -> torch.Tensor:
-    """The N-d convolution behind conv1d, conv2d and conv3d.
-
-    The literal form contracts the window view (broadcast multiply and sum). The fast form picks
-    an algorithm per shape (``_conv_algorithms.choose``; force one with :func:`algorithm`).
-    """
+    """The N-d convolution behind conv1d, conv2d and conv3d: arguments → geometry → convolve."""
     args = ConvArgs(op, input, weight, bias, stride, padding, dilation, groups, n)
     x = input.unsqueeze(0) if args.unbatched else input
-    # traced by torch.compile: the fast form (its traced schedule; is_recording() is False there)
-    literal = not torch.compiler.is_compiling() and current_form() == "literal"
-    method = "einsum" if literal else choose(x, weight, groups, args.stride, args.dilation)
-    if method == "space-to-batch":
-        from ._dilation import conv_nd_space_to_batch
-
-        return conv_nd_space_to_batch(input, weight, bias, stride, padding, dilation, groups, n, op)
-    if is_recording() and method != "einsum":
-        record(
-            "op",
-            f"{op} by the {method} algorithm",
-            [x, weight],
-            [],
-            note="see functional/_conv_algorithms.py",
-        )
-    if method == "einsum" or not supports(x, weight, bias):  # forward-mode AD, torch.func: the formula
-        out = _einsum_conv(x, weight, bias, args.stride, args.padding, args.dilation, groups)
-    else:
-        out = flat_conv(method, x, weight, bias, args.stride, args.padding, args.dilation, groups)
+    out = convolve(x, weight, bias, args.geometry, groups)
     return out.squeeze(0) if args.unbatched else out
 
 
-def _einsum_conv(
-    x: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None,
-    stride: Sequence[int],
-    padding: Sequence[tuple[int, int]],
-    dilation: Sequence[int],
-    groups: int,
-) -> torch.Tensor:
-    """The formula as written: window view (b, g, c_in, *out, *kernel) · weight, contracted."""
-    n = x.ndim - 2
-    out_names, kernel_names = spatial_legend(n)
-    out_axes, kernel_axes = " ".join(out_names), " ".join(kernel_names)
-    windows = sliding_windows(x, weight.shape[2:], stride, padding, dilation)
-    windows = rearrange(
-        windows, f"b (g c_in) {out_axes} {kernel_axes} -> b g c_in {out_axes} {kernel_axes}", g=groups
-    )
-    weight = rearrange(weight, f"(g c_out) c_in {kernel_axes} -> g c_out c_in {kernel_axes}", g=groups)
-    out = contract(
-        f"b g c_in {out_axes} {kernel_axes}, g c_out c_in {kernel_axes} -> b g c_out {out_axes}",
-        windows,
-        weight,
-    )
-    out = rearrange(out, f"b g c_out {out_axes} -> b (g c_out) {out_axes}")
-    if bias is not None:
-        out = out + bias.view(-1, *[1] * n)
-    return out
+def algorithm(name: str) -> AbstractContextManager[Settings]:
+    """``scratchnn.settings(conv=name)`` under its older name: compute every convolution in the
+    block with one algorithm (``"auto"``: chosen per shape; see ``scratchnn/schedules/conv.py``).
+
+    ``"einsum"`` is the formula as written (the window view contracted by ``einsum``);
+    ``"space-to-batch"`` moves the dilation phases into the batch and applies to dilated
+    convolutions only (others fall back to ``"auto"``). The literal form
+    (``scratchnn.settings(form="literal")``) ignores this setting: it always runs the formula.
+
+    >>> x, w = torch.randn(2, 4, 9, 9), torch.randn(6, 4, 3, 3)
+    >>> with algorithm("shift-gemm"):
+    ...     fast = conv2d(x, w, padding=1)
+    >>> with algorithm("einsum"):
+    ...     plain = conv2d(x, w, padding=1)
+    >>> torch.allclose(fast, plain, atol=1e-5)
+    True
+    """
+    return scoped({"conv": check_setting("conv", name, "name", "algorithm")}, "algorithm")
+
+
+def current_algorithm() -> str:
+    """The algorithm selected by ``settings(conv=...)`` (``"auto"`` outside any block)."""
+    return current_settings().conv
 
 
 def conv1d(

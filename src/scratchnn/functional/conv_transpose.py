@@ -5,7 +5,12 @@ kl | kh kw | kd kh kw kernel offsets; s stride, p padding, d dilation, k kernel 
 Weight layout is torch's: (g·c_in, c_out, *kernel). Per dim the output has
 ``(n - 1)·s - 2·p + d·(k - 1) + 1 + output_padding`` positions.
 
-Fast form (default) — pay only for the real products, never for inserted zeros. The formula::
+A call reads: arguments → the window geometry (:class:`ConvTransposeArgs`; the windows of the
+adjoint convolution, :meth:`Geometry.transposed`) → :func:`transpose`, which runs a formula or
+dispatches to a schedule.
+
+Fast form (default) — pay only for the real products, never for inserted zeros. The formula
+(:func:`transposed_formula`)::
 
     input (b, g·c_in, *in) · weight (g·c_in, c_out, *kernel)
         →  blocks (b, g, c_out, *in, *kernel)                                 contract
@@ -15,25 +20,28 @@ runs as written when windows do not overlap (k·d ≤ s in every dim: the overla
 blocks). When they overlap, the block tensor is kernel-size times the input, so the schedule is
 the adjoint convolution's instead: a transposed convolution *is* the input gradient of the
 convolution with the same weight, run as that convolution's backward sum
-(``_conv_algorithms.flat_conv_transpose``: each output phase gathers only its own kernel
+(``schedules.conv.flat_conv_transpose``: each output phase gathers only its own kernel
 offsets), and its backward as the convolution's forward and weight gradient. The formula also
 serves ``torch.compile``, ``torch.func``, double backward and ``output_padding ≥ stride``.
 
-Literal form (``scratchnn.contraction("literal")``) — the textbook definition: insert s - 1 zeros
+Literal form (``scratchnn.settings(form="literal")``, :func:`zero_insertion_formula`) — the
+textbook definition: insert s - 1 zeros
 between input samples, pad by d·(k - 1) - p (and output_padding after), and run the ordinary
 convolution with the flipped, transposed kernel::
 
     input (b, g·c_in, *in)  →  (b, g·c_in, *((in - 1)·s + 1))                 zero insertion
     weight (g·c_in, c_out, *kernel)  →  (g·c_out, c_in, *kernel) flipped       rearrange + flip
-    output = conv_nd(zero-inserted, padded input, flipped weight, dilation=d, groups=g)
+    output = conv_formula(zero-inserted, padded input, flipped weight, dilation=d, groups=g)
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import torch
 
+from .. import schedules
 from .._args import (
     check_non_negative,
     check_positive,
@@ -43,11 +51,11 @@ from .._args import (
     ntuple,
     spatial_legend,
 )
-from .._contract import contract, current_form
-from .._trace import is_recording, rearrange, record
-from ._conv_algorithms import FLAT_ALGORITHMS, choose, flat_conv_transpose, supports
-from .conv import conv_nd
-from .fold import overlap_add
+from .._contract import contract
+from .._settings import current_settings
+from .._trace import rearrange
+from .._windows import Geometry, overlap_add
+from .conv import conv_formula
 from .padding import pad
 
 __all__ = [
@@ -56,6 +64,9 @@ __all__ = [
     "conv_transpose2d",
     "conv_transpose3d",
     "conv_transpose_nd",
+    "transpose",
+    "transposed_formula",
+    "zero_insertion_formula",
 ]
 
 IntOrTuple = int | Sequence[int]
@@ -135,22 +146,82 @@ class ConvTransposeArgs:
             raise fail(
                 RuntimeError, op, "input must have non-zero spatial sizes (b and channels may be 0)", shapes
             )
-        self.input_size = spatial
-        self.output_size = tuple(
-            (size - 1) * s - 2 * p + d * (k - 1) + 1 + o
-            for size, s, p, d, k, o in zip(
-                spatial, self.stride, self.padding, self.dilation, self.kernel_size, self.output_padding
-            )
+        self.geometry = Geometry.transposed(
+            spatial, self.kernel_size, self.stride, self.padding, self.dilation, self.output_padding
         )
-        if any(size < 1 for size in self.output_size):
+        if any(size < 1 for size in self.geometry.spatial):
             raise fail(
                 RuntimeError,
                 op,
-                f"the output size {self.output_size} is too small: (n - 1)·s - 2·p + d·(k - 1) + 1 "
+                f"the output size {self.geometry.spatial} is too small: (n - 1)·s - 2·p + d·(k - 1) + 1 "
                 f"+ output_padding must be at least 1 (stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, output_padding={self.output_padding})",
                 shapes,
             )
+
+
+def transposed_formula(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, geometry: Geometry, groups: int
+) -> torch.Tensor:
+    """The formula: x (b, g·c_in, *in) · weight (g·c_in, c_out, *kernel) contracted into blocks
+    (b, g, c_out, *in, *kernel), overlap-added onto the output (``geometry``: the adjoint
+    convolution's, whose windows are the input's positions)."""
+    in_names, kernel_names = spatial_legend(geometry.n)
+    in_axes, kernel_axes = " ".join(in_names), " ".join(kernel_names)
+    x = rearrange(x, f"b (g c_in) {in_axes} -> b g c_in {in_axes}", g=groups)
+    weight = rearrange(weight, f"(g c_in) c_out {kernel_axes} -> g c_in c_out {kernel_axes}", g=groups)
+    # weight first: the product then lies in memory as (g, c_out, *kernel, b, *in), so each kernel
+    # offset's block is contiguous over the input positions that the overlap-add slides over
+    blocks = contract(
+        f"g c_in c_out {kernel_axes}, b g c_in {in_axes} -> b g c_out {in_axes} {kernel_axes}", weight, x
+    )
+    out = overlap_add(blocks, geometry)
+    out = rearrange(out, f"b g c_out {in_axes} -> b (g c_out) {in_axes}")
+    return out if bias is None else out + bias.view(-1, *[1] * geometry.n)
+
+
+def zero_insertion_formula(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, geometry: Geometry, groups: int
+) -> torch.Tensor:
+    """The textbook definition (the literal form): insert s - 1 zeros between samples, pad by
+    d·(k - 1) - p (and output_padding after), and convolve with the flipped, transposed kernel."""
+    n = geometry.n
+    in_names, kernel_names = spatial_legend(n)
+    zeros_names = [f"z{name}" for name in in_names]  # the s slots of each sample: itself, then s - 1 zeros
+    # (b, c, h, w) → (b, c, h, 1, w, 1) → pad each unit axis with s - 1 zeros → merge: (b, c, (h s), (w s))
+    spread = x.reshape(*x.shape[:2], *[axis for size in geometry.out for axis in (size, 1)])
+    spread = pad(spread, [amount for s in reversed(geometry.stride) for amount in (0, s - 1, 0, 0)])
+    pairs = " ".join(f"{name} {zeros}" for name, zeros in zip(in_names, zeros_names))
+    merged = " ".join(f"({name} {zeros})" for name, zeros in zip(in_names, zeros_names))
+    spread = rearrange(spread, f"b c {pairs} -> b c {merged}")
+    # drop the s - 1 zeros after the last sample; pad by d·(k - 1) - p, plus output_padding after
+    amounts = []
+    for s, (p, after), d, k in reversed(
+        list(zip(geometry.stride, geometry.padding, geometry.dilation, geometry.kernel))
+    ):
+        border = d * (k - 1) - p
+        amounts += [border, border + (p - after) - (s - 1)]
+    spread = pad(spread, amounts)
+    kernel_axes = " ".join(kernel_names)
+    flipped = rearrange(
+        weight, f"(g c_in) c_out {kernel_axes} -> (g c_out) c_in {kernel_axes}", g=groups
+    ).flip(list(range(2, 2 + n)))
+    dense = Geometry.of(spread.shape[2:], geometry.kernel, (1,) * n, None, geometry.dilation)
+    return conv_formula(spread, flipped, bias, dense, groups)
+
+
+def transpose(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, geometry: Geometry, groups: int
+) -> torch.Tensor:
+    """A batched transposed convolution on validated arguments: the literal form's zero insertion,
+    the formula, or the adjoint convolution's schedule (``schedules/conv.py``)."""
+    if current_settings().form == "literal":
+        return zero_insertion_formula(x, weight, bias, geometry, groups)
+    schedule = schedules.conv.choose_transposed(x, weight, bias, geometry, groups)
+    if schedule is None:
+        return transposed_formula(x, weight, bias, geometry, groups)
+    formula = partial(transposed_formula, geometry=geometry, groups=groups)
+    return schedules.conv.flat_conv_transpose(schedule, x, weight, bias, geometry, groups, formula)
 
 
 def conv_transpose_nd(
@@ -165,105 +236,11 @@ def conv_transpose_nd(
     n: int,
     op: str,
 ) -> torch.Tensor:
-    """The N-d transposed convolution behind conv_transpose1d/2d/3d (form from ``current_form()``)."""
+    """The N-d transposed convolution behind conv_transpose1d/2d/3d: arguments → geometry → transpose."""
     args = ConvTransposeArgs(op, input, weight, bias, stride, padding, output_padding, groups, dilation, n)
     x = input.unsqueeze(0) if args.unbatched else input
-    if current_form() == "literal":
-        out = zero_insertion_form(x, weight, bias, args)
-    else:
-        out = fast_form(x, weight, bias, args)
+    out = transpose(x, weight, bias, args.geometry, groups)
     return out.squeeze(0) if args.unbatched else out
-
-
-def fast_form(
-    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, args: ConvTransposeArgs
-) -> torch.Tensor:
-    """The adjoint convolution's schedule for overlapping windows, else contract + overlap-add."""
-    # the adjoint convolution reads (b, g·c_out, *out) with weight (g·c_in, c_out, *kernel)
-    method = choose(x, weight, args.groups, args.stride, args.dilation)
-    overlapping = any(k * d > s for k, d, s in zip(args.kernel_size, args.dilation, args.stride))
-    if (
-        not overlapping
-        or torch.compiler.is_compiling()
-        or method not in FLAT_ALGORITHMS
-        or not supports(x, weight, bias)
-        or any(o >= s for o, s in zip(args.output_padding, args.stride))
-    ):
-        return overlap_add_form(x, weight, bias, args)
-    if is_recording():
-        record(
-            "op",
-            f"{args.op} as the adjoint of a convolution, by the {method} algorithm",
-            [x, weight],
-            [],
-            note="see flat_conv_transpose in functional/_conv_algorithms.py",
-        )
-    return flat_conv_transpose(
-        method, x, weight, bias, args.stride, args.padding, args.dilation, args.groups, args.output_size
-    )
-
-
-def overlap_add_form(
-    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, args: ConvTransposeArgs
-) -> torch.Tensor:
-    """Contract first (b·g·c_in·c_out·in·kernel products, no zeros), then overlap-add the blocks."""
-    return transposed_by_overlap_add(
-        x, weight, bias, args.stride, args.padding, args.dilation, args.groups, args.output_size
-    )
-
-
-def transposed_by_overlap_add(
-    x: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None,
-    stride: Sequence[int],
-    padding: Sequence[int],
-    dilation: Sequence[int],
-    groups: int,
-    output_size: Sequence[int],
-) -> torch.Tensor:
-    """The formula on validated arguments: x (b, g·c_in, *in), weight (g·c_in, c_out, *kernel)."""
-    n = x.ndim - 2
-    in_names, kernel_names = spatial_legend(n)
-    in_axes, kernel_axes = " ".join(in_names), " ".join(kernel_names)
-    x = rearrange(x, f"b (g c_in) {in_axes} -> b g c_in {in_axes}", g=groups)
-    weight = rearrange(weight, f"(g c_in) c_out {kernel_axes} -> g c_in c_out {kernel_axes}", g=groups)
-    # weight first: the product then lies in memory as (g, c_out, *kernel, b, *in), so each kernel
-    # offset's block is contiguous over the input positions that the overlap-add slides over
-    blocks = contract(
-        f"g c_in c_out {kernel_axes}, b g c_in {in_axes} -> b g c_out {in_axes} {kernel_axes}", weight, x
-    )
-    out = overlap_add(blocks, output_size, weight.shape[3:], stride, padding, dilation)
-    out = rearrange(out, f"b g c_out {in_axes} -> b (g c_out) {in_axes}")
-    return out if bias is None else out + bias.view(-1, *[1] * n)
-
-
-def zero_insertion_form(
-    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, args: ConvTransposeArgs
-) -> torch.Tensor:
-    """Insert s - 1 zeros between samples, pad, and convolve with the flipped, transposed kernel."""
-    n = args.n
-    in_names, kernel_names = spatial_legend(n)
-    zeros_names = [f"z{name}" for name in in_names]  # the s slots of each sample: itself, then s - 1 zeros
-    # (b, c, h, w) → (b, c, h, 1, w, 1) → pad each unit axis with s - 1 zeros → merge: (b, c, (h s), (w s))
-    spread = x.reshape(*x.shape[:2], *[axis for size in args.input_size for axis in (size, 1)])
-    spread = pad(spread, [amount for s in reversed(args.stride) for amount in (0, s - 1, 0, 0)])
-    pairs = " ".join(f"{name} {zeros}" for name, zeros in zip(in_names, zeros_names))
-    merged = " ".join(f"({name} {zeros})" for name, zeros in zip(in_names, zeros_names))
-    spread = rearrange(spread, f"b c {pairs} -> b c {merged}")
-    # drop the s - 1 zeros after the last sample; pad by d·(k - 1) - p, plus output_padding after
-    amounts = []
-    for s, p, d, k, o in reversed(
-        list(zip(args.stride, args.padding, args.dilation, args.kernel_size, args.output_padding))
-    ):
-        border = d * (k - 1) - p
-        amounts += [border, border + o - (s - 1)]
-    spread = pad(spread, amounts)
-    kernel_axes = " ".join(kernel_names)
-    flipped = rearrange(
-        weight, f"(g c_in) c_out {kernel_axes} -> (g c_out) c_in {kernel_axes}", g=args.groups
-    ).flip(list(range(2, 2 + n)))
-    return conv_nd(spread, flipped, bias, 1, 0, args.dilation, args.groups, n, args.op)
 
 
 def conv_transpose1d(

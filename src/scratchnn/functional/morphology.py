@@ -47,8 +47,9 @@ from collections.abc import Sequence
 
 import torch
 
-from .._args import check_positive, check_rank, check_same_dtype, fail, ntuple
-from .semiring import check_floating, get_semiring, semiring_conv
+from .._args import check_floating, check_positive, check_rank, check_same_dtype, fail, ntuple
+from .._windows import Geometry
+from .semiring import get_semiring, semiring_conv
 
 __all__ = ["closing2d", "dilation2d", "erosion2d", "gradient2d", "opening2d", "tophat2d"]
 
@@ -174,7 +175,7 @@ def _morphology(
 ) -> torch.Tensor:
     legend = "b, c, H, W"
     check_rank(input, (3, 4), "input", legend, op, "(unbatched (c, H, W) or batched (b, c, H, W))")
-    check_floating(op, input)
+    check_floating(op, input, error=RuntimeError)
     if border_value is not None and (
         isinstance(border_value, bool) or not isinstance(border_value, int | float)
     ):
@@ -193,9 +194,8 @@ def _morphology(
         semiring = get_semiring("min-plus")
     weight = weight.expand(channels, *kernel).unsqueeze(1)  # c 1 kh kw: one element per channel
     x = input.unsqueeze(0) if input.ndim == 3 else input
-    out = semiring_conv(
-        x, weight, None, (1, 1), padding, (1, 1), channels, semiring, border_value, input.ndim == 3
-    )
+    geometry = Geometry.of(x.shape[2:], kernel, (1, 1), padding)
+    out = semiring_conv(x, weight, None, geometry, channels, semiring, border_value, input.ndim == 3)
     return out.squeeze(0) if input.ndim == 3 else out
 
 

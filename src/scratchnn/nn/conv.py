@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from .. import functional as F
-from .._args import check_non_negative, check_positive, ntuple
-from .._windows import same_padding
+from .._args import check_positive, ntuple
+from ..functional.conv import conv_padding
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvNd"]
 
@@ -75,21 +75,10 @@ class ConvNd(nn.Module):
             ("dilation", self.dilation),
         ):
             check_positive(values, label, name, ValueError)
-        if isinstance(padding, str):
-            if padding not in ("same", "valid"):
-                raise ValueError(
-                    f"{name}: padding must be 'same', 'valid', an int or a tuple, got padding={padding!r}"
-                )
-            if padding == "same" and any(s != 1 for s in self.stride):
-                raise ValueError(
-                    f"{name}: padding='same' is not supported for strided convolutions (stride={self.stride})"
-                )
-            self.padding: str | tuple[int, ...] = padding
-            pairs = same_padding(self.kernel_size, self.dilation) if padding == "same" else [(0, 0)] * n
-        else:
-            self.padding = ntuple(padding, n, "padding", name)
-            check_non_negative(self.padding, "padding", name, ValueError)
-            pairs = [(p, p) for p in self.padding]
+        pairs = conv_padding(padding, self.kernel_size, self.stride, self.dilation, name, ValueError)
+        self.padding: str | tuple[int, ...] = (
+            padding if isinstance(padding, str) else tuple(before for before, _ in pairs)
+        )
         # F.pad's order: last spatial dim first, (before, after) each.
         self._reversed_padding_repeated_twice = [amount for pair in reversed(pairs) for amount in pair]
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups

@@ -1,38 +1,34 @@
-"""Fast schedules of the convolution: the same windows × weights, summed, arranged for a GEMM.
+"""The convolution's schedules: the formula's windows × weights, summed as GEMMs.
 
-Legend: b batch, g groups, c_in/c_out channels per group, k kernel offsets (all kernel dims,
-flattened), r stride phases, m flat positions, s stride, d dilation, p padding.
+``functional/conv.py`` holds the formula — the window view contracted with the weight — and
+dispatches here (:func:`choose`). These schedules compute the same sums without the window view,
+over the flat layout of ``schedules/flat.py`` (every kernel offset a shifted slice of the padded,
+phase-split input, which a GEMM reads in place, unlike the window view's overlapping rows: an
+``einsum`` would copy it, ``kh·kw`` times the input).
 
-**The flat layout.** Pad the input, split every spatial dim into its ``s`` stride phases (one
-phase when s = 1) and flatten what is left of each sample, samples after one another::
-
-    input (b, g·c_in, *S)  →  flat (g, c_in, r, m)      m = (b, *Q) flattened, Q = ⌈(S + p) / s⌉
-
-Then a kernel offset is a *shift* of the flat index: window element k of the output at flat
-position m is ``flat[:, :, phase(k), m + shift(k)]``, with ``phase`` and ``shift`` from the offset's
-``k·d`` split by ``s`` (``k·d = s·shift + phase`` per dim). Every output is then a sum over k of
-one shifted slice — a plain strided *view*, which a GEMM reads in place (unlike the window view,
-whose overlapping rows a GEMM cannot take: ``einsum`` would copy it, ``kh·kw`` times the input).
-Flat positions that straddle a row or a sample (the last ``(k - 1)·d`` columns of a row) are
-computed and dropped: the crop. The flat buffers are stored channel-major, except the one a
-shift-gemm without groups accumulates into (the output, or the input gradient): that one is
-stored channels last, (r, m, c) behind the same (c, r, m) view, so each GEMM writes a
+Legend: b batch, g groups, c_in/c_out channels per group, q kernel offsets, m flat positions.
+The accumulator of a shift-gemm without groups (the output, or the input gradient) is stored
+channels last, (r, m, c) behind the same (c, r, m) view, so each GEMM writes a
 (positions × c_out) block — the shape the CPU's GEMM runs fastest — while it reads its operand
 channel-major, transposed, at about the same speed (and the copy that fills it stays a plain
-one). The sums below read the same either way. The algorithms differ in how they sum over k:
+one). The sums read the same either way. The algorithms differ in how they sum over q:
 
-    shift-gemm   out[g, c_out, m] += W_k[g, c_out, c_in] @ flat[g, c_in, phase_k, m + shift_k]
+    shift-gemm   out[g, c_out, m] += W_q[g, c_out, c_in] @ flat[g, c_in, phase_q, m + shift_q]
                  one GEMM per kernel offset, accumulated (dense and grouped convolutions)
-    unfold-gemm  cols[g, (c_in k), m] = flat[g, c_in, phase_k, m + shift_k]    (a copy, per block)
-                 out[g, c_out, m] = W[g, c_out, (c_in k)] @ cols              (one GEMM per block)
-    shift-mac    out[g, c_out, m] += W_k[g, c_out, c_in] * flat[g, c_in, phase_k, m + shift_k]
+    unfold-gemm  cols[g, (c_in q), m] = flat[g, c_in, phase_q, m + shift_q]    (a copy, per block)
+                 out[g, c_out, m] = W[g, c_out, (c_in q)] @ cols              (one GEMM per block)
+    shift-mac    out[g, c_out, m] += W_q[g, c_out, c_in] * flat[g, c_in, phase_q, m + shift_q]
                  multiply-accumulate per input channel (depthwise: c_in = 1)
 
 The backward passes are the same sums transposed (a custom ``autograd.Function``, so autograd
 never stores or overlap-adds a window view):
 
-    grad W_k = grad_out[g, c_out, m] @ flat[g, c_in, phase_k, m + shift_k]ᵀ       one GEMM per offset
-    grad flat[g, c_in, phase, u] = Σ_(k in phase) W_kᵀ @ grad_out[g, c_out, u - shift_k]  (a correlation)
+    grad W_q = grad_out[g, c_out, m] @ flat[g, c_in, phase_q, m + shift_q]ᵀ       one GEMM per offset
+    grad flat[g, c_in, phase, u] = Σ_(q in phase) W_qᵀ @ grad_out[g, c_out, u - shift_q]  (a correlation)
+
+Double backward differentiates the formula (handed in by ``functional/conv.py``), not the
+schedule. A transposed convolution is its adjoint convolution's input gradient
+(:func:`flat_conv_transpose`).
 
 Work is done a chunk of samples at a time (temporaries stay a fraction of the input and output;
 the chunks of a call share their buffers) and, within a chunk, a block of flat columns at a time
@@ -42,86 +38,105 @@ the chunks of a call share their buffers) and, within a chunk, a block of flat c
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
-from functools import lru_cache, partial
-from itertools import product
+from collections.abc import Callable, Iterator, Sequence
 from types import EllipsisType
 
 import torch
 from torch._C import _functorch
 from torch.autograd import forward_ad
 
-from .._settings import CONV_ALGORITHMS, Settings, check_setting, current_settings, scoped
+from .._settings import current_settings
+from .._trace import hidden, is_recording, record
+from .._windows import Geometry
+from .flat import FlatLayout, accumulator, grouped, layout
+
+Formula = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]
 
 __all__ = [
-    "ALGORITHMS",
-    "FlatLayout",
-    "algorithm",
+    "FLAT_ALGORITHMS",
+    "SUMS",
+    "algorithm_for",
     "choose",
-    "current_algorithm",
+    "choose_transposed",
     "flat_conv",
     "flat_conv_transpose",
     "supports",
 ]
 
-ALGORITHMS = CONV_ALGORITHMS
 FLAT_ALGORITHMS = ("shift-gemm", "unfold-gemm", "shift-mac")
 
-
-def algorithm(name: str) -> AbstractContextManager[Settings]:
-    """``scratchnn.settings(conv=name)`` under its older name: compute every convolution in the
-    block with one algorithm (``"auto"``: chosen per shape).
-
-    ``"einsum"`` is the window view contracted by ``einsum``, the formula as written; the flat
-    algorithms are described in this module's docstring; ``"space-to-batch"`` moves the dilation
-    phases into the batch and applies to dilated convolutions only (others fall back to
-    ``"auto"``). The literal form (``scratchnn.settings(form="literal")``) ignores this setting:
-    it always contracts the window view.
-
-    >>> import torch, scratchnn.functional as F
-    >>> x, w = torch.randn(2, 4, 9, 9), torch.randn(6, 4, 3, 3)
-    >>> with algorithm("shift-gemm"):
-    ...     fast = F.conv2d(x, w, padding=1)
-    >>> with algorithm("einsum"):
-    ...     plain = F.conv2d(x, w, padding=1)
-    >>> torch.allclose(fast, plain, atol=1e-5)
-    True
-    """
-    return scoped({"conv": check_setting("conv", name, "name", "algorithm")}, "algorithm")
-
-
-def current_algorithm() -> str:
-    """The algorithm selected by ``settings(conv=...)`` (``"auto"`` outside any block)."""
-    return current_settings().conv
+# The sums each schedule computes, as ``scratchnn explain --form fast`` names them.
+SUMS = {
+    "shift-gemm": "out[g, c_out, m] += W_q[g, c_out, c_in] @ flat[g, c_in, phase_q, m + shift_q], "
+    "one GEMM per offset q",
+    "unfold-gemm": "cols[g, (c_in q), m] = flat[g, c_in, phase_q, m + shift_q]; "
+    "out[g, c_out, m] = W[g, c_out, (c_in q)] @ cols",
+    "shift-mac": "out[g, c_out, m] += W_q[g, c_out, c_in] * flat[g, c_in, phase_q, m + shift_q], "
+    "per input channel",
+    "space-to-batch": "the dilation phases moved into the batch, one dense convolution",
+}
 
 
 def choose(
-    x: torch.Tensor,
-    weight: torch.Tensor,
-    groups: int,
-    stride: Sequence[int],
-    dilation: Sequence[int],
-) -> str:
-    """The algorithm for one batched convolution: the explicit choice if any, else the heuristic.
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, geometry: Geometry, groups: int
+) -> str | None:
+    """The schedule for one batched convolution, or None for the formula itself: in the literal
+    form, for ``"einsum"``, and where the custom autograd Functions do not apply (:func:`supports`).
 
-    Heuristic (measured on a 2-core AVX-512 CPU, see docs/benchmarks.md):
+    >>> x, w = torch.randn(1, 8, 5, 5), torch.randn(8, 1, 3, 3)
+    >>> choose(x, w, None, Geometry.of((5, 5), (3, 3)), 8)
+    'shift-mac'
+    """
+    chosen = current_settings()
+    if chosen.form == "literal" and not torch.compiler.is_compiling():  # traced: the schedule's plain ops
+        return None
+    name = algorithm_for(x, weight, groups, geometry.dilation)
+    if name == "einsum" or (name in FLAT_ALGORITHMS and not supports(x, weight, bias)):
+        return None
+    return name
+
+
+def choose_transposed(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, geometry: Geometry, groups: int
+) -> str | None:
+    """The schedule of a transposed convolution (``geometry``: its adjoint convolution's), or None
+    for its formula (contract, then overlap-add): when the windows do not overlap (k·d ≤ s in
+    every dim: the overlap-add only places blocks), under ``torch.compile``, for ``torch.func``
+    and forward-mode AD, and when output_padding ≥ stride."""
+    overlapping = any(k * d > s for k, d, s in zip(geometry.kernel, geometry.dilation, geometry.stride))
+    output_padding = [a - z for a, z in geometry.padding]
+    if (
+        not overlapping
+        or torch.compiler.is_compiling()
+        or not supports(x, weight, bias)
+        or any(o >= s for o, s in zip(output_padding, geometry.stride))
+    ):
+        return None
+    name = algorithm_for(x, weight, groups, geometry.dilation)
+    return name if name in FLAT_ALGORITHMS else None
+
+
+def algorithm_for(x: torch.Tensor, weight: torch.Tensor, groups: int, dilation: Sequence[int]) -> str:
+    """The algorithm for one batched convolution: the explicit choice (``settings(conv=...)``) if
+    any, else the heuristic (measured on a 2-core AVX-512 CPU, see docs/benchmarks.md):
 
     * c_in per group = 1 (depthwise)        → ``shift-mac``: a GEMM with one input channel is
       a multiply-add;
     * c_in per group < 16 and g = 1 (a stem) → ``unfold-gemm``: per-offset GEMMs would have an
       inner dimension of c_in, so gather the offsets and run one GEMM with k·c_in;
     * otherwise                              → ``shift-gemm``;
-    * an empty input or output               → ``einsum`` (nothing to schedule).
+    * an empty input or output               → ``einsum`` (the formula: nothing to schedule).
 
-    >>> choose(torch.randn(1, 8, 5, 5), torch.randn(8, 1, 3, 3), 8, (1, 1), (1, 1))
+    ``"space-to-batch"`` applies to dilated convolutions only (others take the heuristic).
+
+    >>> algorithm_for(torch.randn(1, 8, 5, 5), torch.randn(8, 1, 3, 3), 8, (1, 1))
     'shift-mac'
-    >>> choose(torch.randn(1, 3, 5, 5), torch.randn(8, 3, 3, 3), 1, (1, 1), (1, 1))
+    >>> algorithm_for(torch.randn(1, 3, 5, 5), torch.randn(8, 3, 3, 3), 1, (1, 1))
     'unfold-gemm'
-    >>> choose(torch.randn(1, 64, 5, 5), torch.randn(8, 64, 3, 3), 1, (1, 1), (1, 1))
+    >>> algorithm_for(torch.randn(1, 64, 5, 5), torch.randn(8, 64, 3, 3), 1, (1, 1))
     'shift-gemm'
     """
-    chosen = current_algorithm()
+    chosen = current_settings().conv
     if chosen == "space-to-batch" and all(d == 1 for d in dilation):
         chosen = "auto"
     if chosen != "auto":
@@ -136,183 +151,6 @@ def choose(
     return "shift-gemm"
 
 
-class FlatLayout:
-    """The flat layout of ``count`` samples: sizes, phases, shifts, and the copies in and out.
-
-    Per spatial dim: input size ``S``, padding ``(before, after)``, stride ``s``, dilation ``d``,
-    kernel ``k``; phase length ``Q = ⌈(S + before + after) / s⌉``; output size ``o``.
-    ``offsets[k] = (phase, shift)`` for every kernel offset, kernel dims row-major.
-
-    >>> layout = FlatLayout((5,), [(1, 1)], (1,), (1,), (3,), count=2)
-    >>> layout.columns, layout.valid, layout.offsets
-    (14, 12, [(0, 0), (0, 1), (0, 2)])
-    """
-
-    def __init__(
-        self,
-        spatial: Sequence[int],
-        padding: Sequence[tuple[int, int]],
-        stride: Sequence[int],
-        dilation: Sequence[int],
-        kernel: Sequence[int],
-        count: int,
-    ) -> None:
-        self.spatial, self.padding, self.stride = tuple(spatial), list(padding), tuple(stride)
-        self.count = count
-        self.lengths = tuple(-(-(size + a + z) // s) for size, (a, z), s in zip(spatial, padding, stride))
-        self.out = tuple(
-            (size + a + z - d * (k - 1) - 1) // s + 1
-            for size, (a, z), s, d, k in zip(spatial, padding, stride, dilation, kernel)
-        )
-        # flat strides of the spatial dims within a sample; a sample is `sample` columns
-        self.steps = tuple(math.prod(self.lengths[i + 1 :]) for i in range(len(self.lengths)))
-        self.sample = math.prod(self.lengths)
-        self.columns = count * self.sample
-        self.phases = math.prod(stride)
-        self.phase_index = list(product(*[range(s) for s in stride]))  # row-major phase tuples
-        self.offsets = []
-        for ks in product(*[range(k) for k in kernel]):
-            phase = tuple(k * d % s for k, d, s in zip(ks, dilation, stride))
-            shift = sum(k * d // s * step for k, d, s, step in zip(ks, dilation, stride, self.steps))
-            self.offsets.append((self.phase_index.index(phase), shift))
-        self.lead = max(shift for _, shift in self.offsets)
-        self.classes = self._classes(kernel, dilation)
-        self.order = [k for *_, indices in self.classes for k in indices]  # kernel offsets, class by class
-        # columns that hold real outputs: up to the last output of the last sample
-        self.valid = (
-            (count - 1) * self.sample + sum((o - 1) * step for o, step in zip(self.out, self.steps)) + 1
-        )
-        self.identity = count == 1 and self.phases == 1 and not any(a or z for a, z in self.padding)
-        self.inputs = self._input_columns()
-
-    def _input_columns(self) -> tuple[int, int]:
-        """The flat columns that hold real inputs (not padding), first to last, over all phases:
-        an input gradient is needed there only (a 3-D kernel's padded planes are ~10 % of them)."""
-        firsts, lasts = [], []
-        for phase in self.phase_index:
-            slices = self._phase_slices(phase)
-            if slices is not None:
-                _, target = slices
-                firsts.append(sum(t.start * step for t, step in zip(target, self.steps)))
-                last = sum((t.stop - 1) * step for t, step in zip(target, self.steps))
-                lasts.append((self.count - 1) * self.sample + last + 1)
-        return (min(firsts), max(lasts)) if firsts else (0, 0)
-
-    def _classes(self, kernel: Sequence[int], dilation: Sequence[int]) -> list[tuple]:
-        """Kernel offsets grouped so each group is a regular grid of shifts in one phase.
-
-        Per dim, offsets ``q ≡ q0 (mod s / gcd(s, d))`` share the phase ``q0·d mod s`` and their
-        shifts step by ``d / gcd(s, d)``. Returns ``(phase, first shift, counts, shift steps,
-        kernel offsets)`` per group; one group when the stride is 1.
-        """
-        per_dim = []
-        for k, d, s, step in zip(kernel, dilation, self.stride, self.steps):
-            period = s // math.gcd(s, d)
-            per_dim.append(
-                [
-                    (
-                        q0 * d % s,
-                        q0 * d // s * step,
-                        len(range(q0, k, period)),
-                        d // math.gcd(s, d) * step,
-                        list(range(q0, k, period)),
-                    )
-                    for q0 in range(min(period, k))
-                ]
-            )
-        classes = []
-        for combination in product(*per_dim):
-            phase = self.phase_index.index(tuple(c[0] for c in combination))
-            first = sum(c[1] for c in combination)
-            counts, steps = tuple(c[2] for c in combination), tuple(c[3] for c in combination)
-            flat_offsets = [
-                sum(q * math.prod(kernel[i + 1 :]) for i, q in enumerate(qs))
-                for qs in product(*[c[4] for c in combination])
-            ]
-            classes.append((phase, first, counts, steps, flat_offsets))
-        return classes
-
-    def _phase_slices(self, phase: tuple[int, ...]) -> tuple[tuple[slice, ...], tuple[slice, ...]] | None:
-        """Where phase ``phase`` of the padded input comes from in the input, and goes in the flat."""
-        source: list[slice] = []
-        target: list[slice] = []
-        for r, size, (before, _), s, length in zip(
-            phase, self.spatial, self.padding, self.stride, self.lengths
-        ):
-            first = max(0, -(-(before - r) // s))  # first phase position that lies in the input
-            start = r - before + s * first  # ... and its input index
-            count = min(len(range(start, size, s)), length - first)
-            if count <= 0:
-                return None
-            source.append(slice(start, start + s * (count - 1) + 1, s))
-            target.append(slice(first, first + count))
-        return tuple(source), tuple(target)
-
-    def fill(self, x: torch.Tensor, into: torch.Tensor | None = None) -> torch.Tensor:
-        """``x`` (count, C, *S) → flat (C, r, m): padded with zeros, phases split, samples flattened.
-
-        ``into``: what ``fill`` returned for an earlier chunk of at least as many samples, reused
-        (its padding is still zero, the rest is overwritten); else a new buffer.
-        """
-        channels = x.shape[1]
-        if self.identity:
-            return x[0].reshape(channels, 1, self.sample)
-        shape = (channels, self.phases, self.count, *self.lengths)
-        flat = x.new_zeros(shape) if into is None else into[..., : self.columns].view(shape)
-        for index, phase in enumerate(self.phase_index):
-            slices = self._phase_slices(phase)
-            if slices is not None:
-                source, target = slices
-                region: tuple[slice | int, ...] = (slice(None), index, slice(None), *target)
-                flat[region] = x[(slice(None), slice(None), *source)].transpose(0, 1)
-        return flat.view(channels, self.phases, self.columns)
-
-    def unfill(self, flat: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-        """The adjoint of :meth:`fill`: flat (C, r, m) → ``out`` (count, C, *S), padding dropped.
-        Every input position lies in exactly one phase: ``out`` is written whole."""
-        channels = flat.shape[0]
-        if self.identity:
-            return out.copy_(flat.reshape(out.shape))
-        flat = flat.view(channels, self.phases, self.count, *self.lengths)
-        for index, phase in enumerate(self.phase_index):
-            slices = self._phase_slices(phase)
-            if slices is not None:
-                source, target = slices
-                read: tuple[slice | int, ...] = (slice(None), index, slice(None), *target)
-                out[(slice(None), slice(None), *source)] = flat[read].transpose(0, 1)
-        return out
-
-    def crop(self, flat: torch.Tensor) -> torch.Tensor:
-        """Flat outputs (C, m) → the real ones as a view (count, C, *out)."""
-        view = flat.view(flat.shape[0], self.count, *self.lengths)
-        return view[(slice(None), slice(None), *(slice(0, o) for o in self.out))].transpose(0, 1)
-
-    def uncrop(self, grad: torch.Tensor, into: torch.Tensor | None = None) -> torch.Tensor:
-        """The adjoint of :meth:`crop`, led by ``lead`` zero columns: (count, C, *out) → (C, lead + m).
-
-        ``into``: as in :meth:`fill`, what ``uncrop`` returned for an earlier, larger chunk.
-        """
-        channels = grad.shape[1]
-        width = self.lead + self.columns
-        flat = grad.new_zeros(channels, width) if into is None else into[:, :width]
-        view = flat[:, self.lead :].view(channels, self.count, *self.lengths)
-        view[(slice(None), slice(None), *(slice(0, o) for o in self.out))] = grad.transpose(0, 1)
-        return flat
-
-
-def _accumulator(like: torch.Tensor, shape: Sequence[int], positions_major: bool) -> torch.Tensor:
-    """A new, uninitialized buffer of logical ``shape`` (C, …) for a sum to accumulate into;
-    stored with C last when ``positions_major``."""
-    if not positions_major:
-        return like.new_empty(shape)
-    return like.new_empty(*shape[1:], shape[0]).movedim(-1, 0)
-
-
-def _grouped(flat: torch.Tensor, groups: int) -> torch.Tensor:
-    """A flat buffer (C, …) as (g, C / g, …)."""
-    return flat.view(groups, -1, *flat.shape[1:])
-
-
 def _positions_major(name: str, groups: int) -> bool:
     """Whether the accumulator of this algorithm (output or input gradient) is stored channels last.
 
@@ -324,20 +162,6 @@ def _positions_major(name: str, groups: int) -> bool:
     for the other algorithms, the channel-major order is the faster one.
     """
     return name == "shift-gemm" and groups == 1
-
-
-@lru_cache(maxsize=256)
-def _layout(
-    spatial: tuple[int, ...],
-    padding: tuple[tuple[int, int], ...],
-    stride: tuple[int, ...],
-    dilation: tuple[int, ...],
-    kernel: tuple[int, ...],
-    count: int,
-) -> FlatLayout:
-    """The :class:`FlatLayout` of these sizes (tuples or ``torch.Size``), built once: a layout is
-    read-only once made, and its offsets and classes cost a few hundred microseconds of Python."""
-    return FlatLayout(spatial, padding, stride, dilation, kernel, count)
 
 
 def _chunk_count(x_shape: Sequence[int], weight: torch.Tensor, layout_one: FlatLayout) -> int:
@@ -376,27 +200,32 @@ def flat_conv(
     x: torch.Tensor,
     weight: torch.Tensor,
     bias: torch.Tensor | None,
-    stride: Sequence[int],
-    padding: Sequence[tuple[int, int]],
-    dilation: Sequence[int],
+    geometry: Geometry,
     groups: int,
+    formula: Formula,
 ) -> torch.Tensor:
-    """A batched convolution ``x`` (b, g·c_in, *S) · ``weight`` (g·c_out, c_in, *kernel) by a flat algorithm.
+    """A batched convolution ``x`` (b, g·c_in, *S) · ``weight`` (g·c_out, c_in, *kernel) by a flat
+    algorithm; ``formula(x, weight, bias)`` is the convolution as written, for double backward.
 
     >>> import torch.nn.functional as F
+    >>> from scratchnn.functional.conv import conv_formula
     >>> x, w = torch.randn(2, 4, 7, 6, dtype=torch.float64), torch.randn(6, 2, 3, 2, dtype=torch.float64)
-    >>> y = flat_conv("shift-gemm", x, w, None, (2, 1), [(1, 1), (1, 1)], (1, 2), 2)
+    >>> geometry = Geometry.of((7, 6), (3, 2), (2, 1), [(1, 1), (1, 1)], (1, 2))
+    >>> formula = lambda x, w, b: conv_formula(x, w, b, geometry, 2)
+    >>> y = flat_conv("shift-gemm", x, w, None, geometry, 2, formula)
     >>> torch.allclose(y, F.conv2d(x, w, None, (2, 1), 1, (1, 2), 2))
     True
     """
     if name not in FLAT_ALGORITHMS:
         raise ValueError(f"flat_conv: algorithm must be one of {FLAT_ALGORITHMS}, got {name!r}")
-    if name == "shift-gemm" and _pointwise(weight, padding):
-        return _pointwise_conv(x, weight, bias, stride, groups)
+    if name == "shift-gemm" and _pointwise(geometry):
+        return _pointwise_conv(x, weight, bias, geometry.stride, groups)
     if torch.compiler.is_compiling():
-        return _traced_flat_conv(name, x, weight, bias, stride, padding, dilation, groups)
-    config = (name, tuple(stride), tuple(tuple(pair) for pair in padding), tuple(dilation), groups)
-    return _FlatConv.apply(x, weight, bias, config)
+        return _traced_flat_conv(name, x, weight, bias, geometry, groups)
+    if is_recording():
+        record("schedule", f"{name}: {SUMS[name]}", [x, weight], (x.shape[0], weight.shape[0], *geometry.out))
+    with hidden():
+        return _FlatConv.apply(x, weight, bias, (name, geometry, groups), formula)
 
 
 def _traced_flat_conv(
@@ -404,16 +233,14 @@ def _traced_flat_conv(
     x: torch.Tensor,
     weight: torch.Tensor,
     bias: torch.Tensor | None,
-    stride: Sequence[int],
-    padding: Sequence[tuple[int, int]],
-    dilation: Sequence[int],
+    geometry: Geometry,
     groups: int,
 ) -> torch.Tensor:
     """The algorithm as plain differentiable ops over the whole batch, for ``torch.compile``: the
     compiler derives and fuses the backward itself. shift-gemm: one matmul per kernel offset;
     unfold-gemm: the offsets stacked, one matmul; shift-mac: broadcast products, summed (one
     fused loop once compiled)."""
-    layout = FlatLayout(x.shape[2:], padding, stride, dilation, weight.shape[2:], x.shape[0])
+    layout = FlatLayout(geometry, x.shape[0])
     flat = layout.fill(x).view(groups, x.shape[1] // groups, layout.phases, layout.columns)  # g c_in r m
     w = weight.reshape(groups, weight.shape[0] // groups, weight.shape[1], -1)  # g c_out c_in k
     windows = [flat[:, :, phase, shift : shift + layout.valid] for phase, shift in layout.offsets]  # g c_in m
@@ -451,8 +278,8 @@ def supports(*tensors: torch.Tensor | None) -> bool:
     )
 
 
-def _pointwise(weight: torch.Tensor, padding: Sequence[tuple[int, int]]) -> bool:
-    return all(k == 1 for k in weight.shape[2:]) and not any(a or z for a, z in padding)
+def _pointwise(geometry: Geometry) -> bool:
+    return all(k == 1 for k in geometry.kernel) and not any(a or z for a, z in geometry.padding)
 
 
 def _pointwise_conv(
@@ -474,54 +301,49 @@ def _pointwise_conv(
 
 class _FlatConv(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, weight, bias, config):  # type: ignore[override]
-        ctx.config = config
+    def forward(ctx, x, weight, bias, config, formula):  # type: ignore[override]
+        ctx.config, ctx.formula = config, formula
         ctx.save_for_backward(x, weight, bias)
         return _conv_forward(x, weight, bias, config)
 
     @staticmethod
     def backward(ctx, grad):  # type: ignore[override]
         x, weight, _ = ctx.saved_tensors
-        need_x, need_weight, need_bias, _ = ctx.needs_input_grad
+        need_x, need_weight, need_bias, *_ = ctx.needs_input_grad
         if torch.is_grad_enabled():  # create_graph: differentiate the plain formula instead
-            from .conv import _einsum_conv
-
-            _, stride, padding, dilation, groups = ctx.config
-            formula = partial(_einsum_conv, stride=stride, padding=padding, dilation=dilation, groups=groups)
-            return (*_formula_grads(formula, ctx, grad), None)
+            return (*_formula_grads(ctx.formula, ctx, grad), None, None)
         grad_x = torch.empty_like(x) if need_x else None
         grad_weight = _conv_backward(x, weight, grad, ctx.config, grad_x, need_weight)
         grad_bias = grad.sum([0, *range(2, grad.ndim)]) if need_bias else None
-        return grad_x, grad_weight, grad_bias, None
+        return grad_x, grad_weight, grad_bias, None, None
 
 
 def _conv_forward(x, weight, bias, config) -> torch.Tensor:
     """out = conv(x, weight) + bias, a chunk of samples at a time."""
-    name, stride, padding, dilation, groups = config
-    kernel = weight.shape[2:]
-    one = _layout(x.shape[2:], padding, stride, dilation, kernel, 1)
+    name, geometry, groups = config
+    one = layout(geometry, 1)
     out = x.new_empty(x.shape[0], weight.shape[0], *one.out)
     weights = _arrange(name, weight, groups, one.order)
     count = _chunk_count(x.shape, weight, one)
     major = _positions_major(name, groups)
     # the chunks share their buffers, made for the first (largest): see _conv_backward
     columns = min(count, x.shape[0]) * one.sample
-    acc_buffer = _accumulator(x, (weight.shape[0], columns), major)
+    acc_buffer = accumulator(x, (weight.shape[0], columns), major)
     block = _block_size(x, name, weight[0].numel())
     flat_buffer = None
     for first in range(0, x.shape[0], count):
         chunk = x[first : first + count]
-        layout = _layout(one.spatial, padding, stride, dilation, kernel, chunk.shape[0])
-        flat = layout.fill(chunk, flat_buffer)
-        flat_buffer = None if layout.identity else flat
-        acc = acc_buffer[:, : layout.columns]
-        _forward_sum(name, _grouped(acc, groups), _grouped(flat, groups), weights, layout, block)
-        result = layout.crop(acc)
+        chunk_layout = layout(geometry, chunk.shape[0])
+        flat = chunk_layout.fill(chunk, flat_buffer)
+        flat_buffer = None if chunk_layout.identity else flat
+        acc = acc_buffer[:, : chunk_layout.columns]
+        _forward_sum(name, grouped(acc, groups), grouped(flat, groups), weights, chunk_layout, block)
+        result = chunk_layout.crop(acc)
         target = out[first : first + count]
         if bias is None:
             target.copy_(result)
         else:  # crop and bias in one pass
-            torch.add(result, bias.view(-1, *[1] * len(kernel)), out=target)
+            torch.add(result, bias.view(-1, *[1] * geometry.n), out=target)
     return out
 
 
@@ -531,10 +353,9 @@ def _conv_backward(x, weight, grad, config, grad_x, need_weight: bool) -> torch.
     Writes the input gradient into ``grad_x`` (of x's shape; None: not needed) and returns the
     weight gradient (None if not needed). ``x`` is read only for the weight gradient.
     """
-    name, stride, padding, dilation, groups = config
+    name, geometry, groups = config
     x_shape = grad_x.shape if grad_x is not None else x.shape
-    kernel = weight.shape[2:]
-    one = _layout(x_shape[2:], padding, stride, dilation, kernel, 1)
+    one = layout(geometry, 1)
     count = _chunk_count(x_shape, weight, one)
     grad_weight = weight.new_zeros(_arranged_shape(name, weight, groups)) if need_weight else None
     weights = _arrange(name, weight, groups, one.order)
@@ -545,21 +366,21 @@ def _conv_backward(x, weight, grad, config, grad_x, need_weight: bool) -> torch.
     columns = min(count, x_shape[0]) * one.sample
     if grad_x is not None:
         major = _positions_major(name, groups)  # the input gradient's accumulator
-        x_buffer = _accumulator(weight, (x_shape[1], one.phases, columns), major)
+        x_buffer = accumulator(weight, (x_shape[1], one.phases, columns), major)
     flat_grad = flat = None
     for first in range(0, x_shape[0], count):
         samples = min(count, x_shape[0] - first)
-        layout = _layout(one.spatial, padding, stride, dilation, kernel, samples)
-        flat_grad = layout.uncrop(grad[first : first + count], flat_grad)  # c_out (lead + m)
-        grads = _grouped(flat_grad, groups)
+        chunk_layout = layout(geometry, samples)
+        flat_grad = chunk_layout.uncrop(grad[first : first + count], flat_grad)  # c_out (lead + m)
+        grads = grouped(flat_grad, groups)
         if need_weight:
-            flat = layout.fill(x[first : first + count], flat)
-            _weight_grad(name, grad_weight, _grouped(flat, groups), grads, layout, block)
-            flat = None if layout.identity else flat
+            flat = chunk_layout.fill(x[first : first + count], flat)
+            _weight_grad(name, grad_weight, grouped(flat, groups), grads, chunk_layout, block)
+            flat = None if chunk_layout.identity else flat
         if grad_x is not None:
-            flat_x = x_buffer[..., : layout.columns].zero_()  # c_in r m
-            _input_grad(name, _grouped(flat_x, groups), grads, weights, layout, block)
-            layout.unfill(flat_x, grad_x[first : first + count])
+            flat_x = x_buffer[..., : chunk_layout.columns].zero_()  # c_in r m
+            _input_grad(name, grouped(flat_x, groups), grads, weights, chunk_layout, block)
+            chunk_layout.unfill(flat_x, grad_x[first : first + count])
     return None if grad_weight is None else _unarrange(name, grad_weight, weight, groups, one.order)
 
 
@@ -568,61 +389,63 @@ def flat_conv_transpose(
     x: torch.Tensor,
     weight: torch.Tensor,
     bias: torch.Tensor | None,
-    stride: Sequence[int],
-    padding: Sequence[int],
-    dilation: Sequence[int],
+    geometry: Geometry,
     groups: int,
-    output_size: Sequence[int],
+    formula: Formula,
 ) -> torch.Tensor:
     """A transposed convolution as what it is: the adjoint of a convolution.
 
     conv_transpose(x, weight) is the input gradient of ``y ↦ conv(y, weight)`` (same stride,
-    padding, dilation, groups; ``y`` of the transposed output's size) for the output gradient
-    ``x``, and torch's weight layout (g·c_in, c_out, *kernel) is that convolution's. So the
-    forward is the convolution's input-gradient sum (each output phase gathers only its own
-    kernel offsets: no inserted zeros, and no (…, *in, *kernel) block tensor to overlap-add), and
-    the backward is the convolution's forward (for x) and its weight-gradient sum with input and
-    output gradient swapped. Needs output_padding < stride in every dim (the adjoint
-    convolution's output then has x's size).
+    padding, dilation, groups; ``y`` of the transposed output's size: ``geometry`` is that
+    convolution's, :meth:`Geometry.transposed`) for the output gradient ``x``, and torch's weight
+    layout (g·c_in, c_out, *kernel) is that convolution's. So the forward is the convolution's
+    input-gradient sum (each output phase gathers only its own kernel offsets: no inserted zeros,
+    and no (…, *in, *kernel) block tensor to overlap-add), and the backward is the convolution's
+    forward (for x) and its weight-gradient sum with input and output gradient swapped. Needs
+    output_padding < stride in every dim (the adjoint convolution's output then has x's size).
+    ``formula(x, weight, bias)`` is the transposed convolution as written, for double backward.
 
     >>> import torch.nn.functional as F
+    >>> from scratchnn.functional.conv_transpose import transposed_formula
     >>> x, w = torch.randn(2, 4, 5, 6, dtype=torch.float64), torch.randn(4, 3, 4, 4, dtype=torch.float64)
-    >>> y = flat_conv_transpose("shift-gemm", x, w, None, (2, 2), (1, 1), (1, 1), 2, (10, 12))
+    >>> geometry = Geometry.transposed((5, 6), (4, 4), (2, 2), (1, 1), (1, 1), (0, 0))
+    >>> formula = lambda x, w, b: transposed_formula(x, w, b, geometry, 2)
+    >>> y = flat_conv_transpose("shift-gemm", x, w, None, geometry, 2, formula)
     >>> torch.allclose(y, F.conv_transpose2d(x, w, stride=2, padding=1, groups=2))
     True
     """
     if name not in FLAT_ALGORITHMS:
         raise ValueError(f"flat_conv_transpose: algorithm must be one of {FLAT_ALGORITHMS}, got {name!r}")
-    config = (name, tuple(stride), tuple((p, p) for p in padding), tuple(dilation), groups)
-    return _FlatConvTranspose.apply(x, weight, bias, config, tuple(output_size))
+    if is_recording():
+        record(
+            "schedule",
+            f"the adjoint convolution's input-gradient sum, by {name}: {SUMS[name]}, transposed",
+            [x, weight],
+            (x.shape[0], weight.shape[1] * groups, *geometry.spatial),
+        )
+    # the adjoint convolution pads (p, p): output_padding only adds cells after the input
+    padding = tuple((a, a) for a, _ in geometry.padding)
+    adjoint = Geometry.of(geometry.spatial, geometry.kernel, geometry.stride, padding, geometry.dilation)
+    with hidden():
+        return _FlatConvTranspose.apply(x, weight, bias, (name, adjoint, groups), formula)
 
 
 class _FlatConvTranspose(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, weight, bias, config, output_size):  # type: ignore[override]
-        ctx.config = config
+    def forward(ctx, x, weight, bias, config, formula):  # type: ignore[override]
+        ctx.config, ctx.formula = config, formula
         ctx.save_for_backward(x, weight, bias)
-        out = x.new_empty(x.shape[0], weight.shape[1] * config[4], *output_size)
+        _, geometry, groups = config
+        out = x.new_empty(x.shape[0], weight.shape[1] * groups, *geometry.spatial)
         _conv_backward(None, weight, x, config, out, need_weight=False)
-        return out if bias is None else out.add_(bias.view(-1, *[1] * len(output_size)))
+        return out if bias is None else out.add_(bias.view(-1, *[1] * geometry.n))
 
     @staticmethod
     def backward(ctx, grad):  # type: ignore[override]
         x, weight, _ = ctx.saved_tensors
         need_x, need_weight, need_bias, *_ = ctx.needs_input_grad
-        if torch.is_grad_enabled():  # create_graph: differentiate the overlap-add formula instead
-            from .conv_transpose import transposed_by_overlap_add
-
-            _, stride, padding, dilation, groups = ctx.config
-            formula = partial(
-                transposed_by_overlap_add,
-                stride=stride,
-                padding=[p for p, _ in padding],
-                dilation=dilation,
-                groups=groups,
-                output_size=grad.shape[2:],
-            )
-            return (*_formula_grads(formula, ctx, grad), None, None)
+        if torch.is_grad_enabled():  # create_graph: differentiate the formula instead
+            return (*_formula_grads(ctx.formula, ctx, grad), None, None)
         grad_x = _conv_forward(grad, weight, None, ctx.config) if need_x else None
         grad_weight = _conv_backward(grad, weight, x, ctx.config, None, True) if need_weight else None
         grad_bias = grad.sum([0, *range(2, grad.ndim)]) if need_bias else None
