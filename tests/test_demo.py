@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from scratchnn import cli, demo
+from scratchnn import cli
 from scratchnn import nn as snn
+from scratchnn.commands import demo
 
 
 def test_models_are_scratch_layers_with_torch_twins() -> None:

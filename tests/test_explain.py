@@ -249,7 +249,7 @@ def test_container_with_torch_and_scratch_layers() -> None:
 
 
 def test_a_model_of_ones_own_is_checked_with_torch_layers() -> None:
-    from scratchnn.demo import DigitsCNN
+    from scratchnn.commands.demo import DigitsCNN
 
     d = scratchnn.explain(DigitsCNN(snn).double(), torch.randn(3, 1, 8, 8, dtype=torch.float64))
     assert d.check.reference == "DigitsCNN with torch.nn layers" and d.check.ok

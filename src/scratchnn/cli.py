@@ -1,4 +1,4 @@
-"""The ``scratchnn`` command: ``scratchnn check``, and the subcommands of later modules.
+"""The ``scratchnn`` command: ``check``, ``bench``, ``explain`` and ``demo`` (``scratchnn/commands/``).
 
 ``main(argv) -> int`` so tests can call it; ``__main__.py`` is a thin wrapper.
 """
@@ -13,10 +13,10 @@ from collections.abc import Sequence
 # Each subcommand lives in a module with ``add_arguments(parser)`` and ``run(args) -> int``;
 # the first docstring line is its help.
 COMMANDS = {
-    "check": "scratchnn._check_command",
-    "bench": "scratchnn.bench.command",
-    "explain": "scratchnn.explain_command",
-    "demo": "scratchnn.demo",
+    "check": "scratchnn.commands.check",
+    "bench": "scratchnn.commands.bench",
+    "explain": "scratchnn.commands.explain",
+    "demo": "scratchnn.commands.demo",
 }
 
 

@@ -23,13 +23,7 @@ from .activation import (
     Tanh,
     Tanhshrink,
 )
-from .attention import MultiheadAttention
-from .bilinear import (
-    Bilinear,
-    Flatten,
-    Identity,
-    Unflatten,
-)
+from .bilinear import Bilinear
 from .conv import Conv1d, Conv2d, Conv3d
 from .conv_transpose import (
     ConvTranspose1d,
@@ -49,8 +43,11 @@ from .embedding import (
     Embedding,
     EmbeddingBag,
 )
+from .flatten import Flatten, Unflatten
 from .fold import Fold, Unfold
-from .linear import Linear
+from .interpolate import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
+from .linear import Identity, Linear
+from .multihead import MultiheadAttention
 from .normalization import (
     BatchNorm1d,
     BatchNorm2d,
@@ -86,7 +83,6 @@ from .pooling import (
 )
 from .semiring import AdderConv2d, MorphologicalDilation2d, MorphologicalErosion2d, SemiringConv2d
 from .softmax import LogSoftmax, Softmax
-from .upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "Linear"]
 __all__ += [

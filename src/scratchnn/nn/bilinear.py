@@ -1,10 +1,8 @@
-"""``Bilinear`` and the shape-only modules (``Identity``, ``Flatten``, ``Unflatten``): torch.nn's
-constructors, parameters and reprs."""
+"""``Bilinear``: torch.nn's constructor, parameters and state_dict; forward is one functional call."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -12,7 +10,7 @@ from torch import nn
 
 from .. import functional as F
 
-__all__ = ["Bilinear", "Flatten", "Identity", "Unflatten"]
+__all__ = ["Bilinear"]
 
 
 class Bilinear(nn.Module):
@@ -61,64 +59,3 @@ class Bilinear(nn.Module):
             f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
             f"out_features={self.out_features}, bias={self.bias is not None}"
         )
-
-
-class Identity(nn.Module):
-    """``torch.nn.Identity``: returns its input; any constructor arguments are ignored."""
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__()
-
-    def forward(self, input: torch.Tensor) -> torch.Tensor:
-        return input
-
-
-class Flatten(nn.Module):
-    """``torch.nn.Flatten``: merge dims ``start_dim`` … ``end_dim`` into one (a view where possible).
-
-    >>> Flatten()(torch.zeros(2, 3, 4)).shape
-    torch.Size([2, 12])
-    """
-
-    __constants__: ClassVar[list[str]] = ["start_dim", "end_dim"]
-
-    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
-        super().__init__()
-        self.start_dim, self.end_dim = start_dim, end_dim
-
-    def forward(self, input: torch.Tensor) -> torch.Tensor:
-        return input.flatten(self.start_dim, self.end_dim)
-
-    def extra_repr(self) -> str:
-        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
-
-
-class Unflatten(nn.Module):
-    """``torch.nn.Unflatten``: split dim ``dim`` into ``unflattened_size``.
-
-    >>> Unflatten(1, (2, 3))(torch.zeros(4, 6)).shape
-    torch.Size([4, 2, 3])
-    """
-
-    __constants__: ClassVar[list[str]] = ["dim", "unflattened_size"]
-
-    def __init__(self, dim: int, unflattened_size: Sequence[int]) -> None:
-        super().__init__()
-        if not isinstance(unflattened_size, tuple | list):
-            raise TypeError(
-                "Unflatten: unflattened_size must be a tuple of ints, "
-                f"but found type {type(unflattened_size).__name__}"
-            )
-        for index, element in enumerate(unflattened_size):
-            if not isinstance(element, int):
-                raise TypeError(
-                    "Unflatten: unflattened_size must be tuple of ints, "
-                    f"but found element of type {type(element).__name__} at pos {index}"
-                )
-        self.dim, self.unflattened_size = dim, unflattened_size
-
-    def forward(self, input: torch.Tensor) -> torch.Tensor:
-        return input.unflatten(self.dim, self.unflattened_size)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -1,4 +1,4 @@
-"""``Linear``: torch.nn's constructor, parameters and state_dict; forward is one functional call."""
+"""``Linear`` and ``Identity``: torch.nn's constructors, parameters and state_dict."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from torch import nn
 
 from .. import functional as F
 
-__all__ = ["Linear"]
+__all__ = ["Identity", "Linear"]
 
 
 class Linear(nn.Module):
@@ -55,3 +55,13 @@ class Linear(nn.Module):
         return (
             f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
         )
+
+
+class Identity(nn.Module):
+    """``torch.nn.Identity``: returns its input; any constructor arguments are ignored."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__()
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return input

@@ -36,7 +36,7 @@ from typing import Any
 
 import torch
 
-from ._contract import FORMS, contraction
+from .._contract import FORMS, contraction
 
 __all__ = ["TensorSpec", "add_arguments", "parse_arguments", "run"]
 
@@ -99,8 +99,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import functional
-    from .explain import explain
+    from .. import functional
+    from ..explain import explain
 
     if args.op not in functional.__all__:
         known = ", ".join(sorted(functional.__all__))
@@ -256,7 +256,7 @@ def tensor_parameters(op: str, fn: Callable[..., Any]) -> dict[str, TensorSpec |
     >>> sorted(tensor_parameters("conv2d", F.conv2d))
     ['bias', 'input', 'weight']
     """
-    from .check import cases
+    from ..check import cases
 
     signature = inspect.signature(fn)
     found: dict[str, TensorSpec | None] = {
@@ -287,7 +287,7 @@ def build_call(
 ) -> tuple[tuple, dict]:
     """Positional and keyword arguments for ``fn``: the given values, completed by the op's filler,
     tensors made; no values at all (and no filler) → the op's first check case."""
-    from .check import cases
+    from ..check import cases
 
     signature = inspect.signature(fn)
     if not values and op not in FILLERS:

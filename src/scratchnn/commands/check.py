@@ -13,9 +13,9 @@ import sys
 
 import torch
 
-from . import check
-from ._comparison import TOLERANCES
-from ._contract import FORMS, contraction
+from .. import check
+from .._comparison import TOLERANCES
+from .._contract import FORMS, contraction
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import torch
 
-from .harness import FAMILIES, Result, all_cases, full_float32, measure_memory, select, time_case
-from .report import format_markdown, format_table, plot, summary
+from ..bench.harness import FAMILIES, Result, all_cases, full_float32, measure_memory, select, time_case
+from ..bench.report import format_markdown, format_table, plot, summary
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -216,7 +216,7 @@ def _train_twins(
     learning_rate: float,
     stream,  # type: ignore[no-untyped-def]
 ) -> Result:
-    from . import nn as scratch_layers
+    from .. import nn as scratch_layers
 
     torch.manual_seed(seed)
     scratch = build(scratch_layers)
