@@ -23,7 +23,7 @@ import scratchnn
 import scratchnn.functional as F
 from helpers import assert_close, assert_matches_torch, in_both_forms
 from scratchnn.functional import Semiring, get_semiring
-from scratchnn.schedules import semiring as semiring_module
+from scratchnn.schedules import flat_filter as flat_filter_module
 
 OPS = {1: F.semiring_conv1d, 2: F.semiring_conv2d, 3: F.semiring_conv3d}
 TORCH_CONV = {1: torch_F.conv1d, 2: torch_F.conv2d, 3: torch_F.conv3d}
@@ -319,8 +319,8 @@ def test_flat_path_equals_the_literal_form_with_ties(
     n, name, kernel, stride, padding, dilation, small_window, monkeypatch
 ):
     taken = []
-    flat_filter = semiring_module._FlatFilter.apply
-    monkeypatch.setattr(semiring_module._FlatFilter, "apply", lambda *a: taken.append(1) or flat_filter(*a))
+    apply = flat_filter_module._FlatFilter.apply
+    monkeypatch.setattr(flat_filter_module._FlatFilter, "apply", lambda *a: taken.append(1) or apply(*a))
 
     def cut(value):
         return value[:n] if isinstance(value, tuple) else value
@@ -343,7 +343,7 @@ def test_flat_path_equals_the_literal_form_with_ties(
 
 
 def test_flat_path_is_skipped_when_the_weight_needs_a_gradient(monkeypatch):
-    monkeypatch.setattr(semiring_module._FlatFilter, "apply", None)  # would fail if called
+    monkeypatch.setattr(flat_filter_module._FlatFilter, "apply", None)  # would fail if called
     w = torch.zeros(2, 1, 3, 3, requires_grad=True)
     F.semiring_conv2d(torch.randn(1, 2, 5, 5), w, padding=1, groups=2, semiring="max-plus").sum().backward()
     assert w.grad.shape == w.shape

@@ -25,6 +25,14 @@ from .activation import (
     tanh,
     tanhshrink,
 )
+from .adaptive_pooling import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_avg_pool3d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    adaptive_max_pool3d,
+)
 from .attention import scaled_dot_product_attention
 from .attention import sdpa_backend as sdpa_backend  # an older name of scratchnn.settings(attention=...)
 from .bilinear import (
@@ -61,12 +69,6 @@ from .normalization import (
 from .padding import pad
 from .pixel_shuffle import pixel_shuffle, pixel_shuffle_nd, pixel_unshuffle, pixel_unshuffle_nd
 from .pooling import (
-    adaptive_avg_pool1d,
-    adaptive_avg_pool2d,
-    adaptive_avg_pool3d,
-    adaptive_max_pool1d,
-    adaptive_max_pool2d,
-    adaptive_max_pool3d,
     avg_pool1d,
     avg_pool2d,
     avg_pool3d,
@@ -76,14 +78,12 @@ from .pooling import (
     max_pool1d,
     max_pool2d,
     max_pool3d,
-    max_unpool1d,
-    max_unpool2d,
-    max_unpool3d,
 )
 from .semiring import Semiring as Semiring  # a type and its factory, not ops: outside __all__
 from .semiring import get_semiring as get_semiring
 from .semiring import semiring_conv1d, semiring_conv2d, semiring_conv3d
 from .softmax import log_softmax, softmax
+from .unpooling import max_unpool1d, max_unpool2d, max_unpool3d
 
 __all__ = [
     "alpha_dropout",

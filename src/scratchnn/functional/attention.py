@@ -25,12 +25,12 @@ Half and bfloat16 inputs are computed in float32 and rounded back.
 
 ``"auto"`` (the default) picks ``"blocked"`` when the scores (b·l·s × element size) would take
 more than ``threshold`` bytes, default 1 MiB (8 heads of l = s = 128 in float32 are 512 KiB), and
-``"literal"`` otherwise. Measured on CPU, the two forms take the same time at that size, and the
-blocked form is 2-3× faster from l = s = 512 on (the literal form makes several passes over
-whole n×n tensors), besides holding far less memory. The literal form draws dropout exactly as
+``"literal"`` otherwise: about where the two forms take the same time on CPU; above it the
+blocked form is faster (the literal form makes several passes over whole n×n tensors) and holds
+far less memory (docs/benchmarks.md, "Tuning notes"). The literal form draws dropout exactly as
 torch does (same masks under the same seed); the blocked form's masks have the same distribution
-but their own draws. Choose with :func:`sdpa_backend` for a block of code, or per call with the
-keyword-only ``backend=`` and ``block_size=`` arguments.
+but their own draws. Choose with ``scratchnn.settings(attention=...)`` for a block of code, or per
+call with the keyword-only ``backend=`` and ``block_size=`` arguments.
 """
 
 from __future__ import annotations

@@ -7,11 +7,9 @@ kl | kh kw | kd kh kw kernel offsets; K the flattened kernel (kl | kh·kw | kd·
     input (b, c, *spatial)  →  windows (b, c, *out, *kernel)            the window core, a view
     max        out = windows[..., argmax over K]                        padding -inf, never chosen
     avg        out = windows.sum(kernel axes) / divisor                 padding 0
-    adaptive   windows of the largest bin at stride 1, read at the bin starts; cells past a
-               bin's end are masked (-inf for max, 0 for avg). When every output size divides
-               its input size the bins are plain windows (kernel = stride = S/S')
     lp         out = (avg(input^p) · K)^(1/p)
-    unpool     out = zeros(b, c, H·W).scatter(indices, input)           the inverse of max's gather
+
+Adaptive pooling (``adaptive_pooling.py``) and max unpooling (``unpooling.py``) build on these.
 
 A call reads: arguments → the window geometry (:class:`PoolArgs`) → the formula above
 (:func:`max_pool_formula`, the window sum in :func:`_avg_pool`) in the literal form
@@ -35,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import cast
 
 import torch
 
@@ -47,12 +45,6 @@ from .._windows import Geometry
 
 __all__ = [
     "PoolArgs",
-    "adaptive_avg_pool1d",
-    "adaptive_avg_pool2d",
-    "adaptive_avg_pool3d",
-    "adaptive_max_pool1d",
-    "adaptive_max_pool2d",
-    "adaptive_max_pool3d",
     "avg_pool1d",
     "avg_pool2d",
     "avg_pool3d",
@@ -62,9 +54,6 @@ __all__ = [
     "max_pool1d",
     "max_pool2d",
     "max_pool3d",
-    "max_unpool1d",
-    "max_unpool2d",
-    "max_unpool3d",
 ]
 
 IntOrTuple = int | Sequence[int]
@@ -405,181 +394,6 @@ def avg_pool3d(
 
 
 # ---------------------------------------------------------------------------------------------
-# Adaptive pooling: output position i of a dim of size S → S' covers the bin
-#     [floor(i·S / S'), ceil((i+1)·S / S'))
-# The bins differ in length by at most one cell (plus overlap when S' > S), so all are read from
-# one window view whose kernel is the longest bin, at stride 1, taken at the bin starts.
-
-
-def _adaptive_output_size(output_size, input: torch.Tensor, n: int, op: str) -> tuple[int, ...]:
-    """torch's output_size: an int or n entries, where (2-D and 3-D) ``None`` keeps the input size."""
-    if n > 1 and isinstance(output_size, Sequence) and not isinstance(output_size, str):
-        if input.ndim <= len(output_size):
-            raise ValueError(f"{op}: input must have at least {len(output_size) + 1} dims, got {input.ndim}")
-        spatial = input.shape[-len(output_size) :]
-        output_size = tuple(size if value is None else value for value, size in zip(output_size, spatial))
-    sizes = ntuple(output_size, n, "output_size", op)
-    check_non_negative(sizes, "output_size", op)
-    return sizes
-
-
-def _bins(size: int, out: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Start and length of the ``out`` adaptive bins over ``size`` cells.
-
-    >>> _bins(5, 3, torch.device("cpu"))
-    (tensor([0, 1, 3]), tensor([2, 3, 2]))
-    """
-    i = torch.arange(out, device=device)
-    start = (i * size).div(out, rounding_mode="floor")
-    end = -((i + 1) * -size).div(out, rounding_mode="floor")  # ceil((i+1)·size/out)
-    return start, end - start
-
-
-def _longest_bin(size: int, out: int) -> int:
-    """The longest of the ``out`` adaptive bins over ``size`` cells (at least 1), from the sizes
-    alone: the window size is known before any tensor exists (a traced graph cannot read it back).
-
-    >>> _longest_bin(5, 3), _longest_bin(7, 7), _longest_bin(4, 0)
-    (3, 1, 1)
-    """
-    return max([-(-(o + 1) * size // out) - o * size // out for o in range(out)], default=1) or 1
-
-
-def _adaptive_windows(
-    x: torch.Tensor, output_size: tuple[int, ...], fill: float
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Bins of x as windows (..., *out, *kernel) with cells past each bin's end set to ``fill``;
-    and the bin sizes (*out), the cells counted by each output."""
-    n = len(output_size)
-    spatial = x.shape[-n:]
-    bins = [_bins(size, out, x.device) for size, out in zip(spatial, output_size)]
-    kernel = tuple(_longest_bin(size, out) for size, out in zip(spatial, output_size))
-    # ... *spatial *kernel: a window at every input position, padded on the right for the last bins
-    windows = Geometry.of(spatial, kernel, None, [(0, k - 1) for k in kernel]).windows(x, fill)
-    starts: list[torch.Tensor] = []
-    inside = torch.ones((), dtype=torch.bool, device=x.device)
-    cells = torch.ones((), dtype=torch.long, device=x.device)
-    for i, ((start, length), k) in enumerate(zip(bins, kernel)):
-        shape = [1] * n
-        shape[i] = -1
-        starts.append(start.view(shape))
-        cells = cells * length.view(shape)
-        # mask over (*out, *kernel): offset j of bin o is inside when j < length[o]
-        mask_shape = [1] * (2 * n)
-        mask_shape[i], mask_shape[n + i] = -1, k
-        inside = inside & (torch.arange(k, device=x.device) < length[:, None]).view(mask_shape)
-    index: list[Any] = [..., *starts, *[slice(None)] * n]
-    windows = windows[tuple(index)]  # ... *out *kernel, read at the bin starts
-    return torch.where(inside, windows, torch.full((), fill, dtype=x.dtype, device=x.device)), cells
-
-
-def _uniform_bins(spatial: Sequence[int], output_size: Sequence[int]) -> tuple[int, ...] | None:
-    """The kernel (= stride) when each output size divides its input size: then the bins are
-    the windows of a plain pooling, and no bin needs masking.
-
-    >>> _uniform_bins((8, 6), (4, 3)), _uniform_bins((8, 6), (3, 3))
-    ((2, 2), None)
-    """
-    if all(out > 0 and size % out == 0 for size, out in zip(spatial, output_size)):
-        return tuple(size // out for size, out in zip(spatial, output_size))
-    return None
-
-
-def _adaptive_avg_pool(input: torch.Tensor, output_size, n: int, op: str) -> torch.Tensor:
-    sizes = _adaptive_output_size(output_size, input, n, op)
-    check_input(input, n, op)
-    _check_dtype(input, op, integers=False)
-    uniform = _uniform_bins(input.shape[-n:], sizes)
-    if uniform is not None:  # every bin is one window of a plain pooling
-        return _avg_pool(input, uniform, uniform, 0, False, True, None, n, op)
-    windows, cells = _adaptive_windows(input, sizes, 0.0)  # b c *out *kernel
-    accumulate = torch.promote_types(input.dtype, torch.float32)
-    out = windows.sum(dim=tuple(range(-n, 0)), dtype=accumulate) / cells.to(accumulate)
-    return out.to(input.dtype)
-
-
-def _adaptive_max_pool(
-    input: torch.Tensor, output_size, return_indices: bool, n: int, op: str
-) -> torch.Tensor | tuple[torch.Tensor, Indices]:
-    sizes = _adaptive_output_size(output_size, input, n, op)
-    check_input(input, n, op)
-    _check_dtype(input, op, integers=False)
-    uniform = _uniform_bins(input.shape[-n:], sizes)
-    if uniform is not None:  # every bin is one window of a plain pooling
-        return _max_pool(input, uniform, uniform, 0, 1, False, return_indices, n, op)
-    windows, _ = _adaptive_windows(input, sizes, -math.inf)  # b c *out *kernel
-    flat = windows.flatten(-n)  # b c *out K; each bin's first cell is inside, so -inf never sticks
-    pick = _pick_max(flat)
-    out = flat.gather(-1, pick).squeeze(-1)
-    if not return_indices:
-        return out
-    positions, _ = _adaptive_windows(_positions(input.shape[-n:], input.device), sizes, -1)
-    positions = positions.flatten(-n)  # *out K
-    positions = positions.view((1,) * (flat.ndim - positions.ndim) + tuple(positions.shape))
-    return out, torch.take_along_dim(positions, pick, -1).squeeze(-1)
-
-
-def adaptive_avg_pool1d(input: torch.Tensor, output_size: IntOrTuple) -> torch.Tensor:
-    """1-D adaptive average pooling: (b, c, L) → (b, c, l) over bins [⌊i·L/l⌋, ⌈(i+1)·L/l⌉).
-
-    >>> adaptive_avg_pool1d(torch.tensor([[1., 2., 3., 4., 5.]]), 3)
-    tensor([[1.5000, 3.0000, 4.5000]])
-    """
-    return _adaptive_avg_pool(input, output_size, 1, "adaptive_avg_pool1d")
-
-
-def adaptive_avg_pool2d(input: torch.Tensor, output_size) -> torch.Tensor:
-    """2-D adaptive average pooling: (b, c, H, W) → (b, c, h, w); ``None`` keeps a size.
-
-    >>> adaptive_avg_pool2d(torch.randn(2, 3, 7, 9), (None, 4)).shape
-    torch.Size([2, 3, 7, 4])
-    """
-    return _adaptive_avg_pool(input, output_size, 2, "adaptive_avg_pool2d")
-
-
-def adaptive_avg_pool3d(input: torch.Tensor, output_size) -> torch.Tensor:
-    """3-D adaptive average pooling: (b, c, D, H, W) → (b, c, d, h, w).
-
-    >>> adaptive_avg_pool3d(torch.randn(3, 4, 5, 6), 2).shape
-    torch.Size([3, 2, 2, 2])
-    """
-    return _adaptive_avg_pool(input, output_size, 3, "adaptive_avg_pool3d")
-
-
-def adaptive_max_pool1d(
-    input: torch.Tensor, output_size: IntOrTuple, return_indices: bool = False
-) -> torch.Tensor | tuple[torch.Tensor, Indices]:
-    """1-D adaptive max pooling: (b, c, L) → (b, c, l), with flat indices into L.
-
-    >>> adaptive_max_pool1d(torch.tensor([[1., 5., 3., 4., 2.]]), 2, return_indices=True)
-    (tensor([[5., 4.]]), tensor([[1, 3]]))
-    """
-    return _adaptive_max_pool(input, output_size, return_indices, 1, "adaptive_max_pool1d")
-
-
-def adaptive_max_pool2d(
-    input: torch.Tensor, output_size, return_indices: bool = False
-) -> torch.Tensor | tuple[torch.Tensor, Indices]:
-    """2-D adaptive max pooling: (b, c, H, W) → (b, c, h, w), with flat indices into H·W.
-
-    >>> adaptive_max_pool2d(torch.randn(2, 3, 7, 9), 4).shape
-    torch.Size([2, 3, 4, 4])
-    """
-    return _adaptive_max_pool(input, output_size, return_indices, 2, "adaptive_max_pool2d")
-
-
-def adaptive_max_pool3d(
-    input: torch.Tensor, output_size, return_indices: bool = False
-) -> torch.Tensor | tuple[torch.Tensor, Indices]:
-    """3-D adaptive max pooling: (b, c, D, H, W) → (b, c, d, h, w), with flat indices into D·H·W.
-
-    >>> adaptive_max_pool3d(torch.randn(1, 2, 5, 6, 7), (2, None, 3)).shape
-    torch.Size([1, 2, 2, 6, 3])
-    """
-    return _adaptive_max_pool(input, output_size, return_indices, 3, "adaptive_max_pool3d")
-
-
-# ---------------------------------------------------------------------------------------------
 # Power-average pooling, torch's formula: sign(a)·relu(|a|)·K, to the power 1/p, where
 # a = avg_pool(input^p) without padding; p = ±inf is the max (min) of |input|.
 
@@ -653,132 +467,3 @@ def lp_pool3d(
     torch.Size([1, 2, 2, 2, 2])
     """
     return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 3, "lp_pool3d")
-
-
-# ---------------------------------------------------------------------------------------------
-# Max unpooling: every input value goes back to the flat position its index names; the rest is 0.
-
-
-def _unpool_output_size(
-    input: torch.Tensor,
-    kernel: tuple[int, ...],
-    stride: tuple[int, ...],
-    padding: tuple[int, ...],
-    output_size: Sequence[int] | None,
-    op: str,
-) -> tuple[int, ...]:
-    """torch's output size: (in - 1)·stride + kernel - 2·padding, or ``output_size`` (n or n+2
-    entries) when it lies strictly within one stride of that."""
-    n = len(kernel)
-    # the windows of max pooling (no dilation) over an input of the size solved for: the transposed geometry
-    default = Geometry.transposed(input.shape[-n:], kernel, stride, padding, (1,) * n, (0,) * n).spatial
-    if output_size is None:
-        sizes = default
-    else:
-        sizes = tuple(output_size)
-        if len(sizes) == n + 2:
-            sizes = sizes[2:]
-        if len(sizes) != n:
-            raise ValueError(
-                f"{op}: output_size must have {n} or {n + 2} entries, got output_size={tuple(output_size)!r}"
-            )
-        for d, (size, base, s) in enumerate(zip(sizes, default, stride)):
-            if not base - s < size < base + s:
-                raise ValueError(
-                    f"{op}: invalid output_size {tuple(output_size)}: dim {d} must be strictly between "
-                    f"{base - s} and {base + s} (the default {base} ± stride {s})"
-                )
-    if any(size < 0 for size in sizes):
-        raise ValueError(f"{op}: output_size must be non-negative, got {sizes}")
-    return sizes
-
-
-def _max_unpool(
-    input: torch.Tensor,
-    indices: torch.Tensor,
-    kernel_size: IntOrTuple,
-    stride: IntOrTuple | None,
-    padding: IntOrTuple,
-    output_size: Sequence[int] | None,
-    n: int,
-    op: str,
-) -> torch.Tensor:
-    """The N-d max unpooling behind max_unpool1d/2d/3d."""
-    kernel = ntuple(kernel_size, n, "kernel_size", op)
-    strides = kernel if stride is None else ntuple(stride, n, "stride", op)
-    pads = ntuple(padding, n, "padding", op)
-    sizes = _unpool_output_size(input, kernel, strides, pads, output_size, op)
-    legend = input_legend(n)
-    check_rank(input, (n + 1, n + 2), "input", legend, op, "(unbatched or batched)")
-    check_positive(strides, "stride", op)
-    if indices.dtype != torch.int64:
-        raise RuntimeError(f"{op}: indices must be int64 (as max pooling returns them), got {indices.dtype}")
-    if indices.shape != input.shape:
-        raise fail(
-            RuntimeError,
-            op,
-            "indices must have the shape of input",
-            {"input": (legend, input.shape), "indices": (legend, indices.shape)},
-        )
-    _check_dtype(input, op, integers=False)
-    plane = math.prod(sizes)
-    flat_indices, values = indices.flatten(-n), input.flatten(-n)  # b c (h w)
-    bad = (flat_indices < 0) | (flat_indices >= plane)
-    if not torch.compiler.is_compiling() and bad.any():  # a value check: eager only (no branch in a graph)
-        raise RuntimeError(
-            f"{op}: found an invalid max index {int(flat_indices[bad][0])}: the output plane {sizes} "
-            f"has {plane} cells"
-        )
-    out = values.new_zeros(*values.shape[:-1], plane).scatter(-1, flat_indices, values)  # b c (H W)
-    return out.view(*values.shape[:-1], *sizes)
-
-
-def max_unpool1d(
-    input: torch.Tensor,
-    indices: torch.Tensor,
-    kernel_size: IntOrTuple,
-    stride: IntOrTuple | None = None,
-    padding: IntOrTuple = 0,
-    output_size: Sequence[int] | None = None,
-) -> torch.Tensor:
-    """Partial inverse of max_pool1d: (b, c, l) values at their flat indices in (b, c, L), zeros elsewhere.
-
-    >>> x = torch.tensor([[1., 3., 2., 5., 4.]])
-    >>> max_unpool1d(*max_pool1d(x, 2, return_indices=True), 2, output_size=[5])
-    tensor([[0., 3., 0., 5., 0.]])
-    """
-    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 1, "max_unpool1d")
-
-
-def max_unpool2d(
-    input: torch.Tensor,
-    indices: torch.Tensor,
-    kernel_size: IntOrTuple,
-    stride: IntOrTuple | None = None,
-    padding: IntOrTuple = 0,
-    output_size: Sequence[int] | None = None,
-) -> torch.Tensor:
-    """Partial inverse of max_pool2d: (b, c, h, w) → (b, c, H, W).
-
-    >>> out, indices = max_pool2d(torch.randn(2, 3, 5, 5), 2, return_indices=True)
-    >>> max_unpool2d(out, indices, 2, output_size=(5, 5)).shape
-    torch.Size([2, 3, 5, 5])
-    """
-    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 2, "max_unpool2d")
-
-
-def max_unpool3d(
-    input: torch.Tensor,
-    indices: torch.Tensor,
-    kernel_size: IntOrTuple,
-    stride: IntOrTuple | None = None,
-    padding: IntOrTuple = 0,
-    output_size: Sequence[int] | None = None,
-) -> torch.Tensor:
-    """Partial inverse of max_pool3d: (b, c, d, h, w) → (b, c, D, H, W).
-
-    >>> out, indices = max_pool3d(torch.randn(3, 4, 4, 4), 2, return_indices=True)
-    >>> max_unpool3d(out, indices, 2).shape
-    torch.Size([3, 4, 4, 4])
-    """
-    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 3, "max_unpool3d")

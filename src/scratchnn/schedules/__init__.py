@@ -15,6 +15,6 @@ blocks, separable passes), states that sum in its docstring, and, where it needs
 ==============  ==================================================================
 """
 
-from . import attention, conv, dilation, flat, pooling, semiring
+from . import attention, conv, conv_sums, dilation, flat, flat_filter, pooling, semiring
 
-__all__ = ["attention", "conv", "dilation", "flat", "pooling", "semiring"]
+__all__ = ["attention", "conv", "conv_sums", "dilation", "flat", "flat_filter", "pooling", "semiring"]

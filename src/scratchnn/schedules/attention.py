@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
+from torch import Tensor
 
 from .._trace import hidden, is_recording, record
 
 __all__ = ["blocked_attention"]
 
-LOG2E = math.log2(math.e)  # the blocked form keeps scores in base 2: exp2 is ~3× faster than exp on CPU
+LOG2E = math.log2(math.e)  # the blocked form keeps scores in base 2: exp2 is cheaper than exp on CPU
 
 
 def blocked_attention(
@@ -171,7 +173,9 @@ class _BlockedAttention(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, query, key, value, mask, tiling: _Tiling):  # type: ignore[override]
+    def forward(  # type: ignore[override]
+        ctx: Any, query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None, tiling: _Tiling
+    ) -> Tensor:
         out = torch.empty(tiling.n, tiling.seq_q, value.shape[2], dtype=query.dtype, device=query.device)
         lse = torch.empty(tiling.n, tiling.seq_q, 1, dtype=query.dtype, device=query.device)
         _forward_tiles(query, key, value, mask, tiling, out, lse)
@@ -181,7 +185,7 @@ class _BlockedAttention(torch.autograd.Function):
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(ctx, grad_out):  # type: ignore[override]
+    def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
         query, key, value, mask, out, lse = ctx.saved_tensors
         tiling: _Tiling = ctx.tiling
         need_mask = ctx.needs_input_grad[3]
@@ -196,7 +200,9 @@ class _BlockedAttention(torch.autograd.Function):
         return (*(grad if need else None for grad, need in zip(grads, needs)), None)
 
 
-def _forward_tiles(query, key, value, mask, tiling: _Tiling, out, lse) -> None:
+def _forward_tiles(
+    query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None, tiling: _Tiling, out: Tensor, lse: Tensor
+) -> None:
     """The forward: each query tile meets the key tiles it sees."""
     n, features = query.shape[0], value.shape[2]
     storage = query.new_empty(n * tiling.block_q * tiling.block_k)
@@ -227,7 +233,18 @@ def _forward_tiles(query, key, value, mask, tiling: _Tiling, out, lse) -> None:
         lse[:, q0:q1] = torch.where(running_sum > 0, shift + running_sum.log2(), float("inf"))
 
 
-def _backward_tiles(query, key, value, mask, tiling: _Tiling, out, lse, grad_out, grads, needs) -> None:
+def _backward_tiles(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    mask: Tensor | None,
+    tiling: _Tiling,
+    out: Tensor,
+    lse: Tensor,
+    grad_out: Tensor,
+    grads: tuple[Tensor, Tensor, Tensor, Tensor | None],
+    needs: tuple[bool, ...],
+) -> None:
     """The backward: each key tile meets the query tiles that see it."""
     grad_q, grad_k, grad_v, grad_mask = grads
     need_q, need_k, need_v, need_mask = needs
@@ -273,6 +290,7 @@ def _backward_tiles(query, key, value, mask, tiling: _Tiling, out, lse, grad_out
                 grad_scores.mul_(keep).sub_(row_dot[:, q0:q1])
             grad_scores.mul_(weights)  # ds = p ∘ (dP - D)
             if need_mask:
+                assert grad_mask is not None  # made exactly when need_mask
                 _accumulate_mask_grad(grad_mask, grad_scores, tiling, q0, k0)
             if need_q:
                 grad_q_tile = _tile_buffer(grad_q_storage, n, q1 - q0, query.shape[2])

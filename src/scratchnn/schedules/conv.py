@@ -38,19 +38,23 @@ the chunks of a call share their buffers) and, within a chunk, a block of flat c
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from types import EllipsisType
+from typing import Any
 
 import torch
+from torch import Tensor
 from torch._C import _functorch
 from torch.autograd import forward_ad
 
 from .._settings import current_settings
 from .._trace import hidden, is_recording, record
 from .._windows import Geometry
+from . import conv_sums as sums
 from .flat import FlatLayout, accumulator, grouped, layout
 
 Formula = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]
+Config = tuple[str, Geometry, int]  # (algorithm, geometry, groups)
 
 __all__ = [
     "FLAT_ALGORITHMS",
@@ -118,7 +122,7 @@ def choose_transposed(
 
 def algorithm_for(x: torch.Tensor, weight: torch.Tensor, groups: int, dilation: Sequence[int]) -> str:
     """The algorithm for one batched convolution: the explicit choice (``settings(conv=...)``) if
-    any, else the heuristic (measured on a 2-core AVX-512 CPU, see docs/benchmarks.md):
+    any, else the heuristic (chosen from the suite's measurements, docs/benchmarks.md):
 
     * c_in per group = 1 (depthwise)        → ``shift-mac``: a GEMM with one input channel is
       a multiply-add;
@@ -155,11 +159,9 @@ def _positions_major(name: str, groups: int) -> bool:
     """Whether the accumulator of this algorithm (output or input gradient) is stored channels last.
 
     shift-gemm without groups: each GEMM then writes a (positions × c_out) block, the shape the
-    CPU's GEMM runs fastest (measured 1.2–2.1× faster per offset than a (c_out × positions)
-    block on 32–64 channels, docs/benchmarks.md); whether its operand is stored channels last
-    or channel-major (read transposed) changes the GEMM by ~5 %, so the operands stay
-    channel-major, filled by plain copies (~10× faster than transposing ones). With groups, and
-    for the other algorithms, the channel-major order is the faster one.
+    CPU's GEMM runs fastest; the operands stay channel-major, filled by plain copies. With groups,
+    and for the other algorithms, the channel-major order is the faster one (figures:
+    docs/benchmarks.md, "Tuning notes").
     """
     return name == "shift-gemm" and groups == 1
 
@@ -167,9 +169,9 @@ def _positions_major(name: str, groups: int) -> bool:
 def _chunk_count(x_shape: Sequence[int], weight: torch.Tensor, layout_one: FlatLayout) -> int:
     """Samples per chunk: the backward's temporaries (flat input, its gradient, the flat output
     gradient) stay under max(8 MiB, (input + output) / 2), so the peak memory stays within ~1.5×
-    of a kernel that needs only the output and the input gradient. The 8 MiB floor keeps small
-    layers in one or two chunks: the grouped and depthwise schedules pay per call (a grouped
-    3×3 layer of 3 MiB: 1.7× torch's time in 2 chunks, 2.4× in 4; its memory 1.15×)."""
+    of a kernel that needs only the output and the input gradient. The 8 MiB floor
+    (``conv_chunk_bytes``) keeps small layers in one or two chunks, since the grouped and
+    depthwise schedules pay per chunk (docs/benchmarks.md, "Tuning notes")."""
     chosen = current_settings()
     batch, channels = x_shape[0], x_shape[1]
     if chosen.conv_chunk_samples is not None:
@@ -179,11 +181,6 @@ def _chunk_count(x_shape: Sequence[int], weight: torch.Tensor, layout_one: FlatL
     total = (math.prod(x_shape[1:]) + weight.shape[0] * math.prod(layout_one.out)) * batch * size
     budget = max(chosen.conv_chunk_bytes, total // 2)
     return max(1, min(batch, budget // max(per_sample, 1)))
-
-
-def _blocks(first: int, stop: int, size: int) -> Iterator[tuple[int, int]]:
-    for start in range(first, stop, size):
-        yield start, min(stop, start + size)
 
 
 def _block_size(x: torch.Tensor, name: str, rows: int) -> int:
@@ -301,13 +298,15 @@ def _pointwise_conv(
 
 class _FlatConv(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, weight, bias, config, formula):  # type: ignore[override]
+    def forward(  # type: ignore[override]
+        ctx: Any, x: Tensor, weight: Tensor, bias: Tensor | None, config: Config, formula: Formula
+    ) -> Tensor:
         ctx.config, ctx.formula = config, formula
         ctx.save_for_backward(x, weight, bias)
         return _conv_forward(x, weight, bias, config)
 
     @staticmethod
-    def backward(ctx, grad):  # type: ignore[override]
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
         x, weight, _ = ctx.saved_tensors
         need_x, need_weight, need_bias, *_ = ctx.needs_input_grad
         if torch.is_grad_enabled():  # create_graph: differentiate the plain formula instead
@@ -318,12 +317,12 @@ class _FlatConv(torch.autograd.Function):
         return grad_x, grad_weight, grad_bias, None, None
 
 
-def _conv_forward(x, weight, bias, config) -> torch.Tensor:
+def _conv_forward(x: Tensor, weight: Tensor, bias: Tensor | None, config: Config) -> Tensor:
     """out = conv(x, weight) + bias, a chunk of samples at a time."""
     name, geometry, groups = config
     one = layout(geometry, 1)
     out = x.new_empty(x.shape[0], weight.shape[0], *one.out)
-    weights = _arrange(name, weight, groups, one.order)
+    weights = sums.arrange(name, weight, groups, one.order)
     count = _chunk_count(x.shape, weight, one)
     major = _positions_major(name, groups)
     # the chunks share their buffers, made for the first (largest): see _conv_backward
@@ -337,7 +336,7 @@ def _conv_forward(x, weight, bias, config) -> torch.Tensor:
         flat = chunk_layout.fill(chunk, flat_buffer)
         flat_buffer = None if chunk_layout.identity else flat
         acc = acc_buffer[:, : chunk_layout.columns]
-        _forward_sum(name, grouped(acc, groups), grouped(flat, groups), weights, chunk_layout, block)
+        sums.forward_sum(name, grouped(acc, groups), grouped(flat, groups), weights, chunk_layout, block)
         result = chunk_layout.crop(acc)
         target = out[first : first + count]
         if bias is None:
@@ -347,22 +346,25 @@ def _conv_forward(x, weight, bias, config) -> torch.Tensor:
     return out
 
 
-def _conv_backward(x, weight, grad, config, grad_x, need_weight: bool) -> torch.Tensor | None:
+def _conv_backward(
+    x: Tensor | None, weight: Tensor, grad: Tensor, config: Config, grad_x: Tensor | None, need_weight: bool
+) -> Tensor | None:
     """The gradients of conv(x, weight) for the output gradient ``grad``, a chunk at a time.
 
     Writes the input gradient into ``grad_x`` (of x's shape; None: not needed) and returns the
     weight gradient (None if not needed). ``x`` is read only for the weight gradient.
     """
     name, geometry, groups = config
-    x_shape = grad_x.shape if grad_x is not None else x.shape
+    source = grad_x if grad_x is not None else x
+    assert source is not None  # x is None only when the input gradient is wanted
+    x_shape = source.shape
     one = layout(geometry, 1)
     count = _chunk_count(x_shape, weight, one)
-    grad_weight = weight.new_zeros(_arranged_shape(name, weight, groups)) if need_weight else None
-    weights = _arrange(name, weight, groups, one.order)
+    grad_weight = weight.new_zeros(sums.arranged_shape(name, weight, groups)) if need_weight else None
+    weights = sums.arrange(name, weight, groups, one.order)
     block = _block_size(weight, name, weight[0].numel())
-    # The chunks share their buffers, made for the first (largest) chunk: made afresh per chunk,
-    # the freed ones stayed resident in the allocator's heap, not reused, and the resident peak
-    # grew by a chunk's buffers at every chunk (an 8-sample depthwise 7×7 step: 15 → 31 MiB).
+    # The chunks share their buffers, made for the first (largest) chunk: buffers made afresh per
+    # chunk stay resident in the allocator's heap and the peak grows with every chunk.
     columns = min(count, x_shape[0]) * one.sample
     if grad_x is not None:
         major = _positions_major(name, groups)  # the input gradient's accumulator
@@ -374,14 +376,15 @@ def _conv_backward(x, weight, grad, config, grad_x, need_weight: bool) -> torch.
         flat_grad = chunk_layout.uncrop(grad[first : first + count], flat_grad)  # c_out (lead + m)
         grads = grouped(flat_grad, groups)
         if need_weight:
+            assert x is not None and grad_weight is not None  # the weight gradient reads x
             flat = chunk_layout.fill(x[first : first + count], flat)
-            _weight_grad(name, grad_weight, grouped(flat, groups), grads, chunk_layout, block)
+            sums.weight_grad(name, grad_weight, grouped(flat, groups), grads, chunk_layout, block)
             flat = None if chunk_layout.identity else flat
         if grad_x is not None:
             flat_x = x_buffer[..., : chunk_layout.columns].zero_()  # c_in r m
-            _input_grad(name, grouped(flat_x, groups), grads, weights, chunk_layout, block)
+            sums.input_grad(name, grouped(flat_x, groups), grads, weights, chunk_layout, block)
             chunk_layout.unfill(flat_x, grad_x[first : first + count])
-    return None if grad_weight is None else _unarrange(name, grad_weight, weight, groups, one.order)
+    return None if grad_weight is None else sums.unarrange(name, grad_weight, weight, groups, one.order)
 
 
 def flat_conv_transpose(
@@ -432,7 +435,9 @@ def flat_conv_transpose(
 
 class _FlatConvTranspose(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, weight, bias, config, formula):  # type: ignore[override]
+    def forward(  # type: ignore[override]
+        ctx: Any, x: Tensor, weight: Tensor, bias: Tensor | None, config: Config, formula: Formula
+    ) -> Tensor:
         ctx.config, ctx.formula = config, formula
         ctx.save_for_backward(x, weight, bias)
         _, geometry, groups = config
@@ -441,7 +446,7 @@ class _FlatConvTranspose(torch.autograd.Function):
         return out if bias is None else out.add_(bias.view(-1, *[1] * geometry.n))
 
     @staticmethod
-    def backward(ctx, grad):  # type: ignore[override]
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
         x, weight, _ = ctx.saved_tensors
         need_x, need_weight, need_bias, *_ = ctx.needs_input_grad
         if torch.is_grad_enabled():  # create_graph: differentiate the formula instead
@@ -452,7 +457,7 @@ class _FlatConvTranspose(torch.autograd.Function):
         return grad_x, grad_weight, grad_bias, None, None
 
 
-def _formula_grads(formula, ctx, grad) -> tuple[torch.Tensor | None, ...]:
+def _formula_grads(formula: Formula, ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
     """Gradients of ``formula(x, weight, bias)`` (the saved tensors) for the output gradient
     ``grad``, with a graph: double backward differentiates the plain formula, not the schedule."""
     tensors, needs = ctx.saved_tensors, ctx.needs_input_grad[:3]
@@ -460,184 +465,3 @@ def _formula_grads(formula, ctx, grad) -> tuple[torch.Tensor | None, ...]:
     with torch.enable_grad():
         grads = iter(torch.autograd.grad(formula(*tensors), inputs, grad, create_graph=True))
     return tuple(next(grads) if need else None for need in needs)
-
-
-# ---------------------------------------------------------------------------------------------
-# Weight layouts: shift-gemm and shift-mac keep one matrix per offset, unfold-gemm one matrix.
-
-
-def _arranged_shape(name: str, weight: torch.Tensor, groups: int) -> tuple[int, ...]:
-    c_out, c_in, taps = weight.shape[0] // groups, weight.shape[1], math.prod(weight.shape[2:])
-    if name == "unfold-gemm":
-        return (groups, c_out, c_in * taps)
-    return (taps, groups, c_out, c_in)
-
-
-def _arrange(name: str, weight: torch.Tensor, groups: int, order: list[int]) -> torch.Tensor:
-    """(g·c_out, c_in, *kernel) → k g c_out c_in (per offset), or g c_out (c_in k) with the kernel
-    offsets in ``order`` (unfold-gemm: the order its column matrix is built in)."""
-    w = weight.reshape(groups, weight.shape[0] // groups, weight.shape[1], -1)  # g c_out c_in k
-    if name == "unfold-gemm":
-        if order != sorted(order):
-            w = w[..., order]
-        return w.reshape(_arranged_shape(name, weight, groups))
-    return w.permute(3, 0, 1, 2).contiguous()
-
-
-def _unarrange(
-    name: str, arranged: torch.Tensor, weight: torch.Tensor, groups: int, order: list[int]
-) -> torch.Tensor:
-    c_out, c_in = weight.shape[0] // groups, weight.shape[1]
-    if name == "unfold-gemm":
-        w = arranged.view(groups, c_out, c_in, -1)  # g c_out c_in k, kernel offsets in `order`
-        if order != sorted(order):
-            w = w[..., sorted(range(len(order)), key=order.__getitem__)]
-    else:
-        w = arranged.permute(1, 2, 3, 0)  # g c_out c_in k
-    return w.reshape(weight.shape).contiguous()
-
-
-# ---------------------------------------------------------------------------------------------
-# The three sums over kernel offsets, forward and backward. Shapes: flat (g, c_in, r, m),
-# acc (g, c_out, m), flat_grad (g, c_out, lead + m).
-
-
-def _gemm(acc: torch.Tensor, left: torch.Tensor, right: torch.Tensor, beta: float = 1.0) -> None:
-    """acc += left @ right over the group axis (a 2-D addmm when there is one group)."""
-    if acc.shape[0] == 1:
-        acc[0].addmm_(left[0], right[0], beta=beta)
-    else:
-        acc.baddbmm_(left, right, beta=beta)
-
-
-def _class_view(flat: torch.Tensor, layout: FlatLayout, group: tuple, start: int, stop: int) -> torch.Tensor:
-    """One class of kernel offsets as a view: (g, c_in, *counts, m), element t at m + shift(t)."""
-    phase, first, counts, steps, _ = group
-    source = flat[:, :, phase]  # g c_in m
-    return source.as_strided(
-        (*source.shape[:2], *counts, stop - start),
-        (*source.stride()[:2], *steps, source.stride(2)),
-        source.storage_offset() + (start + first) * source.stride(2),
-    )
-
-
-def _column_storage(flat: torch.Tensor, layout: FlatLayout, block: int) -> torch.Tensor:
-    """Room for one block's column matrix, allocated once for all blocks (a fresh 4 MiB matrix
-    per block cost its page faults each time: 2.4 instead of 0.9 ms per GEMM in the stem)."""
-    groups, c_in = flat.shape[:2]
-    return flat.new_empty(groups * c_in * len(layout.order) * min(block, layout.columns))
-
-
-def _column_matrix(storage: torch.Tensor, flat: torch.Tensor, layout: FlatLayout, n: int) -> torch.Tensor:
-    """A block's column matrix (g, c_in·k, n), in ``storage``."""
-    groups, c_in = flat.shape[:2]
-    return storage[: groups * c_in * len(layout.order) * n].view(groups, -1, n)
-
-
-def _columns(
-    flat: torch.Tensor, layout: FlatLayout, start: int, stop: int, storage: torch.Tensor
-) -> torch.Tensor:
-    """The column matrix of a block, (g, c_in·k, m), in ``storage``: one strided copy per class
-    of offsets (through a contiguous temporary: reading the strided view that way is fastest)."""
-    groups, c_in = flat.shape[:2]
-    n = stop - start
-    cols = _column_matrix(storage, flat, layout, n).view(groups, c_in, len(layout.order), n)  # g c_in k m
-    taken = 0
-    for group in layout.classes:
-        size = math.prod(group[2])
-        view = _class_view(flat, layout, group, start, stop)  # g c_in *counts m
-        cols[:, :, taken : taken + size] = view.reshape(groups, c_in, size, n)
-        taken += size
-    return cols.view(groups, -1, n)
-
-
-def _add_columns(flat: torch.Tensor, cols: torch.Tensor, layout: FlatLayout, start: int, stop: int) -> None:
-    """The adjoint of :func:`_columns`: overlap-add (g, c_in·k, m) back into flat (g, c_in, r, m),
-    one shifted slice per kernel offset."""
-    groups, c_in = flat.shape[:2]
-    cols = cols.view(groups, c_in, len(layout.order), stop - start)
-    for t, k in enumerate(layout.order):
-        phase, shift = layout.offsets[k]
-        flat[:, :, phase, start + shift : stop + shift] += cols[:, :, t]
-
-
-def _shift_operands(flat: torch.Tensor, weights: torch.Tensor, *others: torch.Tensor) -> tuple:
-    """The operands of one GEMM per kernel offset (shift-gemm's sums, and the weight gradient of
-    shift-mac), split once per call so each GEMM costs one slice and one call:
-    the phases of ``flat`` (g, c_in, r, m) as (g, c_in, m) each, one weight matrix per kernel
-    offset (g, c_out, c_in), ``others`` as they are, and the in-place GEMM to call. With one
-    group the group axis is dropped: 2-D operands and ``addmm_``; else batched, ``baddbmm_``."""
-    if flat.shape[0] == 1:
-        return flat[0].unbind(1), weights[:, 0].unbind(0), *(t[0] for t in others), torch.Tensor.addmm_
-    return flat.unbind(2), weights.unbind(0), *others, torch.Tensor.baddbmm_
-
-
-def _forward_sum(name, acc, flat, weights, layout: FlatLayout, block: int) -> None:
-    c_in = flat.shape[1]
-    if name == "shift-gemm":
-        phases, w, acc, gemm = _shift_operands(flat, weights, acc)
-        for start, stop in _blocks(0, layout.valid, block):
-            n = stop - start
-            target = acc.narrow(-1, start, n)
-            for k, (phase, shift) in enumerate(layout.offsets):
-                gemm(target, w[k], phases[phase].narrow(-1, start + shift, n), beta=0.0 if k == 0 else 1.0)
-        return
-    if name == "unfold-gemm":
-        storage = _column_storage(flat, layout, block)
-        for start, stop in _blocks(0, layout.valid, block):
-            _gemm(acc[:, :, start:stop], weights, _columns(flat, layout, start, stop, storage), beta=0.0)
-        return
-    for start, stop in _blocks(0, layout.valid, block):
-        target = acc[:, :, start:stop]
-        target.zero_()
-        for k, (phase, shift) in enumerate(layout.offsets):  # shift-mac
-            window = flat[:, :, phase, start + shift : stop + shift]  # g c_in m
-            for i in range(c_in):
-                target.addcmul_(window[:, i : i + 1], weights[k][:, :, i, None])  # g c_out m · g c_out 1
-
-
-def _weight_grad(name, grad_weight, flat, flat_grad, layout: FlatLayout, block: int) -> None:
-    lead, valid = layout.lead, layout.valid
-    if name == "unfold-gemm":
-        storage = _column_storage(flat, layout, block)
-        for start, stop in _blocks(0, valid, block):
-            right = _columns(flat, layout, start, stop, storage).transpose(1, 2)
-            _gemm(grad_weight, flat_grad[:, :, lead + start : lead + stop], right)
-        return
-    # one matrix per offset (shift-mac too: a batch of 1 × 1 GEMMs over the groups)
-    phases, grads, flat_grad, gemm = _shift_operands(flat, grad_weight, flat_grad)
-    for start, stop in _blocks(0, valid, block):  # the block's output gradient stays in cache
-        n = stop - start
-        g_out = flat_grad.narrow(-1, lead + start, n)  # (g) c_out m
-        for k, (phase, shift) in enumerate(layout.offsets):
-            gemm(grads[k], g_out, phases[phase].narrow(-1, start + shift, n).mT)
-
-
-def _input_grad(name, flat_x, flat_grad, weights, layout: FlatLayout, block: int) -> None:
-    lead = layout.lead
-    if name == "unfold-gemm":
-        storage = _column_storage(flat_x, layout, block)
-        for start, stop in _blocks(0, layout.valid, block):
-            cols = _column_matrix(storage, flat_x, layout, stop - start)
-            torch.bmm(weights.mT, flat_grad[:, :, lead + start : lead + stop], out=cols)
-            _add_columns(flat_x, cols, layout, start, stop)
-        return
-    # the correlation form: each flat input column gathers the grads of the outputs it fed
-    first, last = layout.inputs
-    if name == "shift-gemm":
-        targets, w, flat_grad, gemm = _shift_operands(flat_x, weights, flat_grad)
-        w_t = [matrix.mT for matrix in w]
-        for start, stop in _blocks(first, last, block):
-            n = stop - start
-            for k, (phase, shift) in enumerate(layout.offsets):
-                source = flat_grad.narrow(-1, lead + start - shift, n)  # (g) c_out m
-                gemm(targets[phase].narrow(-1, start, n), w_t[k], source)
-        return
-    for start, stop in _blocks(first, last, block):  # shift-mac
-        for k, (phase, shift) in enumerate(layout.offsets):
-            source = flat_grad[:, :, lead + start - shift : lead + stop - shift]  # g c_out m
-            target = flat_x[:, :, phase, start:stop]  # g c_in m
-            w = weights[k]  # g c_out c_in
-            for i in range(w.shape[2]):
-                for o in range(w.shape[1]):
-                    target[:, i : i + 1].addcmul_(source[:, o : o + 1], w[:, o, i, None, None])

@@ -47,10 +47,12 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
+from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from .._args import spatial_legend
@@ -69,7 +71,7 @@ from .._semirings import (
 from .._settings import current_settings
 from .._trace import hidden, is_recording, record
 from .._windows import Geometry, Slices, overlap_add
-from ..functional.padding import pad
+from .flat_filter import flat_filter, padded
 
 __all__ = ["Problem", "semiring_conv"]
 
@@ -120,7 +122,9 @@ def semiring_conv(
         )
     with hidden():
         if flat is not None:
-            out = _FlatFilter.apply(x, problem, semiring.reduce == "max") + flat.view(-1, *[1] * n)
+            out = flat_filter(x, problem.window, semiring.reduce == "max", problem.pad_value) + flat.view(
+                -1, *[1] * n
+            )
         else:
             out = _SemiringConv.apply(x, weight, problem, _kernel_for(semiring), budget)
             out = out.flatten(1, 2)  # b g c_out *out -> b (g c_out) *out
@@ -180,12 +184,6 @@ def _block_sizes(
 
 def _ranges(size: int, block: int) -> list[tuple[int, int]]:
     return [(start, min(start + block, size)) for start in range(0, size, max(block, 1))]
-
-
-def _padded(x: torch.Tensor, problem: Problem) -> torch.Tensor:
-    """``x`` with its last n dims padded by the problem's padding value."""
-    flat = [amount for pair in reversed(problem.window.padding) for amount in pair]
-    return pad(x, flat, value=problem.pad_value) if any(flat) else x
 
 
 def _interior(x_pad: torch.Tensor, padding: Sequence[tuple[int, int]]) -> torch.Tensor:
@@ -462,17 +460,20 @@ class _Contraction:
         return grad_x, grad_w
 
 
-def _kernel_for(semiring: Semiring):
+Kernel = _Contraction | _Elementwise  # how one block is combined, reduced and differentiated
+
+
+def _kernel_for(semiring: Semiring) -> Semiring | str:
     if semiring.combine is _times and semiring.reduce == "sum" and semiring.vjp is None:
         return "contraction"
     return semiring
 
 
-def _make_kernel(kernel, n: int):
-    return _Contraction(n) if kernel == "contraction" else _Elementwise(kernel)
+def _make_kernel(kernel: Semiring | str, n: int) -> Kernel:
+    return _Contraction(n) if isinstance(kernel, str) else _Elementwise(kernel)
 
 
-def _plan(kernel, problem: Problem, batch: int, limit: int) -> dict[str, int]:
+def _plan(kernel: Kernel, problem: Problem, batch: int, limit: int) -> dict[str, int]:
     n = problem.window.n
     sizes = {"b": batch, "g": problem.groups, "c_out": problem.c_out, "c_in": problem.c_in}
     sizes |= {f"o{i}": problem.window.out[i] for i in range(n)} | {
@@ -489,7 +490,9 @@ def _plan(kernel, problem: Problem, batch: int, limit: int) -> dict[str, int]:
 # The chunked forward and backward
 
 
-def _forward(x: torch.Tensor, weight: torch.Tensor, problem: Problem, kernel, budget: int) -> torch.Tensor:
+def _forward(
+    x: torch.Tensor, weight: torch.Tensor, problem: Problem, kernel: Kernel, budget: int
+) -> torch.Tensor:
     batch = x.shape[0]
     blocks = _plan(kernel, problem, batch, max(1, budget // x.element_size()))
     x = x.reshape(batch, problem.groups, problem.c_in, *problem.window.spatial)  # b (g c_in) … -> b g c_in …
@@ -497,7 +500,7 @@ def _forward(x: torch.Tensor, weight: torch.Tensor, problem: Problem, kernel, bu
     out = x.new_empty(batch, problem.groups, problem.c_out, *problem.window.out)
     identity = REDUCTIONS[kernel.semiring.reduce] if isinstance(kernel, _Elementwise) else 0.0
     for b0, b1 in _ranges(batch, blocks["b"]):
-        x_pad = _padded(x[b0:b1], problem)  # b g c_in *padded
+        x_pad = padded(x[b0:b1], problem.window, problem.pad_value)  # b g c_in *padded
         for index, group in _kept_and_reduced(problem, blocks):
             total = None
             for block in group:
@@ -517,7 +520,7 @@ def _backward(
     out: torch.Tensor,
     grad_out: torch.Tensor,
     problem: Problem,
-    kernel,
+    kernel: Kernel,
     budget: int,
     need: tuple[bool, bool],
 ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
@@ -528,11 +531,13 @@ def _backward(
     grad_x = torch.zeros_like(x) if need[0] else None
     grad_w = torch.zeros_like(weight) if need[1] else None
     for b0, b1 in _ranges(batch, blocks["b"]):
-        x_pad = _padded(x[b0:b1], problem)
+        x_pad = padded(x[b0:b1], problem.window, problem.pad_value)
         grad_pad = torch.zeros_like(x_pad) if need[0] else None
         for index, group in _kept_and_reduced(problem, blocks):
             out_block, grad_block = out[b0:b1][index], grad_out[b0:b1][index]
-            if kernel.selective:  # ties share the gradient: g / count each
+            if (
+                isinstance(kernel, _Elementwise) and kernel.selective
+            ):  # ties share the gradient: g / count each
                 count = None
                 for block in group:
                     part = kernel.count(_windows(x_pad, block, problem), _weights(weight, block), out_block)
@@ -567,7 +572,9 @@ class _SemiringConv(torch.autograd.Function):
     saves the input, the weight and the output, and recomputes blocks in the backward."""
 
     @staticmethod
-    def forward(ctx, x, weight, problem, kernel_spec, budget):  # type: ignore[no-untyped-def]
+    def forward(  # type: ignore[override]
+        ctx: Any, x: Tensor, weight: Tensor, problem: Problem, kernel_spec: Semiring | str, budget: int
+    ) -> Tensor:
         kernel = _make_kernel(kernel_spec, problem.window.n)
         out = _forward(x, weight, problem, kernel, budget)
         ctx.save_for_backward(x, weight, out)
@@ -576,7 +583,7 @@ class _SemiringConv(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, grad_out):  # type: ignore[no-untyped-def]
+    def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
         x, weight, out = ctx.saved_tensors
         need = (ctx.needs_input_grad[0], ctx.needs_input_grad[1])
         with hidden():
@@ -585,7 +592,7 @@ class _SemiringConv(torch.autograd.Function):
 
 
 # --------------------------------------------------------------------------------------------
-# Flat max/min filters: separable, O(log k) passes, exact ties
+# Flat max/min filters (schedules/flat_filter.py): when they apply
 
 
 def _flat_constant(weight: torch.Tensor, problem: Problem, semiring: Semiring) -> torch.Tensor | None:
@@ -607,170 +614,3 @@ def _flat_constant(weight: torch.Tensor, problem: Problem, semiring: Semiring) -
     if not bool(torch.isfinite(constant).all()) or not bool((flat == constant[:, None]).all()):
         return None
     return constant
-
-
-def _window_reduce(
-    values: Sequence[torch.Tensor], dim: int, size: int, step: int, combine: Callable
-) -> tuple[torch.Tensor, ...]:
-    """``combine`` over every window of ``size`` taps ``step`` apart along ``dim`` (windows start
-    at 0, 1, …, n − step·(size − 1) − 1), by binary doubling of *non-overlapping* spans, so
-    ``combine`` need not be idempotent (it may count ties): log2(size) + popcount(size) passes.
-
-    >>> _window_reduce([torch.tensor([3., 1., 4., 1., 5.])], 0, 3, 1, _extremum(largest=True))
-    (tensor([4., 4., 5.]),)
-    """
-    windows = values[0].shape[dim] - step * (size - 1)
-    result: tuple[torch.Tensor, ...] | None = None
-    table, span, offset, remaining = tuple(values), 1, 0, size  # table[i]: taps i, …, i + step·(span − 1)
-    while True:
-        if remaining & 1:
-            piece = tuple(t.narrow(dim, offset, windows) for t in table)
-            result = piece if result is None else combine(result, piece)
-            offset += span * step
-        remaining >>= 1
-        if not remaining:
-            return result  # type: ignore[return-value]
-        shift = span * step
-        length = table[0].shape[dim] - shift
-        table = combine(
-            tuple(t.narrow(dim, 0, length) for t in table), tuple(t.narrow(dim, shift, length) for t in table)
-        )
-        span *= 2
-
-
-def _extremum(largest: bool) -> Callable:
-    pick = torch.maximum if largest else torch.minimum
-
-    def combine(a: tuple[torch.Tensor, ...], b: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
-        return (pick(a[0], b[0]),)
-
-    return combine
-
-
-def _extremum_and_total(largest: bool) -> Callable:
-    """(value, weight) pairs: the extremum, and the total weight of the pairs that attain it."""
-    pick = torch.maximum if largest else torch.minimum
-
-    def combine(a: tuple[torch.Tensor, ...], b: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
-        value = pick(a[0], b[0])
-        weight = _hits(a[0], value, a[1].dtype).mul_(a[1])
-        return value, weight.addcmul_(b[1], _hits(b[0], value, b[1].dtype))
-
-    return combine
-
-
-def _window_reduce_taps(
-    values: Sequence[torch.Tensor], dim: int, size: int, step: int, largest: bool
-) -> tuple[torch.Tensor, ...]:
-    """The windows of :func:`_window_reduce`, tap by tap: the extremum over ``size`` shifted
-    slices, then the weight of the slices that attain it — about 3·size cheap elementwise ops,
-    fewer than doubling for small windows. ``values`` is (value,) or (value, weight)."""
-    windows = values[0].shape[dim] - step * (size - 1)
-    taps = [values[0].narrow(dim, j * step, windows) for j in range(size)]
-    pick = torch.maximum if largest else torch.minimum
-    extremum = taps[0] if size == 1 else pick(taps[0], taps[1])
-    for tap in taps[2:]:
-        extremum = pick(extremum, tap, out=extremum)
-    if len(values) == 1:
-        return (extremum,)
-    weight = values[1]
-    total = _hits(taps[0], extremum, weight.dtype)  # 1.0 where the tap attains the extremum
-    hit = torch.empty_like(total)
-    if all(stride == 0 for stride in weight.stride()):  # unit weights: count the hits
-        for tap in taps[1:]:
-            total += torch.eq(tap, extremum, out=hit)
-        return extremum, total
-    weights = [weight.narrow(dim, j * step, windows) for j in range(size)]
-    total.mul_(weights[0])
-    for tap, tap_weight in zip(taps[1:], weights[1:]):
-        total.addcmul_(tap_weight, torch.eq(tap, extremum, out=hit))
-    return extremum, total
-
-
-def _hits(values: torch.Tensor, extremum: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """``values == extremum`` as 0./1. of ``dtype``, written directly (no bool tensor to convert)."""
-    return torch.eq(values, extremum, out=torch.empty(extremum.shape, dtype=dtype, device=extremum.device))
-
-
-def _flat_filter(
-    x_pad: torch.Tensor, problem: Problem, largest: bool, weight: torch.Tensor | None = None
-) -> tuple[torch.Tensor, ...]:
-    """The separable filter: one window reduce per spatial dim (then the stride), of the values
-    alone or of (value, weight) pairs — the extremum and the total weight of the taps attaining it."""
-    n = problem.window.n
-    small = current_settings().semiring_small_window
-    values: tuple[torch.Tensor, ...] = (x_pad,) if weight is None else (x_pad, weight)
-    combine = _extremum(largest) if weight is None else _extremum_and_total(largest)
-    for i, (k, s, d) in enumerate(zip(problem.window.kernel, problem.window.stride, problem.window.dilation)):
-        dim = x_pad.ndim - n + i
-        if k <= small:
-            values = _window_reduce_taps(values, dim, k, d, largest)
-        else:
-            values = _window_reduce(values, dim, k, d, combine)
-        if s > 1:
-            values = tuple(v[(slice(None),) * dim + (slice(None, None, s),)] for v in values)
-    return values
-
-
-class _FlatFilter(torch.autograd.Function):
-    """Flat max (``largest``) or min filter over (b, c, *spatial), depthwise, with exact ties.
-
-    When the input needs a gradient the forward also counts, per window, the taps that attain the
-    extremum (saved: O(output)); the backward spreads ``g / count`` with one adjoint pass."""
-
-    @staticmethod
-    def forward(ctx, x, problem, largest):  # type: ignore[no-untyped-def]
-        x_pad = _padded(x, problem)
-        ctx.problem, ctx.largest = problem, largest
-        if not ctx.needs_input_grad[0]:
-            (out,) = _flat_filter(x_pad, problem, largest)
-            return out.contiguous()
-        ones = torch.ones((), dtype=_count_dtype(x.dtype), device=x.device).expand(x_pad.shape)
-        out, count = _flat_filter(x_pad, problem, largest, ones)
-        out = out.contiguous()
-        ctx.save_for_backward(x, out, count)
-        return out
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad_out):  # type: ignore[no-untyped-def]
-        x, out, count = ctx.saved_tensors
-        problem, largest = ctx.problem, ctx.largest
-        n = problem.window.n
-        share = grad_out.to(count.dtype) / count  # each tied tap of a window gets g / count
-        # Adjoint: pixel p receives the shares of the windows that contain it and whose extremum is
-        # x[p]. All those windows have an extremum ≥ x[p] (for a max filter), so they are the ones
-        # that attain the *minimum* over the windows containing p, when that minimum equals x[p]:
-        # a min filter (with tie totals) over the window starts, reflected.
-        reach = [(k - 1) * d for k, d in zip(problem.window.kernel, problem.window.dilation)]
-        lead = x.shape[: x.ndim - n]
-        grid = [*lead, *(size + r for size, r in zip(x.shape[x.ndim - n :], reach))]
-        # grid index j of a dim ↔ window start j + before − reach (padded coordinates)
-        starts, empty = [], False
-        for (before, _), r, o, s in zip(
-            problem.window.padding, reach, problem.window.out, problem.window.stride
-        ):
-            first = max(0, -(-(before - r) // s))  # first output whose start is on the grid
-            last = min(o - 1, (before + grid[len(starts) + len(lead)] - 1 - r) // s)
-            empty = empty or last < first
-            starts.append((first, last, first * s - before + r, s))
-        value_grid = out.new_full(grid, math.inf if largest else -math.inf)
-        share_grid = share.new_zeros(grid)
-        if not empty:
-            on_grid = (..., *(slice(j, j + (last - first) * s + 1, s) for first, last, j, s in starts))
-            kept = (..., *(slice(first, last + 1) for first, last, _, _ in starts))
-            value_grid[on_grid] = out[kept]
-            share_grid[on_grid] = share[kept]
-        reflected = Problem(
-            Geometry.of(grid[len(lead) :], problem.window.kernel, None, None, problem.window.dilation),
-            1,
-            1,
-            1,
-            0.0,
-        )
-        extremum, total = _flat_filter(value_grid, reflected, not largest, share_grid)
-        return torch.where(extremum == x, total, 0).to(x.dtype), None, None
-
-
-def _count_dtype(dtype: torch.dtype) -> torch.dtype:
-    return torch.promote_types(dtype, torch.float32)
