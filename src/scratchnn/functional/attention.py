@@ -123,7 +123,8 @@ def scaled_dot_product_attention(
     ``dropout_p`` drops weights with that probability and scales the rest by 1/(1 - p), always
     (torch's SDPA has no training flag). A query that may attend nowhere gets zeros.
 
-    ``backend`` and ``block_size`` (keyword-only, not in torch) override :func:`sdpa_backend`.
+    ``backend`` and ``block_size`` (keyword-only, not in torch) override
+    ``scratchnn.settings(attention=..., attention_tiles=...)``.
     Under ``torch.compile`` the literal form is traced whatever the backend (the compiler fuses it).
 
     >>> q, k, v = torch.randn(2, 8, 5, 16), torch.randn(2, 2, 7, 16), torch.randn(2, 2, 7, 4)
@@ -160,7 +161,7 @@ def scaled_dot_product_attention(
         score_bytes = math.prod(batch) * seq_q * seq_k * query.element_size()
         form = "blocked" if score_bytes > chosen.attention_threshold else "literal"
     if form == "literal":
-        out = _attention_literal(query, key, value, attn_mask, dropout_p, is_causal, scale, len(batch))
+        out = attention_formula(query, key, value, attn_mask, dropout_p, is_causal, scale, len(batch))
     else:
         out = schedules.attention.blocked_attention(
             query, key, value, attn_mask, dropout_p, is_causal, scale, batch, tiles
@@ -304,7 +305,7 @@ def _axes(tensor: torch.Tensor, batch: list[str], tail: str) -> str:
     return " ".join([*batch[len(batch) - (tensor.ndim - 2) :], tail])
 
 
-def _attention_literal(
+def attention_formula(
     query: torch.Tensor,
     key: torch.Tensor,
     value: torch.Tensor,
