@@ -11,19 +11,25 @@ its value, and shows the shapes involved next to their legend::
 
 from __future__ import annotations
 
+import functools
+import inspect
+import sys
 import warnings
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import torch
 
 __all__ = [
+    "channels_last_format",
     "check_positive",
     "check_rank",
     "check_same_dtype",
     "fail",
+    "in_memory_format",
     "normalize_dim",
     "ntuple",
+    "public_op",
     "spatial_legend",
     "warn",
 ]
@@ -182,9 +188,102 @@ def warn(message: str, category: type[Warning] = UserWarning, stacklevel: int = 
     """``warnings.warn(message, category, stacklevel)`` from the caller's point of view, in eager mode
     only: under ``torch.compile`` a warning would break the graph (dynamo cannot trace ``warn``), so
     a compiled op stays silent. ``stacklevel`` counts as if the caller called ``warnings.warn``."""
-    if not torch.compiler.is_compiling():
-        warnings.warn(message, category, stacklevel=stacklevel + 1)
+    if torch.compiler.is_compiling():
+        return
+    level, frame, wanted = 1, sys._getframe(1), stacklevel
+    while wanted > 1 and frame.f_back is not None:  # public_op's wrappers are not counted
+        frame, level = frame.f_back, level + 1
+        if frame.f_code is not _WRAPPER_CODE:
+            wanted -= 1
+    warnings.warn(message, category, stacklevel=level + 1)
 
 
 def _show(values: tuple[int, ...]) -> str:
     return str(values[0]) if len(values) == 1 else str(values)
+
+
+Op = TypeVar("Op", bound=Callable[..., Any])
+_TENSOR = {"torch.Tensor": False, "torch.Tensor | None": True}  # annotation -> None allowed
+_MISSING = object()
+
+
+def public_op(op: Op) -> Op:
+    """``op`` as ``scratchnn.functional`` exports it: its tensor parameters (annotated
+    ``torch.Tensor`` or ``torch.Tensor | None``) are checked first — anything else raises torch's
+    TypeError naming the argument — and every error it raises starts with the op's name (an error
+    from a primitive deep inside gets the name put in front, same type, same traceback).
+
+    >>> def relu(input: torch.Tensor) -> torch.Tensor: return input.clamp(min=0)
+    >>> public_op(relu)([1.0, 2.0])
+    Traceback (most recent call last):
+    TypeError: relu: argument 'input' (position 1) must be Tensor, not list
+    >>> public_op(relu)(torch.tensor([1j]))
+    Traceback (most recent call last):
+    NotImplementedError: relu: clamp is not supported for complex types
+    """
+    slots = []
+    for index, parameter in enumerate(inspect.signature(op).parameters.values()):
+        annotation = parameter.annotation if isinstance(parameter.annotation, str) else None
+        if annotation in _TENSOR:
+            position = index if parameter.kind is not inspect.Parameter.KEYWORD_ONLY else None
+            slots.append((position, parameter.name, _TENSOR[annotation]))
+    name = op.__name__
+    prefix = f"{name}:"
+
+    @functools.wraps(op)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        for position, parameter, optional in slots:
+            if position is not None and position < len(args):
+                value = args[position]
+            else:
+                value = kwargs.get(parameter, _MISSING)
+            if isinstance(value, torch.Tensor) or value is _MISSING or (optional and value is None):
+                continue
+            where = f" (position {position + 1})" if position is not None and position < len(args) else ""
+            wanted = "Tensor or None" if optional else "Tensor"
+            raise TypeError(
+                f"{name}: argument '{parameter}'{where} must be {wanted}, not {type(value).__name__}"
+            )
+        try:
+            return op(*args, **kwargs)
+        except Exception as error:
+            if error.args and isinstance(error.args[0], str) and not error.args[0].startswith(prefix):
+                error.args = (f"{prefix} {error.args[0]}", *error.args[1:])
+            raise
+
+    return checked  # type: ignore[return-value]
+
+
+_CHANNELS_LAST = {4: torch.channels_last, 5: torch.channels_last_3d}
+
+
+def channels_last_format(*tensors: torch.Tensor | None) -> torch.memory_format | None:
+    """torch's suggested memory format when it is channels last: the format of the first 4-d or
+    5-d tensor stored channels last (and not also contiguous), else None.
+
+    >>> channels_last_format(torch.randn(2, 3, 4, 4).to(memory_format=torch.channels_last))
+    torch.channels_last
+    >>> channels_last_format(torch.randn(2, 3, 4, 4)) is None
+    True
+    """
+    for tensor in tensors:
+        if tensor is None or tensor.ndim not in _CHANNELS_LAST:
+            continue
+        layout = _CHANNELS_LAST[tensor.ndim]
+        try:
+            if tensor.is_contiguous(memory_format=layout) and not tensor.is_contiguous():
+                return layout
+        except RuntimeError:  # inside vmap, torch answers only for the contiguous format
+            return None
+    return None
+
+
+def in_memory_format(out: torch.Tensor, layout: torch.memory_format | None) -> torch.Tensor:
+    """``out`` stored in ``layout`` (a channels-last format from :func:`channels_last_format`), as
+    torch's kernels return it; unchanged when ``layout`` is None or does not fit ``out``'s rank."""
+    if layout is None or out.ndim != {torch.channels_last: 4, torch.channels_last_3d: 5}[layout]:
+        return out
+    return out.contiguous(memory_format=layout)
+
+
+_WRAPPER_CODE = public_op(lambda: None).__code__  # the frames :func:`warn` skips

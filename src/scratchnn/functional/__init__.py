@@ -3,6 +3,7 @@
 Each family lives in its own module and is re-exported here flat.
 """
 
+from .._args import public_op
 from .activation import (
     celu,
     elu,
@@ -178,3 +179,9 @@ __all__ += [  # transposed convolution, im2col/col2im, pixel shuffle
     "pixel_unshuffle_nd",
     "unfold",
 ]
+
+# Every op checks its tensor arguments' types first (torch's TypeError, naming the argument), and
+# every error it raises starts with its name.
+for _name in __all__:
+    globals()[_name] = public_op(globals()[_name])
+del _name

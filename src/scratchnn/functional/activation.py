@@ -124,6 +124,8 @@ def relu6(input: torch.Tensor, inplace: bool = False) -> torch.Tensor:
 
 
 def _hardtanh(x: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    if math.isnan(low) or math.isnan(high):  # torch's clamp: a NaN bound makes every value NaN
+        return x * math.nan
     if not x.is_floating_point():  # integer input keeps its dtype; the bounds truncate, as in torch
         low, high = int(low), int(high)
     return torch.where(x <= low, low, torch.where(x >= high, high, x))
@@ -239,8 +241,16 @@ def celu(input: torch.Tensor, alpha: float = 1.0, inplace: bool = False) -> torc
 def _sigmoid(x: torch.Tensor) -> torch.Tensor:
     # 1 / (1 + e^-x), with e^x / (1 + e^x) for x < 0 so that no exp overflows
     return _piecewise(
-        x >= 0, x, lambda pos: 1 / (1 + torch.exp(-pos)), lambda neg: torch.exp(neg) / (1 + torch.exp(neg))
+        _real(x) >= 0,
+        x,
+        lambda pos: 1 / (1 + torch.exp(-pos)),
+        lambda neg: torch.exp(neg) / (1 + torch.exp(neg)),
     )
+
+
+def _real(x: torch.Tensor) -> torch.Tensor:
+    """The real part of a complex ``x`` (where the branches of sigmoid and tanh split), else x."""
+    return x.real if x.is_complex() else x
 
 
 def sigmoid(input: torch.Tensor) -> torch.Tensor:
@@ -255,7 +265,7 @@ def sigmoid(input: torch.Tensor) -> torch.Tensor:
 def _tanh(x: torch.Tensor) -> torch.Tensor:
     # (1 − e^{−2x}) / (1 + e^{−2x}) for x ≥ 0 (expm1 keeps small x exact), odd for x < 0
     return _piecewise(
-        x >= 0,
+        _real(x) >= 0,
         x,
         lambda pos: -torch.expm1(-2 * pos) / (1 + torch.exp(-2 * pos)),
         lambda neg: torch.expm1(2 * neg) / (1 + torch.exp(2 * neg)),
@@ -346,7 +356,7 @@ def silu(input: torch.Tensor, inplace: bool = False) -> torch.Tensor:
     >>> silu(torch.tensor([0.0, 1.0]))
     tensor([0.0000, 0.7311])
     """
-    return _apply(lambda x: x * _sigmoid(x), input, inplace, "silu")
+    return _apply(lambda x: x * _sigmoid(x), input, inplace, None if input.is_complex() else "silu")
 
 
 def mish(input: torch.Tensor, inplace: bool = False) -> torch.Tensor:
@@ -409,7 +419,7 @@ def glu(input: torch.Tensor, dim: int = -1) -> torch.Tensor:
         )
 
     def formula(x: torch.Tensor) -> torch.Tensor:
-        a, b = x.split(size // 2, dim)
+        a, b = x.narrow(dim, 0, size // 2), x.narrow(dim, size // 2, size // 2)  # the two halves
         return a * _sigmoid(b)
 
     return _apply(formula, input, floating_only="glu")
@@ -440,8 +450,8 @@ def prelu(input: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
             f"Found parameter numbers = {weight.numel()} and channel size = {channels}.",
             {"input": ("b c ...", input.shape), "weight": ("c", weight.shape)},
         )
-    check_floating("prelu", input)
     check_same_dtype("prelu", input=input, weight=weight)
+    check_floating("prelu", input)
     if weight.numel() == 1:
         slope = weight.reshape(())
     else:

@@ -29,6 +29,8 @@ from .pooling import (
     _pick_max,
     _positions,
     check_input,
+    in_input_format,
+    tensors,
 )
 
 __all__ = [
@@ -115,10 +117,21 @@ def _uniform_bins(spatial: Sequence[int], output_size: Sequence[int]) -> tuple[i
     return None
 
 
+def _empty(input: torch.Tensor, sizes: Sequence[int]) -> torch.Tensor:
+    return input.new_zeros(*input.shape[: input.ndim - len(sizes)], *sizes) + input.sum()
+
+
 def _adaptive_avg_pool(input: torch.Tensor, output_size, n: int, op: str) -> torch.Tensor:
+    return _formatted(input, n, _adaptive_avg(input, output_size, n, op))
+
+
+def _adaptive_avg(input: torch.Tensor, output_size, n: int, op: str) -> torch.Tensor:
     sizes = _adaptive_output_size(output_size, input, n, op)
-    check_input(input, n, op)
+    # torch: 1-d and 2-d allow empty channels, 3-d only an empty first dim (batch, or unbatched channels)
+    check_input(input, n, op, exempt=input.ndim - n if n < 3 else 1)
     _check_dtype(input, op, integers=False)
+    if input.numel() == 0:  # empty leading dims: an empty output, still on the graph
+        return _empty(input, sizes)
     uniform = _uniform_bins(input.shape[-n:], sizes)
     if uniform is not None:  # every bin is one window of a plain pooling
         return _avg_pool(input, uniform, uniform, 0, False, True, None, n, op)
@@ -131,9 +144,28 @@ def _adaptive_avg_pool(input: torch.Tensor, output_size, n: int, op: str) -> tor
 def _adaptive_max_pool(
     input: torch.Tensor, output_size, return_indices: bool, n: int, op: str
 ) -> torch.Tensor | tuple[torch.Tensor, Indices]:
+    return _formatted(input, n, _adaptive_max(input, output_size, return_indices, n, op))
+
+
+def _formatted(input: torch.Tensor, n: int, result: Any) -> Any:
+    """torch's layouts: 2-d adaptive pools keep channels last, 3-d ones return contiguous tensors."""
+    outputs = tensors(result)
+    if n == 3:
+        outputs = tuple(out.contiguous() for out in outputs)
+    else:
+        outputs = tensors(in_input_format(input, *outputs))
+    return outputs if len(outputs) > 1 else outputs[0]
+
+
+def _adaptive_max(
+    input: torch.Tensor, output_size, return_indices: bool, n: int, op: str
+) -> torch.Tensor | tuple[torch.Tensor, Indices]:
     sizes = _adaptive_output_size(output_size, input, n, op)
-    check_input(input, n, op)
+    check_input(input, n, op, exempt=1)  # torch: only the first dim may be empty, batched or not
     _check_dtype(input, op, integers=False)
+    if input.numel() == 0:  # empty leading dims: an empty output, still on the graph
+        out = _empty(input, sizes)
+        return (out, out.detach().long()) if return_indices else out
     uniform = _uniform_bins(input.shape[-n:], sizes)
     if uniform is not None:  # every bin is one window of a plain pooling
         return _max_pool(input, uniform, uniform, 0, 1, False, return_indices, n, op)

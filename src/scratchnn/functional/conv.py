@@ -25,11 +25,13 @@ import torch
 
 from .. import schedules
 from .._args import (
+    channels_last_format,
     check_non_negative,
     check_positive,
     check_rank,
     check_same_dtype,
     fail,
+    in_memory_format,
     ntuple,
     spatial_legend,
 )
@@ -204,7 +206,7 @@ def conv_nd(
     args = ConvArgs(op, input, weight, bias, stride, padding, dilation, groups, n)
     x = input.unsqueeze(0) if args.unbatched else input
     out = convolve(x, weight, bias, args.geometry, groups)
-    return out.squeeze(0) if args.unbatched else out
+    return out.squeeze(0) if args.unbatched else in_memory_format(out, channels_last_format(input, weight))
 
 
 def algorithm(name: str) -> AbstractContextManager[Settings]:

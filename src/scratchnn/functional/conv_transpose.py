@@ -43,11 +43,14 @@ import torch
 
 from .. import schedules
 from .._args import (
+    channels_last_format,
+    check_floating,
     check_non_negative,
     check_positive,
     check_rank,
     check_same_dtype,
     fail,
+    in_memory_format,
     ntuple,
     spatial_legend,
 )
@@ -126,6 +129,7 @@ class ConvTransposeArgs:
                 f"(weight.shape[0] = g·c_in)",
                 shapes,
             )
+        check_floating(op, input)  # torch: NotImplementedError for integer input, before the dtype check
         check_same_dtype(op, input=input, weight=weight, bias=bias)
         self.out_channels = weight.shape[1] * groups
         if bias is not None and tuple(bias.shape) != (self.out_channels,):
@@ -240,7 +244,9 @@ def conv_transpose_nd(
     args = ConvTransposeArgs(op, input, weight, bias, stride, padding, output_padding, groups, dilation, n)
     x = input.unsqueeze(0) if args.unbatched else input
     out = transpose(x, weight, bias, args.geometry, groups)
-    return out.squeeze(0) if args.unbatched else out
+    if args.unbatched:
+        return out.squeeze(0)
+    return in_memory_format(out, channels_last_format(input, weight)) if n == 2 else out  # torch's layouts
 
 
 def conv_transpose1d(

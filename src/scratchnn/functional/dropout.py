@@ -33,6 +33,17 @@ __all__ = [
 SELU_SATURATION = 1.7580993408473766
 
 
+# torch's names of the integer dtypes, as its messages spell them
+_C_NAMES = {
+    torch.int64: "Long",
+    torch.int32: "Int",
+    torch.int16: "Short",
+    torch.int8: "Char",
+    torch.uint8: "Byte",
+    torch.bool: "Bool",
+}
+
+
 def _check_probability(p: float, op: str) -> None:
     if p < 0.0 or p > 1.0:
         raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
@@ -53,6 +64,10 @@ def _noisy(
             op,
             "Feature dropout requires at least 2 dimensions in the input",
             {"input": ("b c ...", input.shape)},
+        )
+    if not (input.is_floating_point() or input.is_complex()):  # the scaled noise is float
+        raise RuntimeError(
+            f"{op}: result type Float can't be cast to the desired output type {_C_NAMES[input.dtype]}"
         )
     if feature:  # one draw per channel: b c 1 … 1
         noise = input.new_empty((*input.shape[:2], *[1] * (input.ndim - 2)))

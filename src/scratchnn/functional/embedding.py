@@ -142,6 +142,11 @@ def embedding(
             f"embedding: index out of range in self: index {bad} for {weight.size(0)} embeddings"
         )
     if max_norm is not None:
+        if not (weight.is_floating_point() or weight.is_complex()):
+            raise RuntimeError(
+                "embedding: norm(): input dtype should be either floating point or complex. "
+                f"Got {weight.dtype} instead (max_norm renormalizes the weight's rows)"
+            )
         input = input.contiguous()
         _renorm_(weight, input, max_norm, norm_type)
     rows = _rows(weight, input.reshape(-1), padding_idx, scale_grad_by_freq, sparse)  # n d
@@ -217,8 +222,6 @@ def embedding_bag(
         raise ValueError("embedding_bag: max mode does not support scaling the gradient by the frequency")
     if mode == "max" and sparse:
         raise ValueError("embedding_bag: max mode does not support sparse weights")
-    if max_norm is not None:
-        _renorm_(weight, input, max_norm, norm_type)
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError(
             "embedding_bag: per_sample_weights was not None. per_sample_weights is only supported for "
@@ -228,7 +231,14 @@ def embedding_bag(
     _check_indices("embedding_bag", input)
     _check_indices("embedding_bag", offsets, "offsets")
     _check_bag_input(input, offsets, weight.size(0))
+    if not weight.is_floating_point():
+        raise RuntimeError(
+            "embedding_bag: Expected tensor for argument #1 'weight' to have one of the following scalar "
+            f"types: Half, BFloat16, Float, Double; but got {weight.dtype} instead"
+        )
     check_same_dtype("embedding_bag", weight=weight, per_sample_weights=per_sample_weights)
+    if max_norm is not None:  # in place: after every check, so a call that raises changes nothing
+        _renorm_(weight, input, max_norm, norm_type)
 
     n, dim = input.numel(), weight.size(1)
     bags = offsets.numel() - 1 if include_last_offset else offsets.numel()

@@ -139,7 +139,7 @@ def matmul(input: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
         out = out.squeeze(-2)
     if other.ndim == 1:
         out = out.squeeze(-1)
-    return out
+    return out.contiguous()  # torch's matmul returns a contiguous tensor, broadcast or not
 
 
 def _check_inner(

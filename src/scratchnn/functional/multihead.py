@@ -119,6 +119,17 @@ def multi_head_attention_forward(
             f"{tuple(value.shape)}"
         )
 
+    if key.shape[1] != bsz:  # torch fails in its reshape, with a RuntimeError
+        raise RuntimeError(
+            f"multi_head_attention_forward: key has batch size {key.shape[1]} but query has {bsz} "
+            f"(query {tuple(query.shape)}, key {tuple(key.shape)}: (l, b, e) and (s, b, e))"
+        )
+    if out_proj_weight.ndim != 2:  # torch: IndexError, from its shape arithmetic
+        raise IndexError(
+            f"multi_head_attention_forward: out_proj_weight must be 2-d (e_out, e), got shape "
+            f"{tuple(out_proj_weight.shape)}"
+        )
+
     q, k, v = _in_projection(
         query, key, value, use_separate_proj_weight, in_proj_weight, in_proj_bias,
         q_proj_weight, k_proj_weight, v_proj_weight,

@@ -25,7 +25,14 @@ from collections.abc import Sequence
 
 import torch
 
-from .._args import check_floating, check_positive, fail, normalize_dim
+from .._args import (
+    channels_last_format,
+    check_floating,
+    check_positive,
+    fail,
+    in_memory_format,
+    normalize_dim,
+)
 from .._trace import rearrange
 from .._windows import sliding_windows
 
@@ -131,10 +138,18 @@ def _check_channel_tensors(
     the input floating point."""
     shapes = {"input": ("b c ...", input.shape)}
     tensors = {"weight": weight, "bias": bias, "running_mean": running_mean, "running_var": running_var}
+    channels = input.shape[1] if input.ndim > 1 else 0  # torch: a 1-d input has no channels
     for name, tensor in tensors.items():
-        _check_numel(op, name, tensor, input.shape[1], shapes)
-    _check_dtypes(op, input, **tensors)
+        _check_numel(op, name, tensor, channels, shapes)
+        if tensor is not None and tensor.ndim != 1 and name.startswith("running"):
+            raise fail(
+                RuntimeError,
+                op,
+                f"{name} must be 1-d, got {tensor.ndim} dims",
+                {**shapes, name: ("c", tensor.shape)},
+            )
     check_floating(op, input)
+    _check_dtypes(op, input, **tensors)
 
 
 def _verify_values_per_channel(op: str, input: torch.Tensor, sizes: Sequence[int]) -> None:
@@ -176,11 +191,6 @@ def batch_norm(
     if eps < 0.0:
         raise ValueError(f"batch_norm: batch_norm eps must be non-negative, but got {eps}")
     _check_momentum("batch_norm", momentum)
-    if input.ndim < 2:
-        raise IndexError(
-            f"batch_norm: Dimension out of range (expected to be in range of [-1, 0], but got 1): input must "
-            f"be (b, c, ...), got shape {tuple(input.shape)}"
-        )
     if training and (running_mean is None) != (running_var is None):
         raise ValueError(
             "batch_norm: running_mean and running_var must either both be None or neither be None"
@@ -188,7 +198,14 @@ def batch_norm(
     for name, tensor in (("running_mean", running_mean), ("running_var", running_var)):
         if not training and tensor is None:
             raise RuntimeError(f"batch_norm: {name} must be defined in evaluation mode")
+    if input.numel() == 0:  # torch returns an empty tensor, checking nothing more
+        return input.clone()
     _check_channel_tensors("batch_norm", input, weight, bias, running_mean, running_var)
+    if input.ndim < 2:
+        raise IndexError(
+            f"batch_norm: Dimension out of range (expected to be in range of [-1, 0], but got 1): input must "
+            f"be (b, c, ...), got shape {tuple(input.shape)}"
+        )
 
     dims = [0, *range(2, input.ndim)]  # b ...
     if training:
@@ -203,7 +220,7 @@ def batch_norm(
     else:
         assert running_mean is not None and running_var is not None  # checked above; for the type checker
         out = _with_running_stats(input, running_mean, running_var, eps)
-    return _channel_affine(out, input, weight, bias)
+    return in_memory_format(_channel_affine(out, input, weight, bias), channels_last_format(input))
 
 
 def instance_norm(
@@ -258,7 +275,7 @@ def instance_norm(
     else:
         assert running_mean is not None and running_var is not None  # checked above; for the type checker
         out = _with_running_stats(input, running_mean, running_var, eps)
-    return _channel_affine(out, input, weight, bias)
+    return _channel_affine(out, input, weight, bias).contiguous()  # torch's: contiguous, whatever the input
 
 
 def group_norm(
@@ -318,7 +335,7 @@ def group_norm(
         grouped = rearrange(_compute(input), "b (g c) ... -> b g (c ...)", g=num_groups)
         out, _, _ = _standardize(grouped, [-1], eps)
         out = out.reshape(input.shape)  # b (g c) ...
-    return _channel_affine(out, input, weight, bias)
+    return in_memory_format(_channel_affine(out, input, weight, bias), channels_last_format(input))
 
 
 def _trailing_shape(op: str, input: torch.Tensor, normalized_shape: Sequence[int] | int, separator: str):
@@ -391,7 +408,8 @@ def rms_norm(
     """
     shape = _trailing_shape("rms_norm", input, normalized_shape, "")
     _check_like_shape("rms_norm", "weight", weight, shape)
-    check_floating("rms_norm", input)
+    if not input.is_complex():  # torch's rms_norm takes complex input too
+        check_floating("rms_norm", input)
     dims = list(range(input.ndim - len(shape), input.ndim))
     x = _compute(input)
     if eps is None:
@@ -420,6 +438,7 @@ def local_response_norm(
             {"input": ("b c ...", input.shape)},
         )
     check_positive((size,), "size", "local_response_norm")
+    check_floating("local_response_norm", input)  # torch's average pool refuses integers
     if input.numel() == 0:
         return input
     squares = rearrange(input * input, "b c ... -> b (...) c")  # b r c

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .._args import fail
+from .._args import channels_last_format, fail, in_memory_format
 from .._trace import is_recording, record
 
 __all__ = ["pad"]
@@ -48,6 +48,8 @@ def pad(
             out = _pad_constant(out, dim, before, after, 0 if value is None else value)
         else:
             out = out.index_select(dim, _source_index(out.shape[dim], before, after, mode, out.device))
+    if mode != "circular" and out is not input:  # torch keeps channels last, except circularly
+        out = in_memory_format(out, channels_last_format(input))
     if is_recording():
         copied = out is not input
         record(

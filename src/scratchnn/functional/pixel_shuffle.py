@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .._args import fail, ntuple, spatial_legend
+from .._args import channels_last_format, fail, in_memory_format, ntuple, spatial_legend
 from .._trace import rearrange
 
 __all__ = ["pixel_shuffle", "pixel_shuffle_nd", "pixel_unshuffle", "pixel_unshuffle_nd"]
@@ -83,7 +83,7 @@ def pixel_shuffle(input: torch.Tensor, upscale_factor: int) -> torch.Tensor:
         raise TypeError(
             f"pixel_shuffle: upscale_factor must be an int, got upscale_factor={upscale_factor!r}"
         )
-    return _shuffle(input, upscale_factor, 2, "pixel_shuffle")
+    return in_memory_format(_shuffle(input, upscale_factor, 2, "pixel_shuffle"), channels_last_format(input))
 
 
 def pixel_unshuffle(input: torch.Tensor, downscale_factor: int) -> torch.Tensor:
@@ -96,7 +96,8 @@ def pixel_unshuffle(input: torch.Tensor, downscale_factor: int) -> torch.Tensor:
         raise TypeError(
             f"pixel_unshuffle: downscale_factor must be an int, got downscale_factor={downscale_factor!r}"
         )
-    return _unshuffle(input, downscale_factor, 2, "pixel_unshuffle")
+    out = _unshuffle(input, downscale_factor, 2, "pixel_unshuffle")
+    return in_memory_format(out, channels_last_format(input))
 
 
 def _patterns(ndim: int) -> tuple[str, str, str]:

@@ -33,12 +33,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 
 import torch
 
 from .. import schedules
-from .._args import check_non_negative, check_positive, check_rank, fail, ntuple, spatial_legend
+from .._args import (
+    channels_last_format,
+    check_non_negative,
+    check_positive,
+    check_rank,
+    fail,
+    in_memory_format,
+    ntuple,
+    spatial_legend,
+)
 from .._settings import current_settings
 from .._trace import is_recording, record
 from .._windows import Geometry
@@ -65,16 +74,19 @@ def input_legend(n: int) -> str:
     return ", ".join(["b", "c", *[name.upper() for name in spatial_legend(n)[0]]])
 
 
-def check_input(input: torch.Tensor, n: int, op: str) -> None:
-    """Rank n+1 (unbatched) or n+2, with non-empty dims after the batch — RuntimeError otherwise."""
+def check_input(input: torch.Tensor, n: int, op: str, exempt: int | None = None) -> None:
+    """Rank n+1 (unbatched) or n+2, with non-empty dims after the batch — RuntimeError otherwise.
+    ``exempt``: how many leading dims may be empty instead (torch's adaptive pools differ)."""
     legend = input_legend(n)
     check_rank(input, (n + 1, n + 2), "input", legend, op, "(unbatched or batched)")
-    first = 1 if input.ndim == n + 2 else 0
+    first = exempt if exempt is not None else (1 if input.ndim == n + 2 else 0)
     if any(size == 0 for size in input.shape[first:]):
         raise fail(
             RuntimeError,
             op,
-            "input must have non-empty dims after the batch dim",
+            "input must have non-empty dims after the batch dim"
+            if exempt is None
+            else f"input must have non-empty dims after the first {exempt}",
             {"input": (legend, input.shape)},
         )
 
@@ -181,8 +193,19 @@ def _max_pool(
     geometry = args.geometry
     if current_settings().form == "fast" and schedules.pooling.loop_over_offsets(geometry):
         out, indices = schedules.pooling.max_pool(geometry, input, return_indices)
-        return (out, cast(torch.Tensor, indices)) if return_indices else out
-    return max_pool_formula(geometry, input, return_indices)
+        return in_input_format(input, out, indices) if return_indices else in_input_format(input, out)
+    return in_input_format(input, *tensors(max_pool_formula(geometry, input, return_indices)))
+
+
+def in_input_format(input: torch.Tensor, *outputs: torch.Tensor | None) -> Any:
+    """The outputs stored channels last when the input is, as torch's pooling kernels return them."""
+    layout = channels_last_format(input)
+    stored = tuple(in_memory_format(out, layout) if out is not None else out for out in outputs)
+    return stored if len(stored) > 1 else stored[0]
+
+
+def tensors(result: torch.Tensor | tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    return result if isinstance(result, tuple) else (result,)
 
 
 def max_pool_formula(
@@ -328,7 +351,7 @@ def _avg_pool(
     out = total.div_(divisor, rounding_mode="trunc" if integer else None).to(input.dtype)  # in place
     if is_recording():
         record("op", "window sums / divisor", [total], out)
-    return out
+    return in_input_format(input, out) if n == 2 else out  # torch: 3-d average pools return contiguous
 
 
 def avg_pool1d(
@@ -413,11 +436,10 @@ def _lp_pool(
         raise ValueError(
             f"{op}: kernel_size must be an int or {n} ints, got kernel_size={tuple(kernel_size)!r}"
         )
-    max_pool = {1: max_pool1d, 2: max_pool2d, 3: max_pool3d}[n]
-    if norm_type == math.inf:
-        return cast(torch.Tensor, max_pool(input.abs(), kernel_size, stride, 0, 1, ceil_mode))
-    if norm_type == -math.inf:
-        return -cast(torch.Tensor, max_pool(-input.abs(), kernel_size, stride, 0, 1, ceil_mode))
+    if abs(norm_type) == math.inf:  # the max (min) of |input|
+        sign = 1 if norm_type > 0 else -1
+        out = _max_pool(sign * input.abs(), kernel_size, stride, 0, 1, ceil_mode, False, n, op)
+        return sign * cast(torch.Tensor, out)
     average = _avg_pool(input.pow(norm_type), kernel_size, stride, 0, ceil_mode, True, None, n, op)
     cells = math.prod(ntuple(kernel_size, n, "kernel_size", op))
     return (torch.sign(average) * torch.relu(average.abs())).mul(cells).pow(1.0 / norm_type)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import torch
 from torch import nn
@@ -141,13 +141,13 @@ class _BatchNorm(_NormBase):
     def forward(self, input: torch.Tensor) -> torch.Tensor:
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked.add_(1)
-            factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+        counting = self.training and self.track_running_stats and self.num_batches_tracked is not None
+        if counting and self.momentum is None:  # the cumulative average over the batches, this one included
+            factor = 1.0 / (float(cast(torch.Tensor, self.num_batches_tracked)) + 1)
         use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
         # the running statistics are passed when they are updated (training and tracked) or used (eval)
         passed = not self.training or self.track_running_stats
-        return F.batch_norm(
+        out = F.batch_norm(
             input,
             self.running_mean if passed else None,
             self.running_var if passed else None,
@@ -157,6 +157,9 @@ class _BatchNorm(_NormBase):
             factor,
             self.eps,
         )
+        if counting:  # after the call: a call that raises changes no state
+            cast(torch.Tensor, self.num_batches_tracked).add_(1)
+        return out
 
 
 class BatchNorm1d(_BatchNorm):

@@ -1,0 +1,92 @@
+"""The deliberate differences from torch (README, "Deliberate differences from torch"): each test
+pins what torch does and what scratchnn does instead, so the day torch changes, the list changes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as torch_F
+
+import scratchnn.functional as F
+
+
+def test_gelu_of_plus_infinity_is_infinity():
+    x = torch.tensor([math.inf, 1.0])
+    assert torch_F.gelu(x)[0].isnan()  # torch's kernel
+    assert F.gelu(x)[0] == math.inf  # the formula's limit, x · Φ(x) → ∞
+    assert torch.equal(F.gelu(x)[1:], torch_F.gelu(x)[1:])
+
+
+def test_instance_norm_of_an_empty_batch_is_empty():
+    x, weight, bias = torch.randn(0, 4, 6), torch.ones(4), torch.zeros(4)
+    with pytest.raises(IndexError):  # torch, with an affine weight
+        torch_F.instance_norm(x, weight=weight, bias=bias)
+    assert F.instance_norm(x, weight=weight, bias=bias).shape == (0, 4, 6)
+
+
+def test_pixel_unshuffle_of_an_empty_input_has_the_unshuffled_shape():
+    x = torch.randn(2, 0, 4, 6)
+    assert torch_F.pixel_unshuffle(x, 2).shape == (2, 0, 4, 6)  # torch returns the input's shape
+    assert F.pixel_unshuffle(x, 2).shape == (2, 0, 2, 3)  # c·r², h/r, w/r, as for any input
+
+
+def test_pixel_shuffle_of_a_channels_last_3d_input_is_computed():
+    x = torch.randn(2, 3, 8, 2, 2).contiguous(memory_format=torch.channels_last_3d)
+    with pytest.raises(RuntimeError, match="Unsupported memory format"):
+        torch_F.pixel_shuffle(x, 2)
+    assert torch.equal(F.pixel_shuffle(x, 2), torch_F.pixel_shuffle(x.contiguous(), 2))
+
+
+def test_unbatched_channels_last_3d_pooling_is_computed():
+    x = torch.randn(3, 9, 8, 7).contiguous(memory_format=torch.channels_last)  # (c, d, h, w)
+    with pytest.raises(RuntimeError, match="Unsupported memory format"):
+        torch_F.max_pool3d(x, 2)
+    assert torch.equal(F.max_pool3d(x, 2), torch_F.max_pool3d(x.contiguous(), 2))
+
+
+def test_a_nan_unpool_kernel_size_is_a_type_error():
+    x, indices = torch_F.max_pool1d(torch.randn(2, 3, 8), 2, return_indices=True)
+    with pytest.raises(ValueError):
+        torch_F.max_unpool1d(x, indices, math.nan)
+    with pytest.raises(TypeError, match="max_unpool1d: kernel_size must be an int"):
+        F.max_unpool1d(x, indices, math.nan)
+
+
+def test_a_non_tensor_argument_is_a_type_error_where_torch_raises_attribute_error():
+    with pytest.raises(AttributeError):
+        torch_F.softmax([1.0, 2.0], 0)
+    with pytest.raises(TypeError, match=r"softmax: argument 'input' \(position 1\) must be Tensor, not list"):
+        F.softmax([1.0, 2.0], 0)
+
+
+def test_complex_sigmoid_with_a_large_negative_real_part():
+    z = torch.tensor([complex(-800, 2)], dtype=torch.complex128)
+    assert torch.sigmoid(z).isnan().all()  # torch's 1 / (1 + e^{-z}) overflows
+    assert F.sigmoid(z).abs().item() == 0.0  # e^{z} / (1 + e^{z}) for Re z < 0
+
+
+def test_batch_norm_backward_with_a_channels_last_gradient_of_batch_one():
+    """torch's CPU batch_norm backward is wrong for a batch of 1 when the incoming gradient has the
+    strides of ``flatten(2).transpose(1, 2)``'s gradient, (C, 1, W·C, C); given a contiguous copy
+    of the same gradient it agrees with scratchnn."""
+    torch.manual_seed(0)
+    x = torch.randn(1, 8, 5, 6, dtype=torch.float64)
+    weight, bias = torch.randn(8, dtype=torch.float64), torch.randn(8, dtype=torch.float64)
+    grad = (
+        torch.randn(1, 5 * 6, 8, dtype=torch.float64).transpose(1, 2).unflatten(2, (5, 6))
+    )  # strides (C, 1, W·C, C)
+
+    def grads(op, cotangent):
+        inputs = [t.clone().requires_grad_() for t in (x, weight, bias)]
+        out = op(inputs[0], None, None, inputs[1], inputs[2], training=True)
+        return torch.autograd.grad(out, inputs, cotangent)
+
+    torch_strided = grads(torch_F.batch_norm, grad)
+    torch_contiguous = grads(torch_F.batch_norm, grad.contiguous())
+    ours = grads(F.batch_norm, grad)
+    assert (torch_strided[0] - torch_contiguous[0]).abs().max() > 1e-3  # torch disagrees with itself
+    for mine, reference in zip(ours, torch_contiguous):
+        assert torch.allclose(mine, reference, rtol=1e-10, atol=1e-10)
