@@ -44,7 +44,7 @@ def flat_weights(
     for layer in range(num_layers):
         for _ in range(directions):
             layer_input = input_size if layer == 0 else real_hidden * directions
-            shapes = [(gates, layer_input), (gates, real_hidden)]
+            shapes: list[tuple[int, ...]] = [(gates, layer_input), (gates, real_hidden)]
             shapes += [(gates,), (gates,)] if bias else []
             shapes += [(proj_size, hidden)] if proj_size else []
             weights += [

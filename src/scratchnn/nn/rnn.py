@@ -102,7 +102,7 @@ class RNNBase(nn.Module):
             for direction in range(directions):
                 layer_input_size = input_size if layer == 0 else real_hidden_size * directions
                 suffix = f"_l{layer}{'_reverse' if direction == 1 else ''}"
-                shapes = {
+                shapes: dict[str, tuple[int, ...]] = {
                     f"weight_ih{suffix}": (gate_size, layer_input_size),
                     f"weight_hh{suffix}": (gate_size, real_hidden_size),
                 }
@@ -264,11 +264,14 @@ class RNNBase(nn.Module):
         self._update_flat_weights()
         is_lstm = self.mode == "LSTM"
         packed = isinstance(input, PackedSequence)
-        if packed:
+        batch_sizes: torch.Tensor | None = None
+        sorted_indices: torch.Tensor | None = None
+        unsorted_indices: torch.Tensor | None = None
+        if isinstance(input, PackedSequence):
             data, batch_sizes, sorted_indices, unsorted_indices = input
             batched, batch_dim = True, 1
         else:
-            data, batch_sizes, sorted_indices, unsorted_indices = input, None, None, None
+            data = input
             if data.dim() not in (2, 3):
                 raise ValueError(
                     f"{self._name}: Expected input to be 2D or 3D, got {data.dim()}D tensor instead"
@@ -293,18 +296,20 @@ class RNNBase(nn.Module):
         else:
             output, *final = function(data, hidden, self._flat_weights, *flags, self.batch_first)
         states = _permute(tuple(final), unsorted_indices)
+        result: torch.Tensor | PackedSequence = output
         if packed:
-            output = PackedSequence(output, batch_sizes, sorted_indices, unsorted_indices)
+            result = PackedSequence(output, batch_sizes, sorted_indices, unsorted_indices)
         elif not batched:
-            output, states = output.squeeze(batch_dim), tuple(h.squeeze(1) for h in states)
-        return output, (states if is_lstm else states[0])
+            result, states = output.squeeze(batch_dim), tuple(h.squeeze(1) for h in states)
+        return result, (states if is_lstm else states[0])
 
     def _zeros(self, data: torch.Tensor, batch_sizes: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
-        factory = {"dtype": data.dtype, "device": data.device}
-        h = torch.zeros(self.get_expected_hidden_size(data, batch_sizes), **factory)
+        shape = self.get_expected_hidden_size(data, batch_sizes)
+        h = torch.zeros(shape, dtype=data.dtype, device=data.device)
         if self.mode != "LSTM":
             return (h,)
-        return h, torch.zeros(self.get_expected_cell_size(data, batch_sizes), **factory)
+        shape = self.get_expected_cell_size(data, batch_sizes)
+        return h, torch.zeros(shape, dtype=data.dtype, device=data.device)
 
     def _check_state_dims(self, states: tuple[torch.Tensor, ...], batched: bool) -> None:
         expected = 3 if batched else 2
@@ -338,8 +343,8 @@ def _check_constructor(
         )
     if dropout > 0 and num_layers == 1:  # type: ignore[operator]
         warn(
-            "dropout option adds dropout after all but last recurrent layer, so non-zero dropout expects "
-            f"num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}",
+            f"{name}: dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
+            f"expects num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}",
             stacklevel=4,
         )
     for argument, value in (("bias", bias), ("batch_first", batch_first)):
