@@ -657,3 +657,17 @@ def test_invalid_configurations_raise_like_torch(name, input_size, hidden, layer
     assert not isinstance(ours, type), f"ours raised {ours.__name__}, torch did not"
     for a, b in zip(tensors_in(ours), tensors_in(theirs)):
         assert_close(a, b)
+
+
+# ---------------------------------------------------------------------------------------------
+# explain
+
+
+@pytest.mark.parametrize("op", ["lstm", "gru_cell"])
+def test_scratchnn_explain_runs_the_first_check_case(op, capsys):
+    from scratchnn import cli
+
+    assert cli.main(["explain", op]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"{op}(") and f"torch check: torch.{op}: max abs error" in text and " ok" in text
+    assert "contract" in text and "n i, gh i -> n gh" in text  # the input projection, for all steps at once
