@@ -21,6 +21,11 @@ an op is routed as soon as it is exported there. For an op ``name`` it holds
   ``torch.conv2d``, ``Tensor.matmul`` (``a @ b``), ``Tensor.__rmatmul__``, ``torch.batch_norm`` …
   (``self`` is read as ``input``, ``train`` as ``training``; hints like ``cudnn_enabled`` and
   ``_stacklevel`` are dropped),
+* torch's recurrent ops ``torch.lstm``, ``torch.gru``, ``torch.rnn_tanh``, ``torch.rnn_relu`` and
+  ``torch.lstm_cell`` (what ``torch.nn.LSTM`` & co. call through ``torch._VF``, which does go
+  through ``__torch_function__``), by position: they return several tensors and ``torch.lstm``
+  has two overloads (padded and packed) told apart by position, which the scratch twins read
+  themselves (see :data:`POSITIONAL_TWINS`); the other cells bind by name as usual,
 * the in-place spellings ``name_`` (``Tensor.relu_``, ``torch.sigmoid_``): with ``inplace=True``
   when the scratch op takes it, else by copying the scratch result into the input;
   ``F.name_with_indices`` with ``return_indices=True`` when the scratch op takes that.

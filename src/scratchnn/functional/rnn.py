@@ -63,37 +63,46 @@ def _hidden_gates(h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
     return h @ w_hh.mT if b_hh is None else torch.addmm(b_hh, h, w_hh.mT)
 
 
+def _gates(x_gates: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
+    """x_gates + h W_hhᵀ (+ b_hh): one fused multiply-add per step when b_hh is already in x_gates."""
+    if b_hh is None:
+        return torch.addmm(x_gates, h, w_hh.mT)
+    return x_gates + _hidden_gates(h, w_hh, b_hh)
+
+
 def _tanh_step(
     x_gates: Tensor, state: State, w_hh: Tensor, b_hh: Tensor | None, w_hr: Tensor | None
 ) -> State:
-    return (torch.tanh(x_gates + _hidden_gates(state[0], w_hh, b_hh)),)
+    return (torch.tanh(_gates(x_gates, state[0], w_hh, b_hh)),)
 
 
 def _relu_step(
     x_gates: Tensor, state: State, w_hh: Tensor, b_hh: Tensor | None, w_hr: Tensor | None
 ) -> State:
-    return (torch.relu(x_gates + _hidden_gates(state[0], w_hh, b_hh)),)
+    return (torch.relu(_gates(x_gates, state[0], w_hh, b_hh)),)
 
 
 def _lstm_step(
     x_gates: Tensor, state: State, w_hh: Tensor, b_hh: Tensor | None, w_hr: Tensor | None
 ) -> State:
     h, c = state
-    gates = x_gates + _hidden_gates(h, w_hh, b_hh)  # b (4 h)
-    input_gate, forget_gate, candidate, output_gate = gates.chunk(4, dim=1)
-    c = torch.sigmoid(forget_gate) * c + torch.sigmoid(input_gate) * torch.tanh(candidate)
-    h = torch.sigmoid(output_gate) * torch.tanh(c)  # b h
+    gates = _gates(x_gates, h, w_hh, b_hh)  # b (4 h): i f c̃ o
+    sigmoids = torch.sigmoid(gates)  # one kernel for i f o (the c̃ block of it goes unused)
+    input_gate, forget_gate, _, output_gate = sigmoids.chunk(4, dim=1)
+    candidate = torch.tanh(gates.chunk(4, dim=1)[2])
+    c = torch.addcmul(forget_gate * c, input_gate, candidate)  # f c + i c̃
+    h = output_gate * torch.tanh(c)  # b h
     return (h if w_hr is None else h @ w_hr.mT, c)  # b p: b h, p h -> b p
 
 
 def _gru_step(x_gates: Tensor, state: State, w_hh: Tensor, b_hh: Tensor | None, w_hr: Tensor | None) -> State:
     (h,) = state
     h_gates = _hidden_gates(h, w_hh, b_hh)  # b (3 h)
-    x_reset, x_update, x_new = x_gates.chunk(3, dim=1)
-    h_reset, h_update, h_new = h_gates.chunk(3, dim=1)
-    reset, update = torch.sigmoid(x_reset + h_reset), torch.sigmoid(x_update + h_update)
-    new = torch.tanh(x_new + reset * h_new)
-    return (new + update * (h - new),)  # (1 − z) n + z h
+    x_reset_update, x_new = x_gates.split([2 * h.shape[1], h.shape[1]], dim=1)
+    h_reset_update, h_new = h_gates.split([2 * h.shape[1], h.shape[1]], dim=1)
+    reset, update = torch.sigmoid(x_reset_update + h_reset_update).chunk(2, dim=1)  # one kernel for r z
+    new = torch.tanh(torch.addcmul(x_new, reset, h_new))  # x_n + r (h W_hnᵀ + b_hn)
+    return (torch.addcmul(new, update, h - new),)  # (1 − z) n + z h
 
 
 # name → (step, gate blocks g, whether b_hh may be folded into the input gates)
