@@ -265,6 +265,26 @@ def test_float32_batch_first_lstm_with_projection():
     assert_same_forward_backward(ours, theirs, torch.randn(2, 7, 5), None)
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=str)
+@pytest.mark.parametrize("name", [*MODULES, "LSTMCell", "GRUCell", "RNNCell"])
+def test_low_precision_matches_torch(name, dtype):
+    """Half and bfloat16 run (as torch's CPU kernels do), within those dtypes' tolerances."""
+    torch.manual_seed(0)
+    ours, theirs = twins(name, 3, 4, dtype=dtype)
+    x = torch.randn((5, 2, 3) if name in MODULES else (2, 3), dtype=dtype)
+    for a, b in zip(tensors_in(ours(x)), tensors_in(theirs(x))):
+        assert_close(a, b)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_empty_batch_and_non_contiguous_input(name):
+    ours, theirs = twins(name, 3, 4, num_layers=2, bidirectional=True)
+    empty = torch.randn(5, 0, 3, dtype=torch.float64)
+    assert [t.shape for t in tensors_in(ours(empty))] == [t.shape for t in tensors_in(theirs(empty))]
+    strided = torch.randn(3, 5, 4, dtype=torch.float64).transpose(0, 1)[..., :3]  # t b i, not contiguous
+    assert_same_forward_backward(ours, theirs, strided)
+
+
 # ---------------------------------------------------------------------------------------------
 # Dropout between layers
 
