@@ -105,12 +105,12 @@ def _gru_step(x_gates: Tensor, state: State, w_hh: Tensor, b_hh: Tensor | None, 
     return (torch.addcmul(new, update, h - new),)  # (1 − z) n + z h
 
 
-# name → (step, gate blocks g, whether b_hh may be folded into the input gates)
-_MODES: dict[str, tuple[Step, int, bool]] = {
-    "rnn_tanh": (_tanh_step, 1, True),
-    "rnn_relu": (_relu_step, 1, True),
-    "lstm": (_lstm_step, 4, True),
-    "gru": (_gru_step, 3, False),  # b_hn sits inside r ⊙ (…): it stays in the step
+# name → (step, whether b_hh may be folded into the input gates)
+_MODES: dict[str, tuple[Step, bool]] = {
+    "rnn_tanh": (_tanh_step, True),
+    "rnn_relu": (_relu_step, True),
+    "lstm": (_lstm_step, True),
+    "gru": (_gru_step, False),  # b_hn sits inside r ⊙ (…): it stays in the step
 }
 
 
@@ -168,7 +168,7 @@ def _cell(
     b_hh: Tensor | None,
 ) -> State:
     _check_cell(op, input, hx, w_ih, w_hh)
-    step, _, _ = _MODES[op.removesuffix("_cell")]
+    step, _ = _MODES[op.removesuffix("_cell")]
     return step(_input_gates(input, w_ih, b_ih), tuple(hx), w_hh, b_hh, None)
 
 
@@ -313,7 +313,7 @@ def _layers(
 ) -> tuple[Tensor, State]:
     """The stacked, optionally bidirectional recurrence on packed ``data`` (n, i). Returns the last
     layer's output (n, d·p) and the final states, stacked (l·d, b, ·)."""
-    step, _, fold_bias = _MODES[op]
+    step, fold_bias = _MODES[op]
     directions = 2 if bidirectional else 1
     has_projections = op == "lstm" and hx[0].shape[2] != hx[1].shape[2]
     weights = _group_params(op, params, has_biases, has_projections, num_layers * directions)
