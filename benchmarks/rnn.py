@@ -1,12 +1,15 @@
 """Recurrent layers (issue 14): scratchnn.nn.LSTM / GRU against torch.nn's, forward + backward.
 
 LSTM(64 → 128, 2 layers) and GRU(64 → 128, 2 layers) on (T=50, batch 16, 64) float32 input, with
-2 intra-op threads; the two sides have the same weights. Each repeat times one forward+backward
+2 intra-op threads; the two sides have the same weights. On the CPU torch runs its LSTM in one
+fused oneDNN kernel and its GRU as ATen's loop over time (``--no-mkldnn`` makes the LSTM take
+that loop too). Each repeat times one forward+backward
 step of each side, alternating which goes first (interleaved), after a warm-up; the report is the
 median time per side and their ratio (ours / torch).
 
     .venv/bin/python benchmarks/rnn.py                # 30 interleaved repeats
     .venv/bin/python benchmarks/rnn.py --repeats 10 --json
+    .venv/bin/python benchmarks/rnn.py --no-mkldnn
 """
 
 from __future__ import annotations
@@ -60,8 +63,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--no-mkldnn",
+        action="store_true",
+        help="torch without oneDNN: its LSTM then runs ATen's own loop over time, as its GRU always does",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    torch.backends.mkldnn.enabled = not args.no_mkldnn
     results = {name: measure(name, args.repeats) for name in ("LSTM", "GRU")}
     if args.json:
         print(json.dumps(results, indent=2))
