@@ -691,3 +691,20 @@ def test_scratchnn_explain_runs_the_first_check_case(op, capsys):
     text = capsys.readouterr().out
     assert text.startswith(f"{op}(") and f"torch check: torch.{op}: max abs error" in text and " ok" in text
     assert "contract" in text and "n i, gh i -> n gh" in text  # the input projection, for all steps at once
+
+
+def test_remaining_messages():
+    x, (h, c), w_ih, w_hh, *_ = cell_args("lstm_cell", 2, 3, 4, False, torch.float64)
+    with pytest.raises(IndexError, match=r"lstm_cell: hx\[1\] must be 2-D \(b, features\), got a 3-D tensor"):
+        F.lstm_cell(x, (h, c[None]), w_ih, w_hh)
+    with pytest.raises(
+        RuntimeError, match=r"gru_cell: hidden0 has inconsistent hidden_size: got 5, expected 4"
+    ):
+        F.gru_cell(x, torch.zeros(2, 5, dtype=torch.float64), torch.randn(12, 3), torch.randn(12, 4))
+    lstm = nn.LSTM(3, 4)
+    with pytest.raises(RuntimeError, match=r"LSTM: input must have 3 dimensions, got 2"):
+        lstm.check_input(torch.randn(5, 3), None)
+    with pytest.raises(RuntimeError):
+        torch_nn.LSTM(3, 4).check_input(torch.randn(5, 3), None)
+    with pytest.raises(RuntimeError, match=r"LSTM: input must have 2 dimensions, got 3"):
+        lstm.check_input(torch.randn(5, 2, 3), torch.tensor([2] * 5))

@@ -1,7 +1,8 @@
 """Recurrent layers: a cell is one time step; a layer scans its cell over time, per direction.
 
 Legend: t time, b batch, n = t·b rows of a sequence laid out time-major (packed), i input features,
-h hidden, p projected hidden (LSTM ``proj_size``; p = h without), g gate blocks (fused as g·h).
+h hidden, p projected hidden (LSTM ``proj_size``; p = h without), g gate blocks, gh = g·h the
+gate blocks side by side.
 
     gates      x W_ihᵀ + b_ih + h W_hhᵀ + b_hh                                    (b, g·h)
     rnn_tanh   h' = tanh(gates)                                                   g = 1
