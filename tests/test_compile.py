@@ -53,7 +53,9 @@ def _reset_dynamo():
 # Known breaks, outside this file's reach: each case listed here is xfail(strict), so it starts
 # failing (and must be removed from here) the day its op compiles.
 
-KNOWN_BREAKS: dict[str, str] = {}  # case -> reason (none today)
+KNOWN_BREAKS: dict[str, str] = {  # case -> reason
+    "LSTM-packed": "a PackedSequence's batch_sizes are data: the per-step batch sizes are data-dependent",
+}
 
 # Exports that are not layers: nothing to compile.
 NOT_LAYERS: dict[str, str] = {}  # name -> reason (none today: the settings are not exported as ops)
@@ -185,6 +187,35 @@ MODULES: dict[str, Callable[[], tuple]] = {
     "AdderConv2d": scratch_only(lambda: nn.AdderConv2d(3, 4, 3, padding=1), 2, 3, 6, 6),
     "SemiringConv2d": scratch_only(lambda: nn.SemiringConv2d(3, 4, 3, semiring="max-plus"), 2, 3, 6, 6),
 }
+
+
+def packed_lstm() -> tuple:
+    sequences = [randn(4, 3), randn(2, 3), randn(3, 3)]
+    packed = torch.nn.utils.rnn.pack_sequence(sequences, enforce_sorted=False)
+    return (*twin("LSTM", 3, 4), (packed,))
+
+
+def rnn_base() -> tuple:
+    """RNNBase("LSTM", …) runs as an LSTM (torch's RNNBase has no forward: its LSTM is the reference)."""
+    theirs = torch.nn.LSTM(3, 4, num_layers=2)
+    ours = nn.RNNBase("LSTM", 3, 4, num_layers=2)
+    ours.load_state_dict(theirs.state_dict())
+    return ours, theirs, (randn(5, 2, 3),)
+
+
+MODULES |= {
+    "LSTM": same("LSTM", 5, 2, 3, args=(3, 4), num_layers=2, bidirectional=True),
+    "LSTM-proj-batch_first": same("LSTM", 2, 5, 3, args=(3, 4), proj_size=2, batch_first=True),
+    "LSTM-packed": packed_lstm,
+    "GRU-unbatched": same("GRU", 5, 3, args=(3, 4)),
+    "RNN": same("RNN", 5, 2, 3, args=(3, 4), nonlinearity="relu", bias=False),
+    "RNNBase": rnn_base,
+    "LSTMCell": same("LSTMCell", 2, 3, args=(3, 4)),
+    "GRUCell": same("GRUCell", 3, args=(3, 4)),
+    "RNNCell": same("RNNCell", 2, 3, args=(3, 4)),
+    # the cells' base class has no forward (in torch neither): its subclass GRUCell exercises it
+    "RNNCellBase-as-GRUCell": same("GRUCell", 2, 3, args=(3, 4), bias=False),
+}
 # Modules whose forward differs between train and eval: both modes compile.
 MODED: dict[str, Callable[[], tuple]] = {
     "Dropout": same("Dropout", 4, 50, args=(0.3,)),
@@ -288,6 +319,8 @@ THEIRS: dict[str, Callable | None] = {
     "pixel_unshuffle_nd": None,
     **dict.fromkeys(["closing2d", "dilation2d", "erosion2d", "gradient2d", "opening2d", "tophat2d"]),
     **dict.fromkeys(["semiring_conv1d", "semiring_conv2d", "semiring_conv3d"]),
+    **{name: getattr(torch, name) for name in ("lstm", "gru", "rnn_tanh", "rnn_relu")},
+    **{name: getattr(torch, name) for name in ("lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell")},
 }
 
 
@@ -305,6 +338,26 @@ def _unpool(n: int) -> Callable[[], tuple[tuple, dict]]:
     def make() -> tuple[tuple, dict]:
         pooled, indices = getattr(torch_F, f"max_pool{n}d")(randn(2, 3, *[6] * n), 2, return_indices=True)
         return (pooled, indices, 2), {}
+
+    return make
+
+
+def _recurrent(name: str, **options: Any) -> Callable[[], tuple[tuple, dict]]:
+    """torch.lstm & co. as torch.nn's modules call them (the padded overload)."""
+
+    def make() -> tuple[tuple, dict]:
+        from scratchnn.checks.rnn import layer_case
+
+        return layer_case(name, **options)(_generator)
+
+    return make
+
+
+def _cell(name: str) -> Callable[[], tuple[tuple, dict]]:
+    def make() -> tuple[tuple, dict]:
+        from scratchnn.checks.rnn import cell_case
+
+        return cell_case(name)(_generator)
 
     return make
 
@@ -402,6 +455,11 @@ FUNCTIONAL: dict[str, Callable[[], tuple[tuple, dict]]] = {
     "semiring_conv1d": lambda: ((randn(2, 4, 9), randn(6, 2, 3)), {"groups": 2, "semiring": "min-plus"}),
     "semiring_conv2d": lambda: ((randn(2, 3, 6, 6), randn(4, 3, 3, 3)), {"padding": 1, "semiring": "l1"}),
     "semiring_conv3d": lambda: ((randn(1, 2, 4, 4, 4), randn(3, 2, 2, 2, 2)), {"semiring": "logsumexp-plus"}),
+    "lstm": _recurrent("lstm", num_layers=2, bidirectional=True, hidden=5, proj_size=2),
+    "gru": _recurrent("gru", batch_first=True, bias=False),
+    "rnn_tanh": _recurrent("rnn_tanh", num_layers=2),
+    "rnn_relu": _recurrent("rnn_relu", bidirectional=True),
+    **{name: _cell(name) for name in ("lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell")},
 }
 
 

@@ -189,17 +189,17 @@ class MyBlock(nn.Module):
 
 
 def test_report_lists_what_stays_native():
-    model = nn.Sequential(MyBlock(), nn.LSTM(3, 3), MyConv(3, 3, 1), nn.ModuleList([nn.Identity()]))
+    model = nn.Sequential(MyBlock(), nn.Hardshrink(), MyConv(3, 3, 1), nn.ModuleList([nn.Identity()]))
     converted, report = scratchnn.convert(model)
     assert type(converted[0].linear) is snn.Linear
-    assert [(path, cls) for path, cls, _ in report.native] == [("1", "LSTM"), ("2", "MyConv")]
+    assert [(path, cls) for path, cls, _ in report.native] == [("1", "Hardshrink"), ("2", "MyConv")]
     assert report.native[0][2] == "scratchnn.nn has no twin"
     assert "subclass of torch.nn.Conv2d" in report.native[1][2]
     assert not report.ok
     text = str(report)
     n = 2 if "Identity" in snn.__all__ else 1
     assert text.splitlines()[0] == f"convert to scratch: {n} module{'s' * (n > 1)} converted, 2 left native"
-    assert "  1         LSTM left native: scratchnn.nn has no twin" in text.splitlines()
+    assert "  1         Hardshrink left native: scratchnn.nn has no twin" in text.splitlines()
 
 
 def test_a_twin_whose_attributes_do_not_fit_is_put_back(monkeypatch):
@@ -288,6 +288,14 @@ EXAMPLE_ARGS = {
     "Softmin": (1,),
     "ChannelShuffle": (2,),
     "Upsample": {"scale_factor": 2},
+    "RNNBase": ("LSTM", 3, 4, 2),
+    "RNN": (3, 4, 2, "relu"),
+    "LSTM": {"input_size": 3, "hidden_size": 4, "proj_size": 2, "bidirectional": True},
+    "GRU": (3, 4, 2),
+    "RNNCellBase": (3, 4, True, 4),
+    "RNNCell": (3, 4, False, "relu"),
+    "LSTMCell": (3, 4),
+    "GRUCell": (3, 4),
     "UpsamplingBilinear2d": {"scale_factor": 2},
     "UpsamplingNearest2d": {"scale_factor": 2},
 }
@@ -308,6 +316,48 @@ def test_every_twin_keeps_to_torchs_attributes(name):
     converted, report = scratchnn.convert(torch_module)
     assert type(converted) is getattr(snn, name) and report.ok
     assert converted.extra_repr() == torch_module.extra_repr()
+
+
+class Recurrent(nn.Module):
+    """A bidirectional LSTM with projections, a cell on its last step, a GRU over a packed batch and
+    an RNN over the packed data."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(3, 6, num_layers=2, bidirectional=True, proj_size=2, batch_first=True)
+        self.cell = nn.GRUCell(4, 5)
+        self.gru = nn.GRU(3, 4)
+        self.rnn = nn.RNN(4, 3, nonlinearity="relu")
+
+    def forward(self, x):
+        out, (h, _) = self.lstm(x)  # b t 4
+        hidden = self.cell(out[:, -1])
+        lengths = torch.tensor([x.shape[1] - k % x.shape[1] for k in range(x.shape[0])])
+        packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        packed_out, h_gru = self.gru(packed)
+        out_rnn, _ = self.rnn(packed_out.data.unsqueeze(1))
+        return hidden.sum() + h.sum() + h_gru.sum() + out_rnn.sum()
+
+
+def test_recurrent_modules_convert_and_match_torch():
+    torch.manual_seed(0)
+    model = Recurrent().to(f64)
+    converted, report = scratchnn.convert(model)
+    assert report.ok
+    assert [type(m) for m in converted.children()] == [snn.LSTM, snn.GRUCell, snn.GRU, snn.RNN]
+    assert converted.lstm._flat_weights[0] is converted.lstm.weight_ih_l0
+    x = torch.randn(3, 5, 3, dtype=f64)
+    (ours, ours_grads, ours_x), (theirs, theirs_grads, theirs_x) = run(converted, x), run(model, x)
+    assert_close(ours, theirs)
+    assert_close(ours_x, theirs_x, "input gradient")
+    for name in theirs_grads:
+        assert_close(ours_grads[name], theirs_grads[name], name)
+    with scratchnn.mode(strict=True) as m:  # the converted model calls no native layer op
+        converted(x)
+    assert not m.routed and not m.fallback
+    back, _ = scratchnn.convert(converted, to="torch")
+    assert type(back.lstm) is nn.LSTM and type(back.cell) is nn.GRUCell
+    assert_close(back(x).detach(), theirs)
 
 
 def test_bad_arguments():

@@ -89,6 +89,75 @@ def test_routing_table_holds_the_native_spellings(native, op):
     assert routing_table()[native].op == op
 
 
+@pytest.mark.parametrize(
+    "native",
+    [
+        torch.lstm,
+        torch.gru,
+        torch.rnn_tanh,
+        torch.rnn_relu,
+        torch.lstm_cell,
+        torch.gru_cell,
+        torch.rnn_tanh_cell,
+        torch.rnn_relu_cell,
+    ],
+    ids=lambda native: native.__name__,
+)
+def test_recurrent_ops_are_routed(native):
+    assert routing_table()[native].op == native.__name__
+    assert torch._VF.lstm is torch.lstm  # what torch.nn.LSTM calls is the routed callable
+
+
+RECURRENT = [
+    (torch.nn.LSTM, {"num_layers": 2, "bidirectional": True, "proj_size": 2}, "lstm"),
+    (torch.nn.GRU, {"batch_first": True}, "gru"),
+    (torch.nn.RNN, {"nonlinearity": "relu", "num_layers": 2}, "rnn_relu"),
+    (torch.nn.RNN, {}, "rnn_tanh"),
+]
+
+
+@pytest.mark.parametrize(("cls", "kwargs", "op"), RECURRENT, ids=[op for *_, op in RECURRENT])
+@pytest.mark.parametrize("packed", [False, True], ids=["padded", "packed"])
+def test_torch_recurrent_modules_run_on_scratch_ops(cls, kwargs, op, packed):
+    """torch.nn.LSTM & co. call torch._VF.lstm & co., which go through __torch_function__: the mode
+    serves them (both overloads) with no native fallback, with torch's values and gradients."""
+    torch.manual_seed(0)
+    module = cls(3, 4, dtype=f64, **kwargs)
+    if packed:
+        sequences = [torch.randn(n, 3, dtype=f64) for n in (2, 5, 1)]
+        x = torch.nn.utils.rnn.pack_sequence(sequences, enforce_sorted=False)
+
+        def forward(data):
+            out, _ = module(
+                torch.nn.utils.rnn.PackedSequence(data, x.batch_sizes, x.sorted_indices, x.unsorted_indices)
+            )
+            return out.data
+
+        routed = under_mode(forward)
+        assert_matches_torch(routed, forward, x.data)
+    else:
+        routed = under_mode(module)
+        assert_matches_torch(routed, module, torch.randn(2, 5, 3, dtype=f64))
+    assert routed.mode.routed == {op: 1} and not routed.mode.fallback
+
+
+@pytest.mark.parametrize("cls", [torch.nn.LSTMCell, torch.nn.GRUCell, torch.nn.RNNCell])
+def test_torch_recurrent_cells_run_on_scratch_ops(cls):
+    torch.manual_seed(0)
+    cell = cls(3, 4, dtype=f64)
+    routed = under_mode(cell)
+    assert_matches_torch(routed, cell, torch.randn(2, 3, dtype=f64))
+    assert sum(routed.mode.routed.values()) == 1 and not routed.mode.fallback
+
+
+def test_recurrent_ops_called_by_keyword_fall_back():
+    weights = torch.nn.RNN(3, 4)._flat_weights
+    x, h0 = torch.randn(5, 2, 3), torch.zeros(1, 2, 4)
+    with scratchnn.mode() as m:
+        torch.rnn_tanh(x, h0, weights, True, 1, 0.0, False, False, batch_first=False)
+    assert m.fallback == {"torch.rnn_tanh": 1} and "by position" in m.reasons["torch.rnn_tanh"]
+
+
 def test_a_new_export_is_routed_without_registration(fake_op):
     calls = fake_op("softmin")
     x = torch.randn(2, 3)

@@ -21,6 +21,11 @@ an op is routed as soon as it is exported there. For an op ``name`` it holds
   ``torch.conv2d``, ``Tensor.matmul`` (``a @ b``), ``Tensor.__rmatmul__``, ``torch.batch_norm`` …
   (``self`` is read as ``input``, ``train`` as ``training``; hints like ``cudnn_enabled`` and
   ``_stacklevel`` are dropped),
+* torch's recurrent ops ``torch.lstm``, ``torch.gru``, ``torch.rnn_tanh``, ``torch.rnn_relu`` and
+  ``torch.lstm_cell`` (what ``torch.nn.LSTM`` & co. call through ``torch._VF``, which does go
+  through ``__torch_function__``), by position: they return several tensors and ``torch.lstm``
+  has two overloads (padded and packed) told apart by position, which the scratch twins read
+  themselves (see :data:`POSITIONAL_TWINS`); the other cells bind by name as usual,
 * the in-place spellings ``name_`` (``Tensor.relu_``, ``torch.sigmoid_``): with ``inplace=True``
   when the scratch op takes it, else by copying the scratch result into the input;
   ``F.name_with_indices`` with ``return_indices=True`` when the scratch op takes that.
@@ -64,7 +69,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from types import FrameType
 from typing import Any
 
@@ -338,6 +343,20 @@ def _binder(
 # ---------------------------------------------------------------------------------------------
 # The routing table.
 
+# torch's recurrent ops (what torch.nn.LSTM & co. call through torch._VF): they return several
+# tensors and ``torch.lstm`` has two overloads told apart by position (``lstm(input, hx, params,
+# …)`` and the packed ``lstm(data, batch_sizes, hx, params, …)``), so no binding by name fits.
+# Their scratch twins take torch's positions as they are and tell the overloads apart themselves.
+POSITIONAL_TWINS = frozenset({"lstm", "gru", "rnn_tanh", "rnn_relu", "lstm_cell"})
+
+
+def _call_positionally(target: Callable, args: tuple, kwargs: dict) -> Any:
+    if kwargs:
+        raise Unroutable(
+            f"keyword arguments {', '.join(kwargs)} (torch's recurrent ops are called by position)"
+        )
+    return target(*args)
+
 
 def routing_table() -> dict[Callable, Route]:
     """Native callable → :class:`Route`, for every op exported by ``scratchnn.functional``."""
@@ -370,6 +389,10 @@ def _routing_table(exported: tuple[tuple[str, Any], ...]) -> dict[Callable, Rout
 
     for name, target in exported:
         if not callable(target):
+            continue
+        if name in POSITIONAL_TWINS:  # torch.lstm(...) & co.: the scratch op reads torch's positions
+            native = getattr(torch, name)
+            table[native] = Route(name, f"torch.{name}", partial(_call_positionally, target))
             continue
         scratch = _python_signature(target)
         takes = scratch.names if scratch else frozenset()

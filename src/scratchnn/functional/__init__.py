@@ -80,6 +80,7 @@ from .pooling import (
     max_pool2d,
     max_pool3d,
 )
+from .rnn import gru, gru_cell, lstm, lstm_cell, rnn_relu, rnn_relu_cell, rnn_tanh, rnn_tanh_cell
 from .semiring import Semiring as Semiring  # a type and its factory, not ops: outside __all__
 from .semiring import get_semiring as get_semiring
 from .semiring import semiring_conv1d, semiring_conv2d, semiring_conv3d
@@ -178,6 +179,16 @@ __all__ += [  # transposed convolution, im2col/col2im, pixel shuffle
     "pixel_unshuffle",
     "pixel_unshuffle_nd",
     "unfold",
+]
+__all__ += [  # recurrent layers, under the names of torch's ATen ops (torch.lstm, torch.gru_cell …)
+    "gru",
+    "gru_cell",
+    "lstm",
+    "lstm_cell",
+    "rnn_relu",
+    "rnn_relu_cell",
+    "rnn_tanh",
+    "rnn_tanh_cell",
 ]
 
 # Every op checks its tensor arguments' types first (torch's TypeError, naming the argument), and

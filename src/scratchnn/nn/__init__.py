@@ -81,6 +81,7 @@ from .pooling import (
     MaxUnpool2d,
     MaxUnpool3d,
 )
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .semiring import AdderConv2d, MorphologicalDilation2d, MorphologicalErosion2d, SemiringConv2d
 from .softmax import LogSoftmax, Softmax
 
@@ -174,3 +175,4 @@ __all__ += [
     "Identity",
     "Unflatten",
 ]
+__all__ += ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNBase", "RNNCell", "RNNCellBase"]
