@@ -91,3 +91,12 @@ register(
         ]
     ],
 )
+register(
+    "channel_shuffle",
+    F.channel_shuffle,
+    torch_F.channel_shuffle,
+    [
+        partial(make, shape, g)
+        for shape, g in [((2, 6, 3, 4), 3), ((2, 4, 5), 2), ((1, 8, 2, 2, 2), 4), ((2, 3, 4), 1)]
+    ],
+)

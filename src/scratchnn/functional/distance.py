@@ -91,7 +91,10 @@ def pdist(input: torch.Tensor, p: float = 2) -> torch.Tensor:
     """
     if input.ndim != 2:
         raise fail(
-            RuntimeError, "pdist", f"pdist only supports 2D tensors, got: {input.ndim}D", {"input": ("n d", input.shape)}
+            RuntimeError,
+            "pdist",
+            f"pdist only supports 2D tensors, got: {input.ndim}D",
+            {"input": ("n d", input.shape)},
         )
     if not input.is_floating_point():
         raise RuntimeError(f"pdist: pdist only supports floating-point dtypes, got {input.dtype}")

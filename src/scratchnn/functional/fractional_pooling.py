@@ -53,7 +53,9 @@ def _output_size(input: torch.Tensor, output_size, output_ratio, n: int, op: str
         raise ValueError(f"{op}: {op} requires specifying either an output_size or an output_ratio")
     if output_size is None:
         if n == 2 and not isinstance(output_ratio, Sequence):  # torch takes len() of it (its module pairs it)
-            raise TypeError(f"{op}: output_ratio must be a tuple of 2 ratios, got output_ratio={output_ratio!r}")
+            raise TypeError(
+                f"{op}: output_ratio must be a tuple of 2 ratios, got output_ratio={output_ratio!r}"
+            )
         if n == 2 and len(output_ratio) > 2:
             raise ValueError(f"{op}: {op} requires output_ratio to either be a single Int or tuple of Ints.")
         ratio = tuple(output_ratio) if isinstance(output_ratio, Sequence) else (output_ratio,) * n
@@ -72,7 +74,9 @@ def _check(
     """torch's checks, in its order: the input, the sizes, then the samples."""
     shapes = {"input": (_INPUT_LEGEND[n], input.shape)}
     if input.ndim not in (n + 1, n + 2):
-        raise fail(RuntimeError, op, f"Expected {n + 1}D or {n + 2}D tensor, but got: {list(input.shape)}", shapes)
+        raise fail(
+            RuntimeError, op, f"Expected {n + 1}D or {n + 2}D tensor, but got: {list(input.shape)}", shapes
+        )
     for dim in range(1, input.ndim):
         if input.shape[dim] == 0:
             raise fail(
@@ -184,7 +188,9 @@ def fractional_max_pool2d_with_indices(
               [13., 15.]]]]), tensor([[[[ 5,  7],
               [13, 15]]]]))
     """
-    return _fractional_max_pool(input, kernel_size, output_size, output_ratio, _random_samples, 2, "fractional_max_pool2d")
+    return _fractional_max_pool(
+        input, kernel_size, output_size, output_ratio, _random_samples, 2, "fractional_max_pool2d"
+    )
 
 
 def fractional_max_pool2d(
@@ -220,7 +226,9 @@ def fractional_max_pool3d_with_indices(
     >>> [t.shape for t in fractional_max_pool3d_with_indices(x, 2, output_size=(2, 3, 3))]
     [torch.Size([1, 2, 2, 3, 3]), torch.Size([1, 2, 2, 3, 3])]
     """
-    return _fractional_max_pool(input, kernel_size, output_size, output_ratio, _random_samples, 3, "fractional_max_pool3d")
+    return _fractional_max_pool(
+        input, kernel_size, output_size, output_ratio, _random_samples, 3, "fractional_max_pool3d"
+    )
 
 
 def fractional_max_pool3d(

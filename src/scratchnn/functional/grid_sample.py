@@ -203,12 +203,17 @@ def _check_sample(input: torch.Tensor, grid: torch.Tensor, mode: str) -> None:
             )
     if input.ndim not in (4, 5) or grid.ndim != input.ndim:
         raise fail(
-            RuntimeError, "grid_sample", "expected 4D or 5D input and grid with same number of dimensions", shapes
+            RuntimeError,
+            "grid_sample",
+            "expected 4D or 5D input and grid with same number of dimensions",
+            shapes,
         )
     if mode == "bicubic" and input.ndim != 4:
         raise fail(RuntimeError, "grid_sample", "bicubic interpolation only supports 4D input", shapes)
     if not input.is_floating_point():
-        raise NotImplementedError(f"grid_sample: not implemented for {input.dtype} input (floating point only)")
+        raise NotImplementedError(
+            f"grid_sample: not implemented for {input.dtype} input (floating point only)"
+        )
     if grid.dtype != input.dtype:
         raise RuntimeError(
             f"grid_sample: expected input and grid of the same dtype, but input is {input.dtype} and grid "

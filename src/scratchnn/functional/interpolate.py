@@ -229,7 +229,12 @@ def _cubic_taps(size: int, out: int, scale: float | None, align_corners: bool, d
 def cubic_weights(t: torch.Tensor) -> list[torch.Tensor]:
     """The weights of the taps at i-1, i, i+1, i+2 for a point at i + t (0 ≤ t < 1), Keys' kernel
     (also grid_sample's bicubic)."""
-    return [_cubic(t + 1, near=False), _cubic(t, near=True), _cubic(1 - t, near=True), _cubic(2 - t, near=False)]
+    return [
+        _cubic(t + 1, near=False),
+        _cubic(t, near=True),
+        _cubic(1 - t, near=True),
+        _cubic(2 - t, near=False),
+    ]
 
 
 def _triangle(x: torch.Tensor) -> torch.Tensor:

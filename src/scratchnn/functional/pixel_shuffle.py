@@ -24,7 +24,11 @@ from .._trace import rearrange
 __all__ = [
     "channel_shuffle",
     "native_channel_shuffle",
-    "pixel_shuffle", "pixel_shuffle_nd", "pixel_unshuffle", "pixel_unshuffle_nd"]
+    "pixel_shuffle",
+    "pixel_shuffle_nd",
+    "pixel_unshuffle",
+    "pixel_unshuffle_nd",
+]
 
 
 def _factors(value: int | Sequence[int], ndim: int, name: str, op: str) -> tuple[int, ...]:
