@@ -199,7 +199,7 @@ __all__ += [  # transposed convolution, im2col/col2im, pixel shuffle
     "pixel_unshuffle_nd",
     "unfold",
 ]
-__all__ += [  # issue 14, part 4: activations, distances, one_hot, channel shuffle, sampling, fractional pooling
+__all__ += [  # activations, distances, one_hot, channel shuffle, grid sampling, fractional pooling
     "affine_grid",
     "channel_shuffle",
     "cosine_similarity",

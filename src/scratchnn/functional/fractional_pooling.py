@@ -23,7 +23,6 @@ from collections.abc import Sequence
 import torch
 
 from .._args import fail, ntuple
-from .._trace import rearrange
 from .pooling import _pick_max, _positions
 
 __all__ = [
@@ -99,7 +98,8 @@ def _check(
             )
     if samples.dtype != input.dtype:
         raise RuntimeError(
-            f"{op}: Expect _random_samples to have the same dtype as input, got {samples.dtype} and {input.dtype}"
+            f"{op}: Expect _random_samples to have the same dtype as input, got {samples.dtype} "
+            f"and {input.dtype}"
         )
     if not input.is_floating_point():
         raise NotImplementedError(f"{op}: not implemented for {input.dtype} input (floating point only)")
@@ -108,7 +108,8 @@ def _check(
     batch = input.shape[0] if input.ndim == n + 2 else 1
     if samples.shape[0] < batch:
         raise RuntimeError(
-            f"{op}: Expect _random_samples.size(0) no less then input batch size, got {samples.shape[0]} < {batch}."
+            f"{op}: Expect _random_samples.size(0) no less then input batch size, got "
+            f"{samples.shape[0]} < {batch}."
         )
     if samples.shape[1] != input.shape[-n - 1]:
         raise RuntimeError(
@@ -148,16 +149,16 @@ def _fractional_max_pool(
     order = (1, 0) if n == 2 else (0, 1, 2)  # the sample of each spatial dim: 2-D kernels read (w, h)
     spatial = x.shape[2:]
     # per dim: the input position of every (window, offset): b c o k, spread onto its own axes
-    picks = []
+    picks: list[torch.Tensor] = []
     for d in range(n):
         starts = _window_starts(samples[..., order[d]], spatial[d], out[d], kernel[d])  # b c o
         position = starts[..., None] + torch.arange(kernel[d], device=x.device)  # b c o k
         shape = [*position.shape[:2]] + [1] * (2 * n)
         shape[2 + d], shape[2 + n + d] = out[d], kernel[d]
         picks.append(position.view(shape))  # b c 1…o…1 1…k…1
-    batch = torch.arange(x.shape[0], device=x.device).view(-1, *[1] * (2 * n + 1))
-    channel = torch.arange(x.shape[1], device=x.device).view(1, -1, *[1] * (2 * n))
-    windows = x[(batch, channel, *picks)]  # b c *o *k
+    batch_index = torch.arange(x.shape[0], device=x.device).view(-1, *[1] * (2 * n + 1))
+    channel_index = torch.arange(x.shape[1], device=x.device).view(1, -1, *[1] * (2 * n))
+    windows = x[(batch_index, channel_index, *picks)]  # b c *o *k
     flat = windows.flatten(-n)  # b c *o K
     pick = _pick_max(flat)  # b c *o 1
     values = flat.gather(-1, pick).squeeze(-1)  # b c *o

@@ -50,7 +50,7 @@ _DEFAULT_CHANGED = (
     "See the documentation of grid_sample for details."
 )
 
-Taps = list[tuple[torch.Tensor, torch.Tensor | None]]  # (position, weight or None for 1), per tap
+Taps = list[tuple[torch.Tensor, torch.Tensor]]  # (position, weight), per tap
 
 
 def _base_coordinates(steps: int, align_corners: bool, like: torch.Tensor) -> torch.Tensor:
@@ -94,7 +94,8 @@ def affine_grid(theta: torch.Tensor, size: Sequence[int], align_corners: bool | 
         raise fail(
             ValueError,
             "affine_grid",
-            f"Expected a batch of {n}D affine matrices of shape Nx{n}x{n + 1} for size {size}. Got {theta.shape}.",
+            f"Expected a batch of {n}D affine matrices of shape Nx{n}x{n + 1} for size {size}. "
+            f"Got {theta.shape}.",
             {"theta": ("b i k", theta.shape)},
         )
     spatial = size[2:]
@@ -162,17 +163,15 @@ def grid_sample(
         taps = [_nearest_taps(i) if mode == "nearest" else _linear_taps(i) for i in positions]
     out = None
     for combination in itertools.product(*taps):  # one gather per combination of taps along the dims
-        weight, index, inside = None, [], None
+        index, weight, inside = [], input.new_ones(()), torch.ones((), dtype=torch.bool, device=input.device)
         for (position, tap_weight), size in zip(combination, sizes):
             if mode == "bicubic":
                 position = _pad(position, size, padding_mode, align_corners)
             tap = position.long()
-            within = (tap >= 0) & (tap < size)
-            inside = within if inside is None else inside & within
+            inside = inside & (tap >= 0) & (tap < size)
             index.append(tap.clamp(0, size - 1))
-            weight = tap_weight if weight is None else weight * tap_weight
-        assert inside is not None
-        weight = inside.to(input.dtype) if weight is None else torch.where(inside, weight, 0)  # b *o
+            weight = weight * tap_weight
+        weight = torch.where(inside, weight, 0)  # b *o: taps outside the input read 0
         term = _gather(input, index) * weight.unsqueeze(1)  # b c *o
         out = term if out is None else out + term
     assert out is not None
@@ -277,5 +276,6 @@ def _cubic_taps(i: torch.Tensor) -> Taps:
 def _gather(input: torch.Tensor, index: list[torch.Tensor]) -> torch.Tensor:
     """input[b, c, index] for per-(b, o) positions inside the input: (b, c, *S) → (b, c, *o)."""
     batch = torch.arange(input.shape[0], device=input.device).view(-1, *[1] * (index[0].ndim - 1))  # b 1…1
-    values = input[(batch, slice(None), *index)]  # b *o c: the indexed dims come first
+    where: tuple[torch.Tensor | slice, ...] = (batch, slice(None), *index)
+    values = input[where]  # b *o c: the indexed dims come first
     return rearrange(values, "b ... c -> b c ...")

@@ -117,7 +117,8 @@ def channel_shuffle(input: torch.Tensor, groups: int) -> torch.Tensor:
         raise TypeError(f"channel_shuffle: groups must be an int, got groups={groups!r}")
     if groups <= 0:
         raise RuntimeError(
-            f"channel_shuffle: Number of groups to divide channels in must be positive. Value of groups:{groups}"
+            "channel_shuffle: Number of groups to divide channels in must be positive. "
+            f"Value of groups:{groups}"
         )
     if input.ndim <= 2:
         raise fail(
@@ -130,7 +131,8 @@ def channel_shuffle(input: torch.Tensor, groups: int) -> torch.Tensor:
         raise fail(
             RuntimeError,
             "channel_shuffle",
-            f"Number of channels must be divisible by groups. Got {input.shape[1]} channels and {groups} groups.",
+            f"Number of channels must be divisible by groups. Got {input.shape[1]} channels and "
+            f"{groups} groups.",
             {"input": ("b (g c) ...", input.shape)},
         )
     return _fresh(rearrange(input, "b (g c) ... -> b (c g) ...", g=groups), input)
