@@ -504,11 +504,11 @@ def test_new_activation_errors_match_torch():
     for name in ("hardshrink", "softshrink", "rrelu"):
         with pytest.raises(NotImplementedError):
             theirs(name)(ints)
-        with pytest.raises(NotImplementedError, match=f"^{name}: not implemented for torch.int64"):
+        with pytest.raises(NotImplementedError, match=rf"^{name}: not implemented for torch\.int64"):
             getattr(F, name)(ints)
     with pytest.raises(NotImplementedError):
         torch_F.threshold(torch.tensor([True]), 0, 1)
-    with pytest.raises(NotImplementedError, match="^threshold: not implemented for torch.bool"):
+    with pytest.raises(NotImplementedError, match=r"^threshold: not implemented for torch.bool"):
         F.threshold(torch.tensor([True]), 0, 1)
     with pytest.raises(RuntimeError, match="lambda must be in range"):
         torch_F.softshrink(floats, -1.0)
@@ -520,16 +520,16 @@ def test_new_activation_errors_match_torch():
         with pytest.raises(RuntimeError, match="Lower bound should be less than or equal to the upper bound"):
             torch_F.rrelu(floats, 0.5, 0.1, training)
         with pytest.raises(
-            RuntimeError, match="^rrelu: Lower bound should be less than or equal to the upper"
+            RuntimeError, match=r"^rrelu: Lower bound should be less than or equal to the upper"
         ):
             F.rrelu(floats, 0.5, 0.1, training)
     with pytest.raises(RuntimeError):
         torch_F.gumbel_softmax(ints)
-    with pytest.raises(RuntimeError, match="^gumbel_softmax: logits must be floating point"):
+    with pytest.raises(RuntimeError, match=r"^gumbel_softmax: logits must be floating point"):
         F.gumbel_softmax(ints)
     with pytest.raises(IndexError):
         torch_F.gumbel_softmax(floats, dim=1)
-    with pytest.raises(IndexError, match="^gumbel_softmax: dim out of range"):
+    with pytest.raises(IndexError, match=r"^gumbel_softmax: dim out of range"):
         F.gumbel_softmax(floats, dim=1)
 
 
