@@ -43,7 +43,7 @@ def cosine_similarity(x1: torch.Tensor, x2: torch.Tensor, dim: int = 1, eps: flo
     """Σ_d (x1 / max(‖x1‖₂, eps)) · (x2 / max(‖x2‖₂, eps)): the cosine of the angle along ``dim``,
     after broadcasting x1 and x2 (``dim`` counts in the broadcast shape, and is removed).
 
-    >>> cosine_similarity(torch.tensor([[1.0, 0.0], [1.0, 1.0]]), torch.tensor([[2.0, 0.0], [0.0, 3.0]]))
+    >>> cosine_similarity(torch.tensor([[1.0, 0.0], [1.0, 0.0]]), torch.tensor([[2.0, 0.0], [0.0, 3.0]]))
     tensor([1., 0.])
     """
     common = torch.promote_types(x1.dtype, x2.dtype)
@@ -53,7 +53,7 @@ def cosine_similarity(x1: torch.Tensor, x2: torch.Tensor, dim: int = 1, eps: flo
         )
     shape = _broadcast_shape("cosine_similarity", x1, x2)
     dim = normalize_dim(dim, len(shape), "cosine_similarity")
-    x1, x2 = x1.to(common).expand(shape), x2.to(common).expand(shape)
+    x1, x2 = x1.expand(shape), x2.expand(shape)  # each normalized in its own dtype, then promoted (as torch)
     norm1, norm2 = _vector_norm(x1, 2, dim), _vector_norm(x2, 2, dim)  # ... 1 ...
     # max(‖x‖, eps) in value; differentiated as ‖x‖ (torch clamps in place, outside autograd)
     norm1 = _differentiated_as(norm1.detach().clamp_min(eps), norm1)
@@ -104,6 +104,8 @@ def pdist(input: torch.Tensor, p: float = 2) -> torch.Tensor:
         raise RuntimeError(f"pdist: pdist only supports non-negative p values, got p={p}")
     rows, cols = torch.triu_indices(input.shape[0], input.shape[0], 1, device=input.device)  # k, k
     difference = input[rows] - input[cols]  # k d
+    if input.shape[1] == 0:  # no features: every distance is 0 (max over nothing would fail)
+        return difference.sum(1)
     distance = _vector_norm(difference, p, 1).squeeze(1)  # k
     if p != math.inf:
         return distance
