@@ -156,7 +156,7 @@ def test_distance_errors_match_torch():
     with pytest.raises(RuntimeError, match="Subtraction, the `-` operator, with two bool tensors"):
         torch_F.pairwise_distance(bools, bools)
     with pytest.raises(
-        RuntimeError, match="^pairwise_distance: Subtraction, the `-` operator, with two bool"
+        RuntimeError, match=r"^pairwise_distance: Subtraction, the `-` operator, with two bool"
     ):
         F.pairwise_distance(bools, bools)
     cases = [
