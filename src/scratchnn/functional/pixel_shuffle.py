@@ -138,7 +138,7 @@ def channel_shuffle(input: torch.Tensor, groups: int) -> torch.Tensor:
     return _fresh(rearrange(input, "b (g c) ... -> b (c g) ...", g=groups), input)
 
 
-native_channel_shuffle = channel_shuffle  # torch's two names for one op
+native_channel_shuffle = channel_shuffle  # torch's second name (whose torch version has no derivative)
 
 
 def _patterns(ndim: int) -> tuple[str, str, str]:
