@@ -428,7 +428,7 @@ def test_one_hot_of_an_empty_tensor_needs_num_classes():
     for num_classes in (-1, 0):
         with pytest.raises(RuntimeError, match="Can not infer total number of classes from empty tensor"):
             torch_F.one_hot(empty, num_classes)
-        with pytest.raises(RuntimeError, match="^one_hot: Can not infer total number of classes from empty"):
+        with pytest.raises(RuntimeError, match=r"^one_hot: Can not infer total number of classes from empty"):
             F.one_hot(empty, num_classes)
 
 

@@ -226,7 +226,7 @@ def test_channel_shuffle_errors_match_torch(shape, groups, message):
         F.channel_shuffle(x, groups)
     with pytest.raises(TypeError):
         torch_F.channel_shuffle(x, 1.5)
-    with pytest.raises(TypeError, match="^channel_shuffle: groups must be an int, got groups=1.5"):
+    with pytest.raises(TypeError, match=r"^channel_shuffle: groups must be an int, got groups=1\.5"):
         F.channel_shuffle(x, 1.5)
 
 
