@@ -6,7 +6,8 @@ and one random sample u ∈ [0, 1) per (b, c) and dim. The windows of a dim star
     α = (S − k) / (o − 1)
     start[j] = ⌊(j + u) · α⌋ − ⌊u · α⌋    for j < o − 1,     start[o − 1] = S − k
 
-(computed in the input's precision, as torch does), and ``out[b, c, j…] = max of input over
+(computed in the input's precision, as torch does; the windows must fit, o + k − 1 ≤ S, and in 3-D
+torch wants o + k − 1 < S), and ``out[b, c, j…] = max of input over
 [start[j], start[j] + k)`` in each dim, torch's first maximum (NaN wins). ``indices`` are flat
 positions in each (b, c) plane (``h · W + w``); the gradient goes to them, summed where windows
 overlap.
@@ -87,13 +88,17 @@ def _check(
             )
     if any(o < 0 for o in out):
         raise RuntimeError(f"{op}: output_size must be non-negative, got output_size={tuple(out)}")
-    for name, size, o, k in zip(_DIM_NAMES[n], input.shape[-n:], out, kernel):
-        if o + k - 1 > size:
+    # torch's 3-D kernel wants the windows strictly inside (and checks d, w, h in that order)
+    strict, order = (True, (0, 2, 1)) if n == 3 else (False, (0, 1))
+    for d in order:
+        name, size, o, k = _DIM_NAMES[n][d], input.shape[-n + d], out[d], kernel[d]
+        if o + k - 1 > size - strict:
+            relation = "<" if strict else "<="
             raise fail(
                 RuntimeError,
                 op,
                 f"pool {name} {k} too large relative to input {name} {size} (output {name} {o}: needs "
-                f"output + kernel - 1 <= input)",
+                f"output + kernel - 1 {relation} input)",
                 shapes,
             )
     if samples.dtype != input.dtype:
