@@ -620,3 +620,13 @@ def test_gumbel_softmax_eps_warns_like_torch():
     with pytest.warns(UserWarning, match="`eps` parameter is deprecated and has no effect.") as caught:
         F.gumbel_softmax(logits, eps=1e-3)
     assert caught[0].filename == __file__
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16])
+def test_softshrink_names_the_dtype_like_torch(dtype):
+    x = torch.randn(3).to(dtype)
+    with pytest.raises(RuntimeError) as expected:
+        torch_F.softshrink(x, -1.0)
+    with pytest.raises(RuntimeError) as caught:
+        F.softshrink(x, -1.0)
+    assert str(caught.value) == f"softshrink: {expected.value}"

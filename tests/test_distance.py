@@ -191,3 +191,11 @@ def test_modules_match_torch(name, kwargs):
     assert ours.state_dict() == {} == reference.state_dict()
     ours.load_state_dict(reference.state_dict(), strict=True)
     reference.load_state_dict(ours.state_dict(), strict=True)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_reduced_precision_accumulates_the_norms_like_torch(dtype):
+    a, b = torch.randn(4, 50).to(dtype), torch.randn(4, 50).to(dtype)
+    assert_matches_torch(F.cosine_similarity, torch_F.cosine_similarity, a, b, grad=False)
+    for p in (2.0, 1.0, 3.0, math.inf):
+        assert_matches_torch(F.pairwise_distance, torch_F.pairwise_distance, a, b, p, grad=False)

@@ -67,6 +67,13 @@ def _float32(value: float) -> float:
 # hardsigmoid's slope is float32(1/6), celu's input scale is 1 / float32(alpha).
 _HARDSIGMOID_SLOPE = _float32(1 / 6)
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
+# how torch's C++ messages name the floating dtypes
+_TORCH_DTYPE_NAMES = {
+    torch.float64: "Double",
+    torch.float32: "Float",
+    torch.float16: "Half",
+    torch.bfloat16: "BFloat16",
+}
 
 
 def _piecewise(
@@ -490,7 +497,7 @@ def softshrink(input: torch.Tensor, lambd: float = 0.5) -> torch.Tensor:
     if not 0 <= lambd <= largest:
         raise RuntimeError(
             f"softshrink: lambda must be in range [0, {largest:.6g}] for input dtype "
-            f"{str(input.dtype).removeprefix('torch.').capitalize()}, but found {lambd:.6g}"
+            f"{_TORCH_DTYPE_NAMES.get(input.dtype, input.dtype)}, but found {lambd:.6g}"
         )
     return _apply(
         lambda x: torch.where(x > lambd, x - lambd, torch.where(x < -lambd, x + lambd, x * 0)), input

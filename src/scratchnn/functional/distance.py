@@ -22,7 +22,7 @@ import torch
 
 from .._args import fail, normalize_dim
 from .activation import _differentiated_as
-from .normalization import _vector_norm
+from .normalization import _compute, _vector_norm
 
 __all__ = ["cosine_similarity", "pairwise_distance", "pdist"]
 
@@ -37,6 +37,11 @@ def _broadcast_shape(op: str, x1: torch.Tensor, x2: torch.Tensor) -> torch.Size:
             "x1 and x2 must be broadcastable to one shape",
             {"x1": ("...", x1.shape), "x2": ("...", x2.shape)},
         ) from None
+
+
+def _norm(x: torch.Tensor, p: float, dim: int) -> torch.Tensor:
+    """‖x‖_p along ``dim`` (kept), accumulated in float32 for half and bfloat16, as torch's norm."""
+    return _vector_norm(_compute(x), p, dim).to(x.dtype)
 
 
 def cosine_similarity(x1: torch.Tensor, x2: torch.Tensor, dim: int = 1, eps: float = 1e-8) -> torch.Tensor:
@@ -54,7 +59,7 @@ def cosine_similarity(x1: torch.Tensor, x2: torch.Tensor, dim: int = 1, eps: flo
     shape = _broadcast_shape("cosine_similarity", x1, x2)
     dim = normalize_dim(dim, len(shape), "cosine_similarity")
     x1, x2 = x1.expand(shape), x2.expand(shape)  # each normalized in its own dtype, then promoted (as torch)
-    norm1, norm2 = _vector_norm(x1, 2, dim), _vector_norm(x2, 2, dim)  # ... 1 ...
+    norm1, norm2 = _norm(x1, 2, dim), _norm(x2, 2, dim)  # ... 1 ...
     # max(‖x‖, eps) in value; differentiated as ‖x‖ (torch clamps in place, outside autograd)
     norm1 = _differentiated_as(norm1.detach().clamp_min(eps), norm1)
     norm2 = _differentiated_as(norm2.detach().clamp_min(eps), norm2)
@@ -76,7 +81,7 @@ def pairwise_distance(
     shape = _broadcast_shape("pairwise_distance", x1, x2)
     last = max(len(shape) - 1, 0)
     difference = x1 - x2 + eps  # ... d
-    norm = _vector_norm(difference, p, last)  # ... 1
+    norm = _norm(difference, p, last)  # ... 1
     return norm if keepdim else norm.squeeze(last)
 
 
