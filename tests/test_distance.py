@@ -199,3 +199,36 @@ def test_reduced_precision_accumulates_the_norms_like_torch(dtype):
     assert_matches_torch(F.cosine_similarity, torch_F.cosine_similarity, a, b, grad=False)
     for p in (2.0, 1.0, 3.0, math.inf):
         assert_matches_torch(F.pairwise_distance, torch_F.pairwise_distance, a, b, p, grad=False)
+
+
+@given(
+    st.lists(st.integers(0, 3), min_size=0, max_size=3),
+    st.sampled_from([2.0, 1.0, -1.0, math.inf]),
+    st.sampled_from([f64, torch.float32, torch.float16, torch.int64]),
+)
+def test_pdist_valid_and_invalid_inputs_behave_like_torch(shape, p, dtype):
+    x = torch.randn(shape).to(dtype) if dtype.is_floating_point else torch.randint(0, 3, shape)
+    try:
+        expected = torch_F.pdist(x, p)
+    except Exception as error:  # invalid: both raise the same type, ours naming the op
+        with pytest.raises(type(error), match=r"^pdist: "):
+            F.pdist(x, p)
+        return
+    assert_close(F.pdist(x, p), expected)
+
+
+@given(
+    st.lists(st.integers(1, 3), min_size=0, max_size=3),
+    st.lists(st.integers(1, 3), min_size=0, max_size=3),
+    st.integers(-4, 3),
+    st.sampled_from([f64, torch.int64]),
+)
+def test_cosine_similarity_valid_and_invalid_inputs_behave_like_torch(shape1, shape2, dim, dtype):
+    x1, x2 = torch.randn(shape1).to(dtype), torch.randn(shape2).to(dtype)
+    try:
+        expected = torch_F.cosine_similarity(x1, x2, dim)
+    except Exception as error:
+        with pytest.raises(type(error), match=r"^cosine_similarity: "):
+            F.cosine_similarity(x1, x2, dim)
+        return
+    assert_close(F.cosine_similarity(x1, x2, dim), expected)

@@ -453,3 +453,17 @@ def test_one_hot_errors_match_torch(indices, num_classes, message):
         torch_F.one_hot(indices, num_classes)
     with pytest.raises(RuntimeError, match=f"^one_hot: {message}"):
         F.one_hot(indices, num_classes)
+
+
+@given(
+    st.lists(st.integers(-1, 4), max_size=4), st.integers(-2, 5), st.sampled_from([torch.int64, torch.int32])
+)
+def test_one_hot_valid_and_invalid_inputs_behave_like_torch(values, num_classes, dtype):
+    indices = torch.tensor(values, dtype=dtype)
+    try:
+        expected = torch_F.one_hot(indices, num_classes)
+    except RuntimeError:
+        with pytest.raises(RuntimeError, match=r"^one_hot: "):
+            F.one_hot(indices, num_classes)
+        return
+    assert torch.equal(F.one_hot(indices, num_classes), expected)

@@ -236,3 +236,15 @@ def test_channel_shuffle_module_matches_torch():
     assert_matches_torch(ours, reference, torch.randn(2, 6, 4, dtype=torch.float64))
     ours.load_state_dict(reference.state_dict(), strict=True)
     reference.load_state_dict(ours.state_dict(), strict=True)
+
+
+@given(st.lists(st.integers(0, 4), min_size=0, max_size=4), st.integers(-1, 4))
+def test_channel_shuffle_valid_and_invalid_inputs_behave_like_torch(shape, groups):
+    x = torch.randn(shape)
+    try:
+        expected = torch_F.channel_shuffle(x, groups)
+    except RuntimeError:
+        with pytest.raises(RuntimeError, match=r"^channel_shuffle: "):
+            F.channel_shuffle(x, groups)
+        return
+    assert torch.equal(F.channel_shuffle(x, groups), expected)
