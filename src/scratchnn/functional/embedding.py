@@ -319,15 +319,15 @@ def one_hot(input: torch.Tensor, num_classes: int = -1) -> torch.Tensor:
                 f"(num_classes={num_classes}, input shape {tuple(input.shape)})."
             )
         return input.new_zeros((*input.shape, num_classes))
-    if int(input.min()) < 0:
-        raise RuntimeError(f"one_hot: Class values must be non-negative, got min(input)={int(input.min())}.")
-    largest = int(input.max())
+    # torch._check: a RuntimeError in eager mode, a runtime assert under torch.compile (whose
+    # messages may hold constants only, not the values found)
+    smallest, largest = int(input.min()), int(input.max())
+    negative = f"one_hot: Class values must be non-negative (input has shape {tuple(input.shape)})."
+    torch._check(smallest >= 0, lambda: negative)
     if num_classes == -1:
         num_classes = largest + 1
-    elif num_classes <= largest:
-        raise RuntimeError(
-            f"one_hot: Class values must be smaller than num_classes, got max(input)={largest} and "
-            f"num_classes={num_classes}."
-        )
+    else:
+        too_large = f"one_hot: Class values must be smaller than num_classes (num_classes={num_classes})."
+        torch._check(largest < num_classes, lambda: too_large)
     classes = torch.arange(num_classes, device=input.device)  # v
     return (input[..., None] == classes).long()  # ... v
