@@ -48,3 +48,15 @@ register(
         pool_case((1, 2, 5, 6, 7), 2, 3, output_size=2, return_indices=True),
     ],
 )
+
+for n, cases in (
+    (2, [((2, 3, 9, 11), (4, 5)), ((3, 8, 8), 3)]),
+    (3, [((1, 2, 6, 7, 8), (3, 4, 4)), ((2, 5, 6, 7), 2)]),
+):
+    name = f"fractional_max_pool{n}d_with_indices"
+    register(
+        name,
+        getattr(F, name),
+        samples_detached(getattr(torch_F, name)),
+        [pool_case(shape, 2, n, output_size=size) for shape, size in cases],
+    )

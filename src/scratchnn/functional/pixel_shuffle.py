@@ -138,7 +138,13 @@ def channel_shuffle(input: torch.Tensor, groups: int) -> torch.Tensor:
     return _fresh(rearrange(input, "b (g c) ... -> b (c g) ...", g=groups), input)
 
 
-native_channel_shuffle = channel_shuffle  # torch's second name (whose torch version has no derivative)
+def native_channel_shuffle(input: torch.Tensor, groups: int) -> torch.Tensor:
+    """:func:`channel_shuffle` under torch's second name (torch's has no derivative; this one has).
+
+    >>> native_channel_shuffle(torch.arange(4.0).view(1, 4, 1), 2).flatten()
+    tensor([0., 2., 1., 3.])
+    """
+    return channel_shuffle(input, groups)
 
 
 def _patterns(ndim: int) -> tuple[str, str, str]:
