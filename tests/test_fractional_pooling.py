@@ -316,3 +316,11 @@ def test_module_constructor_errors_match_torch():
             module.FractionalMaxPool3d(2, output_size=3, output_ratio=0.5)
         with pytest.raises(ValueError, match=r"output_ratio must be between 0 and 1 \(got 1.5\)"):
             module.FractionalMaxPool2d(2, output_ratio=1.5)
+
+
+@pytest.mark.parametrize("kernel", [(0, 2), (-1, 2)])
+def test_empty_windows_are_refused_where_torch_returns_minus_infinity(kernel):
+    x, samples = torch.randn(1, 1, 5, 5), torch.rand(1, 1, 2)
+    assert torch_F.fractional_max_pool2d(x, kernel, output_size=3, _random_samples=samples).isneginf().all()
+    with pytest.raises(RuntimeError, match=r"^fractional_max_pool2d: kernel_size must be positive"):
+        F.fractional_max_pool2d(x, kernel, output_size=3, _random_samples=samples)

@@ -12,9 +12,13 @@ torch wants o + k − 1 < S), and ``out[b, c, j…] = max of input over
 positions in each (b, c) plane (``h · W + w``); the gradient goes to them, summed where windows
 overlap.
 
-torch draws u with ``torch.rand(b, c, n)`` when ``_random_samples`` is not given; passed
-explicitly, the result is torch's exactly. The samples' last axis lists the dims as torch's
-kernels read them: (w, h) for 2-D, (d, h, w) for 3-D.
+torch draws u with ``torch.rand(b, c, n)`` when ``_random_samples`` is not given (so does this
+module: under the same seed the samples are torch's); passed explicitly, the result is torch's
+exactly. One deliberate difference: a kernel size ≤ 0 raises RuntimeError, where torch returns
+-inf for the empty windows (and, for a negative size, indices outside the input).
+
+The samples' last axis lists the dims as torch's kernels read them: (w, h) for 2-D, (d, h, w)
+for 3-D.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .._args import fail, ntuple
+from .._args import check_positive, fail, ntuple
 from .pooling import _pick_max, _positions
 
 __all__ = [
@@ -140,6 +144,7 @@ def _fractional_max_pool(
         kernel = ntuple(kernel_size, n, "kernel_size", op)
     except RuntimeError:
         raise RuntimeError(f"{op}: kernel_size must either be a single Int or tuple of Ints") from None
+    check_positive(kernel, "kernel_size", op)  # torch returns -inf (and stray indices) for empty windows
     if _random_samples is None:
         if input.ndim < n + 1:
             raise IndexError(f"{op}: input must be {n + 1}-D or {n + 2}-D, got a {input.ndim}-D tensor")
