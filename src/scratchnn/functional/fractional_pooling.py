@@ -6,9 +6,9 @@ and one random sample u ∈ [0, 1) per (b, c) and dim. The windows of a dim star
     α = (S − k) / (o − 1)
     start[j] = ⌊(j + u) · α⌋ − ⌊u · α⌋    for j < o − 1,     start[o − 1] = S − k
 
-(computed in the input's precision, as torch does; the windows must fit, o + k − 1 ≤ S, and in 3-D
-torch wants o + k − 1 < S), and ``out[b, c, j…] = max of input over
-[start[j], start[j] + k)`` in each dim, torch's first maximum (NaN wins). ``indices`` are flat
+computed in the input's precision, as torch does. The windows must fit: o + k − 1 ≤ S (torch's
+3-D kernel wants o + k − 1 < S). ``out[b, c, j…]`` is the max of the input over
+[start[j], start[j] + k) in each dim, torch's first maximum (a NaN wins); ``indices`` are flat
 positions in each (b, c) plane (``h · W + w``); the gradient goes to them, summed where windows
 overlap.
 
