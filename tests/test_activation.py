@@ -630,3 +630,35 @@ def test_softshrink_names_the_dtype_like_torch(dtype):
     with pytest.raises(RuntimeError) as caught:
         F.softshrink(x, -1.0)
     assert str(caught.value) == f"softshrink: {expected.value}"
+
+
+@given(
+    st.sampled_from(["softshrink", "hardshrink", "rrelu", "threshold", "gumbel_softmax"]),
+    st.floats(-1, 1),
+    st.floats(-1, 1),
+    st.booleans(),
+    st.sampled_from([torch.float64, torch.float32, torch.int64, torch.bool]),
+)
+def test_new_activations_on_valid_and_invalid_arguments_behave_like_torch(name, a, b, training, dtype):
+    x = torch.randn(3, 2).to(dtype) if dtype.is_floating_point else torch.randint(-2, 3, (3, 2)).to(dtype)
+    args = {
+        "softshrink": (a,),
+        "hardshrink": (a,),
+        "rrelu": (a, b, training),
+        "threshold": (a, b),
+        "gumbel_softmax": (abs(a) + 0.1, training),
+    }[name]
+    try:
+        torch.manual_seed(0)
+        expected = theirs(name)(x, *args)
+    except Exception as error:  # invalid: the same type, ours naming the op
+        with pytest.raises(type(error), match=rf"^{name}: "):
+            getattr(F, name)(x, *args)
+        return
+    torch.manual_seed(0)
+    out = getattr(F, name)(x, *args)
+    if name == "rrelu" and training:  # its slopes are drawn differently: their range and the rest
+        assert out.shape == expected.shape and out.dtype == expected.dtype
+        assert torch.equal(out[x > 0], x[x > 0])
+        return
+    assert_close(out, expected)
