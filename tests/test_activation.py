@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import scratchnn.functional as F
 import scratchnn.nn as nn
 from helpers import assert_close, assert_matches_torch
+from scratchnn.functional.activation import gumbel_softmax_sample
 
 # Elementwise activations: name → strategy of keyword arguments (torch's names and defaults).
 # celu's alpha is drawn among float32 numbers: torch's celu backward rounds 1/alpha through
@@ -396,6 +397,11 @@ MODULES = [
     ("Tanhshrink", {}),
     ("PReLU", {}),
     ("PReLU", {"num_parameters": 4, "init": 0.1}),
+    ("Threshold", {"threshold": 0.2, "value": -5.0}),
+    ("Threshold", {"threshold": 0.2, "value": -5.0, "inplace": True}),
+    ("Hardshrink", {}),
+    ("Hardshrink", {"lambd": 1.5}),
+    ("Softshrink", {"lambd": 0.25}),
 ]
 
 
@@ -440,3 +446,219 @@ def test_hardtanh_deprecated_keywords_warn_like_torch():
         module = nn.Hardtanh(min_value=-2.0, max_value=2.0)
     assert [w.category for w in caught] == [FutureWarning, FutureWarning]
     assert (module.min_val, module.max_val) == (-2.0, 2.0)
+
+
+# --- threshold, hardshrink, softshrink, rrelu, gumbel_softmax ----------------------------------
+
+SHRINKS = {
+    "threshold": st.sampled_from([{"threshold": 0.5, "value": -3.0}, {"threshold": -1.0, "value": 2.5}]),
+    "hardshrink": st.sampled_from([{}, {"lambd": 1.0}, {"lambd": 0.0}, {"lambd": -1.0}]),
+    "softshrink": st.sampled_from([{}, {"lambd": 1.0}, {"lambd": 0.0}]),
+    "rrelu": st.sampled_from([{}, {"lower": 0.2, "upper": 0.6}, {"lower": 0.3, "upper": 0.3}]),
+}
+EDGES = [0.5, -0.5, 1.0, -1.0, 0.0, -0.0, 2.5, 0.3]
+
+
+@given(
+    st.sampled_from(sorted(SHRINKS)),
+    st.data(),
+    st.lists(st.one_of(st.sampled_from(EDGES), st.floats(-5, 5)), min_size=1, max_size=12),
+    st.sampled_from([torch.float64, torch.float32]),
+)
+def test_shrinks_match_torch(name, data, values, dtype):
+    kwargs = data.draw(SHRINKS[name])
+    x = torch.tensor(values, dtype=dtype)
+    assert_matches_torch(getattr(F, name), theirs(name), x, **kwargs)
+
+
+@pytest.mark.parametrize("name", sorted(SHRINKS))
+def test_shrinks_gradcheck_and_special_values(name):
+    kwargs = {"threshold": 0.5, "value": 2.0} if name == "threshold" else {}
+    x = torch.tensor([-2.1, -0.7, 0.2, 0.9, 1.7], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x: getattr(F, name)(x, **kwargs), (x,))
+    special = torch.tensor([-math.inf, math.inf, math.nan, -0.0, 0.0, 0.5, -0.5], dtype=torch.float64)
+    torch.testing.assert_close(
+        getattr(F, name)(special, **kwargs), theirs(name)(special, **kwargs), equal_nan=True
+    )
+
+
+@pytest.mark.parametrize(("name", "kwargs"), [("threshold", {"threshold": 0.0, "value": 9.0}), ("rrelu", {})])
+def test_threshold_and_rrelu_in_place(name, kwargs):
+    x = torch.linspace(-2, 2, 9, dtype=torch.float64)
+    y = x.clone()
+    assert getattr(F, name)(y, inplace=True, **kwargs) is y
+    assert_close(y, theirs(name)(x, **kwargs))
+    leaf = torch.randn(3, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
+        getattr(F, name)(leaf, inplace=True, **kwargs)
+
+
+@pytest.mark.parametrize(("value", "bound"), [(0.5, 7.5), (-0.5, 7.5), (1.9, -2.2)])
+def test_threshold_on_integers_truncates_like_torch(value, bound):
+    x = torch.tensor([-3, -1, 0, 1, 2, 5])
+    assert_matches_torch(F.threshold, torch_F.threshold, x, value, bound, grad=False)
+
+
+def test_new_activation_errors_match_torch():
+    ints, floats = torch.tensor([1, -2]), torch.randn(3)
+    for name in ("hardshrink", "softshrink", "rrelu"):
+        with pytest.raises(NotImplementedError):
+            theirs(name)(ints)
+        with pytest.raises(NotImplementedError, match=rf"^{name}: not implemented for torch\.int64"):
+            getattr(F, name)(ints)
+    with pytest.raises(NotImplementedError):
+        torch_F.threshold(torch.tensor([True]), 0, 1)
+    with pytest.raises(NotImplementedError, match=r"^threshold: not implemented for torch.bool"):
+        F.threshold(torch.tensor([True]), 0, 1)
+    with pytest.raises(RuntimeError, match="lambda must be in range"):
+        torch_F.softshrink(floats, -1.0)
+    with pytest.raises(
+        RuntimeError, match=r"^softshrink: lambda must be in range \[0, 3.40282e\+38\] for input dtype Float"
+    ):
+        F.softshrink(floats, -1.0)
+    for training in (False, True):
+        with pytest.raises(RuntimeError, match="Lower bound should be less than or equal to the upper bound"):
+            torch_F.rrelu(floats, 0.5, 0.1, training)
+        with pytest.raises(
+            RuntimeError, match=r"^rrelu: Lower bound should be less than or equal to the upper"
+        ):
+            F.rrelu(floats, 0.5, 0.1, training)
+    with pytest.raises(RuntimeError):
+        torch_F.gumbel_softmax(ints)
+    with pytest.raises(RuntimeError, match=r"^gumbel_softmax: logits must be floating point"):
+        F.gumbel_softmax(ints)
+    with pytest.raises(IndexError):
+        torch_F.gumbel_softmax(floats, dim=1)
+    with pytest.raises(IndexError, match=r"^gumbel_softmax: dim out of range"):
+        F.gumbel_softmax(floats, dim=1)
+
+
+def test_rrelu_training_draws_slopes_uniformly_and_differentiates_by_them():
+    torch.manual_seed(0)
+    x = -torch.rand(200_000, dtype=torch.float64) - 0.5  # all negative
+    x[:10] = torch.linspace(0.1, 3, 10, dtype=torch.float64)  # and a few positive
+    leaf = x.clone().requires_grad_()
+    out = F.rrelu(leaf, 0.1, 0.4, training=True)
+    (grad,) = torch.autograd.grad(out.sum(), leaf)
+    slopes = out[10:].detach() / x[10:]
+    assert_close(out[:10].detach(), x[:10], "positive inputs pass")
+    assert_close(grad[:10], torch.ones(10, dtype=torch.float64), "their gradient")
+    assert_close(grad[10:], slopes, "the gradient is the drawn slope")
+    assert slopes.min() >= 0.1 and slopes.max() <= 0.4
+    # U(0.1, 0.4): mean 0.25, variance 0.3² / 12; torch's draws have the same statistics
+    reference = torch_F.rrelu(x[10:], 0.1, 0.4, training=True) / x[10:]
+    for drawn in (slopes, reference):
+        assert abs(drawn.mean().item() - 0.25) < 1e-3
+        assert abs(drawn.var().item() - 0.09 / 12) < 1e-4
+        assert abs((drawn < 0.175).double().mean().item() - 0.25) < 5e-3  # the first quarter of the range
+
+
+def test_rrelu_module_eval_matches_torch_and_training_is_random():
+    ours, reference = nn.RReLU(0.1, 0.3), torch_nn.RReLU(0.1, 0.3)
+    assert repr(ours) == repr(reference) == "RReLU(lower=0.1, upper=0.3)"
+    assert repr(nn.RReLU(inplace=True)) == repr(torch_nn.RReLU(inplace=True))
+    x = torch.randn(4, 5, dtype=torch.float64)
+    assert_matches_torch(ours.eval(), reference.eval(), x)
+    ours.train()
+    first, second = ours(x), ours(x)
+    negative = x < 0
+    assert not torch.equal(first[negative], second[negative])
+    assert ours.state_dict() == {} == reference.state_dict()
+
+
+@pytest.mark.parametrize("hard", [False, True])
+@pytest.mark.parametrize("dim", [-1, 0, 1])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_gumbel_softmax_under_the_same_seed_is_torchs(hard, dim, dtype):
+    logits = torch.randn(3, 5, 2, dtype=dtype)
+    assert_matches_torch(F.gumbel_softmax, torch_F.gumbel_softmax, logits, 0.7, hard, dim=dim, seed=5)
+
+
+def test_gumbel_softmax_sample_is_torchs_formula_for_given_noise():
+    logits = torch.randn(4, 6, dtype=torch.float64, requires_grad=True)
+    gumbels = -torch.empty_like(logits).exponential_().log()
+    for hard in (False, True):
+        soft = torch_F.softmax((logits + gumbels) / 0.5, -1)
+        index = soft.argmax(-1, keepdim=True)
+        expected = torch.zeros_like(soft).scatter_(-1, index, 1.0) - soft.detach() + soft if hard else soft
+        ours = gumbel_softmax_sample(logits, gumbels, 0.5, hard)
+        assert_close(ours, expected)
+        cotangent = torch.randn_like(ours)
+        (grad_ours,) = torch.autograd.grad(ours, logits, cotangent)
+        (grad_expected,) = torch.autograd.grad(expected, logits, cotangent)
+        assert_close(grad_ours, grad_expected, "gradient")
+
+
+def test_gumbel_softmax_hard_is_one_hot_with_the_soft_gradient():
+    logits = torch.randn(50, 4, dtype=torch.float64, requires_grad=True)
+    torch.manual_seed(1)
+    hard = F.gumbel_softmax(logits, tau=0.8, hard=True)
+    assert ((hard == 0) | (hard == 1)).all() and (hard.sum(-1) == 1).all()
+    torch.manual_seed(1)
+    soft = F.gumbel_softmax(logits, tau=0.8)
+    assert torch.equal(hard.argmax(-1), soft.argmax(-1))
+    cotangent = torch.randn_like(hard)
+    assert_close(
+        torch.autograd.grad(hard, logits, cotangent)[0], torch.autograd.grad(soft, logits, cotangent)[0]
+    )
+
+
+def test_gumbel_softmax_statistics():
+    torch.manual_seed(2)
+    logits = torch.tensor([0.0, 1.0, 2.0], dtype=torch.float64).expand(100_000, 3)
+    hard = F.gumbel_softmax(logits, hard=True)
+    frequencies = hard.mean(0)  # argmax of logits + Gumbel noise ~ softmax(logits)
+    assert_close(frequencies, torch.softmax(logits[0], 0), rtol=0, atol=5e-3)
+    soft = F.gumbel_softmax(logits, tau=1e3)  # a large temperature flattens every sample
+    assert_close(soft, torch.full_like(soft, 1 / 3), rtol=0, atol=1e-2)
+
+
+def test_gumbel_softmax_eps_warns_like_torch():
+    logits = torch.randn(2, 3)
+    with pytest.warns(UserWarning, match="`eps` parameter is deprecated and has no effect."):
+        torch_F.gumbel_softmax(logits, eps=1e-3)
+    with pytest.warns(UserWarning, match="`eps` parameter is deprecated and has no effect.") as caught:
+        F.gumbel_softmax(logits, eps=1e-3)
+    assert caught[0].filename == __file__
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16])
+def test_softshrink_names_the_dtype_like_torch(dtype):
+    x = torch.randn(3).to(dtype)
+    with pytest.raises(RuntimeError) as expected:
+        torch_F.softshrink(x, -1.0)
+    with pytest.raises(RuntimeError) as caught:
+        F.softshrink(x, -1.0)
+    assert str(caught.value) == f"softshrink: {expected.value}"
+
+
+@given(
+    st.sampled_from(["softshrink", "hardshrink", "rrelu", "threshold", "gumbel_softmax"]),
+    st.floats(-1, 1),
+    st.floats(-1, 1),
+    st.booleans(),
+    st.sampled_from([torch.float64, torch.float32, torch.int64, torch.bool]),
+)
+def test_new_activations_on_valid_and_invalid_arguments_behave_like_torch(name, a, b, training, dtype):
+    x = torch.randn(3, 2).to(dtype) if dtype.is_floating_point else torch.randint(-2, 3, (3, 2)).to(dtype)
+    args = {
+        "softshrink": (a,),
+        "hardshrink": (a,),
+        "rrelu": (a, b, training),
+        "threshold": (a, b),
+        "gumbel_softmax": (abs(a) + 0.1, training),
+    }[name]
+    try:
+        torch.manual_seed(0)
+        expected = theirs(name)(x, *args)
+    except Exception as error:  # invalid: the same type, ours naming the op
+        with pytest.raises(type(error), match=rf"^{name}: "):
+            getattr(F, name)(x, *args)
+        return
+    torch.manual_seed(0)
+    out = getattr(F, name)(x, *args)
+    if name == "rrelu" and training:  # its slopes are drawn differently: their range and the rest
+        assert out.shape == expected.shape and out.dtype == expected.dtype
+        assert torch.equal(out[x > 0], x[x > 0])
+        return
+    assert_close(out, expected)

@@ -112,7 +112,7 @@ ACTIVATIONS = {
     for name in [
         "CELU", "ELU", "GELU", "GLU", "SELU", "Hardsigmoid", "Hardswish", "Hardtanh", "LeakyReLU",
         "LogSigmoid", "Mish", "PReLU", "ReLU", "ReLU6", "SiLU", "Sigmoid", "Softplus", "Softsign", "Tanh",
-        "Tanhshrink",
+        "Tanhshrink", "Hardshrink", "Softshrink",
     ]
 }  # fmt: skip
 
@@ -121,6 +121,21 @@ MODULES: dict[str, Callable[[], tuple]] = {
     "GELU-tanh": same("GELU", 2, 4, 6, approximate="tanh"),
     "Softmax": same("Softmax", 2, 4, 6, dim=1),
     "LogSoftmax": same("LogSoftmax", 2, 4, 6, dim=-1),
+    "Softmin": same("Softmin", 2, 4, 6, dim=1),
+    "Softmax2d": same("Softmax2d", 2, 4, 3, 3),
+    "Threshold": same("Threshold", 2, 4, 6, args=(0.1, -2.0)),
+    "RReLU-eval": same("RReLU", 2, 4, 6, args=(0.1, 0.3)),  # training draws slopes unlike torch's kernel
+    "CosineSimilarity": lambda: (*twin("CosineSimilarity", dim=1), (randn(3, 5), randn(3, 5))),
+    "PairwiseDistance": lambda: (*twin("PairwiseDistance", p=3.0), (randn(3, 5), randn(3, 5))),
+    "ChannelShuffle": same("ChannelShuffle", 2, 6, 3, 3, args=(3,)),
+    "FractionalMaxPool2d": lambda: (
+        *twin("FractionalMaxPool2d", 2, output_size=(3, 4), _random_samples=torch.rand(2, 3, 2)),
+        (randn(2, 3, 7, 8),),
+    ),
+    "FractionalMaxPool3d": lambda: (
+        *twin("FractionalMaxPool3d", 2, output_ratio=0.5, _random_samples=torch.rand(1, 2, 3)),
+        (randn(1, 2, 6, 6, 8),),
+    ),
     "Linear": same("Linear", 4, 5, args=(5, 3)),
     "Bilinear": lambda: (*twin("Bilinear", 3, 4, 5), (randn(2, 3), randn(2, 4))),
     "Identity": same("Identity", 2, 3),
@@ -321,7 +336,24 @@ THEIRS: dict[str, Callable | None] = {
     **dict.fromkeys(["semiring_conv1d", "semiring_conv2d", "semiring_conv3d"]),
     **{name: getattr(torch, name) for name in ("lstm", "gru", "rnn_tanh", "rnn_relu")},
     **{name: getattr(torch, name) for name in ("lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell")},
+    # torch's native_channel_shuffle has no derivative: channel_shuffle is the same op
+    "native_channel_shuffle": torch_F.channel_shuffle,
 }
+
+
+def _samples_detached(name: str) -> Callable:
+    """torch refuses ``_random_samples`` that require grad (assert_matches_torch makes every
+    floating leaf one)."""
+
+    def call(*args: Any, _random_samples: torch.Tensor, **kwargs: Any) -> Any:
+        return getattr(torch_F, name)(*args, _random_samples=_random_samples.detach(), **kwargs)
+
+    return call
+
+
+for _n in (2, 3):
+    for _suffix in ("", "_with_indices"):
+        THEIRS[f"fractional_max_pool{_n}d{_suffix}"] = _samples_detached(f"fractional_max_pool{_n}d{_suffix}")
 
 
 def _mha_args() -> tuple[tuple, dict]:
@@ -452,6 +484,43 @@ FUNCTIONAL: dict[str, Callable[[], tuple[tuple, dict]]] = {
     "gradient2d": lambda: ((randn(2, 3, 6, 6), (3, 2)), {}),
     "opening2d": lambda: ((randn(2, 3, 6, 6), 3), {"border_value": 0.0}),
     "tophat2d": lambda: ((randn(2, 3, 6, 6), 3), {}),
+    "threshold": lambda: ((randn(*X), 0.2, -1.0), {}),
+    "hardshrink": unary(lambd=0.3),
+    "softshrink": unary(lambd=0.3),
+    "rrelu": unary(lower=0.1, upper=0.4),
+    "gumbel_softmax": lambda: ((randn(*X),), {"tau": 0.5, "hard": True}),  # the same seed on both sides
+    "softmin": unary(dim=1),
+    "cosine_similarity": lambda: ((randn(3, 4, 1), randn(4, 5)), {"dim": 1}),
+    "pairwise_distance": lambda: ((randn(3, 5), randn(5)), {"p": 1.0, "keepdim": True}),
+    "pdist": lambda: ((randn(5, 3),), {"p": 2.0}),
+    "one_hot": lambda: ((torch.tensor([[0, 3], [2, 1]]), 5), {}),
+    "channel_shuffle": lambda: ((randn(2, 6, 3), 2), {}),
+    "native_channel_shuffle": lambda: ((randn(2, 6, 3), 3), {}),
+    "affine_grid": lambda: ((randn(2, 2, 3), [2, 3, 4, 5]), {"align_corners": False}),
+    "grid_sample": lambda: (
+        (randn(2, 3, 4, 5), randn(2, 3, 2, 2)),
+        {"mode": "bicubic", "padding_mode": "reflection", "align_corners": False},
+    ),
+    "grid_sample-3d": lambda: (
+        (randn(1, 2, 3, 4, 5), randn(1, 2, 2, 2, 3)),
+        {"mode": "bilinear", "padding_mode": "border", "align_corners": True},
+    ),
+    "fractional_max_pool2d": lambda: (
+        (randn(2, 3, 7, 8), 2),
+        {"output_size": 3, "_random_samples": randn(2, 3, 2).abs() % 1},
+    ),
+    "fractional_max_pool2d_with_indices": lambda: (
+        (randn(1, 2, 7, 8), 2),
+        {"output_size": 3, "_random_samples": torch.rand(1, 2, 2)},
+    ),
+    "fractional_max_pool3d": lambda: (
+        (randn(1, 2, 5, 6, 7), 2),
+        {"output_size": 2, "_random_samples": torch.rand(1, 2, 3)},
+    ),
+    "fractional_max_pool3d_with_indices": lambda: (
+        (randn(2, 5, 6, 7), 2),
+        {"output_ratio": 0.5, "_random_samples": torch.rand(1, 2, 3)},
+    ),
     "semiring_conv1d": lambda: ((randn(2, 4, 9), randn(6, 2, 3)), {"groups": 2, "semiring": "min-plus"}),
     "semiring_conv2d": lambda: ((randn(2, 3, 6, 6), randn(4, 3, 3, 3)), {"padding": 1, "semiring": "l1"}),
     "semiring_conv3d": lambda: ((randn(1, 2, 4, 4, 4), randn(3, 2, 2, 2, 2)), {"semiring": "logsumexp-plus"}),

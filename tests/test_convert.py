@@ -286,7 +286,9 @@ EXAMPLE_ARGS = {
     "Softmax": (1,),
     "LogSoftmax": (1,),
     "Softmin": (1,),
+    "Softmax2d": (),
     "ChannelShuffle": (2,),
+    "FractionalMaxPool": {"kernel_size": 2, "output_size": 2},
     "Upsample": {"scale_factor": 2},
     "RNNBase": ("LSTM", 3, 4, 2),
     "RNN": (3, 4, 2, "relu"),
@@ -392,3 +394,35 @@ def test_torch_compile_runs_a_converted_model(backend):
     expected.sum().backward()
     for (name, p), q in zip(converted.named_parameters(), reference.parameters()):
         assert_close(p.grad, q.grad, f"gradient of {name}", rtol=1e-5, atol=1e-5)
+
+
+def test_the_remaining_twins_convert_and_compute_like_torch():
+    model = nn.Sequential(
+        nn.Threshold(0.1, -1.0),
+        nn.Hardshrink(0.3),
+        nn.Softshrink(0.2),
+        nn.RReLU(),
+        nn.ChannelShuffle(2),
+        nn.Softmax2d(),
+        nn.Softmin(1),
+    ).eval()
+    converted, report = scratchnn.convert(model)
+    assert report.ok and len(report.converted) == 7
+    assert [type(m) for m in converted] == [
+        snn.Threshold,
+        snn.Hardshrink,
+        snn.Softshrink,
+        snn.RReLU,
+        snn.ChannelShuffle,
+        snn.Softmax2d,
+        snn.Softmin,
+    ]
+    x = torch.randn(2, 4, 3, 3, dtype=f64)
+    assert_close(converted(x), model(x))
+    pool = nn.FractionalMaxPool2d(2, output_size=3, _random_samples=torch.rand(2, 4, 2, dtype=f64))
+    converted_pool, _ = scratchnn.convert(pool)
+    assert type(converted_pool) is snn.FractionalMaxPool2d
+    assert_close(converted_pool(x.repeat(1, 1, 2, 2)), pool(x.repeat(1, 1, 2, 2)))
+    for name in ("CosineSimilarity", "PairwiseDistance"):
+        module, _ = scratchnn.convert(getattr(nn, name)())
+        assert type(module) is getattr(snn, name)

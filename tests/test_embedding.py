@@ -408,3 +408,62 @@ def test_module_errors_like_torch(name):
             getattr(module, name)(4, 2, _weight=torch.randn(3, 2))
     assert getattr(nn, name)(4, 2, padding_idx=-1).padding_idx == 3
     assert not getattr(nn, name)(4, 2, padding_idx=2).weight[2].any()  # the padding row starts at 0
+
+
+# --- one_hot -----------------------------------------------------------------------------------
+
+
+@given(st.lists(st.integers(1, 4), max_size=3), st.integers(1, 6), st.sampled_from([-1, 0, 3]))
+def test_one_hot_matches_torch(shape, high, extra):
+    indices = torch.randint(0, high, shape)
+    num_classes = -1 if extra == -1 else high + extra
+    if extra == 0 and indices.numel():
+        num_classes = int(indices.max()) + 1  # exactly enough classes
+    assert_matches_torch(F.one_hot, torch_F.one_hot, indices, num_classes, grad=False)
+
+
+def test_one_hot_of_an_empty_tensor_needs_num_classes():
+    empty = torch.zeros(0, 2, dtype=torch.long)
+    assert_matches_torch(F.one_hot, torch_F.one_hot, empty, 4, grad=False)
+    for num_classes in (-1, 0):
+        with pytest.raises(RuntimeError, match="Can not infer total number of classes from empty tensor"):
+            torch_F.one_hot(empty, num_classes)
+        with pytest.raises(RuntimeError, match=r"^one_hot: Can not infer total number of classes from empty"):
+            F.one_hot(empty, num_classes)
+
+
+@pytest.mark.parametrize(
+    ("indices", "num_classes", "message"),
+    [
+        (
+            torch.tensor([0, 1], dtype=torch.int32),
+            -1,
+            "one_hot is only applicable to index tensor of type LongTensor",
+        ),
+        (torch.tensor([0.0, 1.0]), -1, "one_hot is only applicable to index tensor of type LongTensor"),
+        (torch.tensor([0, -1]), -1, "Class values must be non-negative"),
+        (torch.tensor([0, -1]), 3, "Class values must be non-negative"),
+        (torch.tensor([0, 2]), 2, "Class values must be smaller than num_classes"),
+        (torch.tensor([0, 1]), -2, "Class values must be smaller than num_classes"),
+    ],
+    ids=["int32", "float", "negative", "negative-with-classes", "too-large", "num-classes-below-minus-one"],
+)
+def test_one_hot_errors_match_torch(indices, num_classes, message):
+    with pytest.raises(RuntimeError, match=message):
+        torch_F.one_hot(indices, num_classes)
+    with pytest.raises(RuntimeError, match=f"^one_hot: {message}"):
+        F.one_hot(indices, num_classes)
+
+
+@given(
+    st.lists(st.integers(-1, 4), max_size=4), st.integers(-2, 5), st.sampled_from([torch.int64, torch.int32])
+)
+def test_one_hot_valid_and_invalid_inputs_behave_like_torch(values, num_classes, dtype):
+    indices = torch.tensor(values, dtype=dtype)
+    try:
+        expected = torch_F.one_hot(indices, num_classes)
+    except RuntimeError:
+        with pytest.raises(RuntimeError, match=r"^one_hot: "):
+            F.one_hot(indices, num_classes)
+        return
+    assert torch.equal(F.one_hot(indices, num_classes), expected)

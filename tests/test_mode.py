@@ -507,3 +507,61 @@ def test_every_routed_op_has_check_cases(op):
     from scratchnn.check import cases
 
     assert cases().get(op), f"scratchnn check has no cases for {op}, which the mode routes torch calls to"
+
+
+# --- the remaining functional ops (issue 14, part 4) are routed ---------------------------------
+
+PART_4 = [
+    "affine_grid",
+    "channel_shuffle",
+    "cosine_similarity",
+    "fractional_max_pool2d",
+    "fractional_max_pool2d_with_indices",
+    "fractional_max_pool3d",
+    "fractional_max_pool3d_with_indices",
+    "grid_sample",
+    "gumbel_softmax",
+    "hardshrink",
+    "native_channel_shuffle",
+    "one_hot",
+    "pairwise_distance",
+    "pdist",
+    "rrelu",
+    "softmin",
+    "softshrink",
+    "threshold",
+]
+
+
+@pytest.mark.parametrize("name", PART_4)
+def test_the_remaining_ops_are_exported_and_routed(name):
+    assert name in F.__all__
+    # F.name_with_indices is routed to the op itself, with return_indices=True
+    assert routing_table()[getattr(torch_F, name)].op == name.removesuffix("_with_indices")
+
+
+def test_the_remaining_ops_run_routed_under_the_mode():
+    x = torch.randn(2, 4, 5, 6, dtype=f64)
+    grid = torch.rand(2, 3, 3, 2, dtype=f64) * 2 - 1
+    theta = torch.randn(2, 2, 3, dtype=f64)
+    samples = torch.rand(2, 4, 2, dtype=f64)
+    calls = [
+        lambda: torch_F.grid_sample(x, grid, align_corners=False),
+        lambda: torch_F.affine_grid(theta, [2, 4, 5, 6], align_corners=True),
+        lambda: torch.cosine_similarity(x, x.flip(0)),
+        lambda: torch_F.pairwise_distance(x, x + 1, p=1.0),
+        lambda: torch.pdist(x[0, 0]),
+        lambda: torch_F.hardshrink(x),
+        lambda: x.softshrink(0.2) if hasattr(x, "softshrink") else torch_F.softshrink(x, 0.2),
+        lambda: torch.threshold(x, 0.1, 2.0),
+        lambda: torch_F.rrelu(x),
+        lambda: torch_F.softmin(x, 1),
+        lambda: torch.channel_shuffle(x, 2),
+        lambda: torch_F.one_hot(torch.tensor([0, 2, 1]), 4),
+        lambda: torch_F.fractional_max_pool2d(x, 2, output_size=3, _random_samples=samples),
+    ]
+    for call in calls:
+        with scratchnn.mode(strict=True) as m:
+            ours = call()
+        assert sum(m.routed.values()) == 1 and not m.fallback, m.report()
+        assert_close(ours, call())

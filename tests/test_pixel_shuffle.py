@@ -177,3 +177,74 @@ def test_nd_modules():
     assert repr(shuffle) == "PixelShuffleNd(upscale_factor=2, ndim=3)"
     assert repr(unshuffle) == "PixelUnshuffleNd(downscale_factor=(2, 2, 2), ndim=3)"
     assert torch.equal(unshuffle(shuffle(x)), x)
+
+
+# --- channel_shuffle ---------------------------------------------------------------------------
+
+
+@given(
+    st.integers(1, 3),
+    st.integers(1, 4),
+    st.integers(1, 3),
+    st.lists(st.integers(1, 3), min_size=1, max_size=3),
+)
+def test_channel_shuffle_matches_torch(batch, groups, per_group, spatial):
+    x = torch.randn(batch, groups * per_group, *spatial, dtype=torch.float64)
+    assert_matches_torch(F.channel_shuffle, torch_F.channel_shuffle, x, groups)
+    assert_matches_torch(F.channel_shuffle, torch_F.channel_shuffle, x.float(), groups)
+    # torch's native_channel_shuffle has no derivative; ours is the same op, differentiable
+    assert_matches_torch(F.native_channel_shuffle, torch.native_channel_shuffle, x, groups, grad=False)
+
+
+def test_channel_shuffle_interleaves_the_groups_and_copies():
+    x = torch.arange(6.0).view(1, 6, 1)
+    out = F.channel_shuffle(x, 3)
+    assert out.flatten().tolist() == [0.0, 2.0, 4.0, 1.0, 3.0, 5.0]
+    assert out.data_ptr() != x.data_ptr()
+    assert F.channel_shuffle(x, 1).data_ptr() != x.data_ptr()  # groups=1: a copy, as torch
+    assert_matches_torch(
+        F.channel_shuffle, torch_F.channel_shuffle, torch.arange(24).view(2, 4, 3), 2, grad=False
+    )
+    assert_matches_torch(F.channel_shuffle, torch_F.channel_shuffle, torch.zeros(0, 4, 2), 2)
+
+
+@pytest.mark.parametrize(
+    ("shape", "groups", "message"),
+    [
+        ((1, 4, 2), 3, "Number of channels must be divisible by groups. Got 4 channels and 3 groups."),
+        ((1, 4, 2), 0, "Number of groups to divide channels in must be positive. Value of groups:0"),
+        ((1, 4, 2), -2, "Number of groups to divide channels in must be positive. Value of groups:-2"),
+        ((4, 2), 2, r"channel_shuffle expects input with > 2 dims, but got input with sizes \[4, 2\]"),
+    ],
+    ids=["indivisible", "zero-groups", "negative-groups", "2-d"],
+)
+def test_channel_shuffle_errors_match_torch(shape, groups, message):
+    x = torch.randn(shape)
+    with pytest.raises(RuntimeError, match=message):
+        torch_F.channel_shuffle(x, groups)
+    with pytest.raises(RuntimeError, match=f"^channel_shuffle: {message}"):
+        F.channel_shuffle(x, groups)
+    with pytest.raises(TypeError):
+        torch_F.channel_shuffle(x, 1.5)
+    with pytest.raises(TypeError, match=r"^channel_shuffle: groups must be an int, got groups=1\.5"):
+        F.channel_shuffle(x, 1.5)
+
+
+def test_channel_shuffle_module_matches_torch():
+    ours, reference = nn.ChannelShuffle(3), torch_nn.ChannelShuffle(3)
+    assert repr(ours) == repr(reference) == "ChannelShuffle(groups=3)"
+    assert_matches_torch(ours, reference, torch.randn(2, 6, 4, dtype=torch.float64))
+    ours.load_state_dict(reference.state_dict(), strict=True)
+    reference.load_state_dict(ours.state_dict(), strict=True)
+
+
+@given(st.lists(st.integers(0, 4), min_size=0, max_size=4), st.integers(-1, 4))
+def test_channel_shuffle_valid_and_invalid_inputs_behave_like_torch(shape, groups):
+    x = torch.randn(shape)
+    try:
+        expected = torch_F.channel_shuffle(x, groups)
+    except RuntimeError:
+        with pytest.raises(RuntimeError, match=r"^channel_shuffle: "):
+            F.channel_shuffle(x, groups)
+        return
+    assert torch.equal(F.channel_shuffle(x, groups), expected)

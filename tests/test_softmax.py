@@ -14,7 +14,8 @@ import scratchnn.nn as snn
 from helpers import TOLERANCES, assert_matches_torch
 from scratchnn.functional.softmax import safe_softmax
 
-PAIRS = [(F.softmax, torch_F.softmax), (F.log_softmax, torch_F.log_softmax)]
+PAIRS = [(F.softmax, torch_F.softmax), (F.log_softmax, torch_F.log_softmax), (F.softmin, torch_F.softmin)]
+NAMES = ["softmax", "log_softmax", "softmin"]
 
 
 @st.composite
@@ -24,7 +25,7 @@ def input_and_dim(draw):
     return shape, dim
 
 
-@pytest.mark.parametrize(("ours", "theirs"), PAIRS, ids=["softmax", "log_softmax"])
+@pytest.mark.parametrize(("ours", "theirs"), PAIRS, ids=NAMES)
 @given(input_and_dim(), st.sampled_from([torch.float64, torch.float32]), st.floats(0.1, 30))
 def test_matches_torch(ours, theirs, shape_dim, dtype, spread):
     shape, dim = shape_dim
@@ -32,7 +33,7 @@ def test_matches_torch(ours, theirs, shape_dim, dtype, spread):
     assert_matches_torch(ours, theirs, x, dim)
 
 
-@pytest.mark.parametrize(("ours", "theirs"), PAIRS, ids=["softmax", "log_softmax"])
+@pytest.mark.parametrize(("ours", "theirs"), PAIRS, ids=NAMES)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16])
 def test_dtype_argument_and_reduced_precision(ours, theirs, dtype):
     x = torch.randn(3, 5, dtype=torch.float64) * 4
@@ -43,7 +44,7 @@ def test_dtype_argument_and_reduced_precision(ours, theirs, dtype):
     assert_matches_torch(ours, theirs, torch.arange(6).reshape(2, 3), 0, dtype=torch.float64, grad=False)
 
 
-@pytest.mark.parametrize(("ours", "theirs"), PAIRS, ids=["softmax", "log_softmax"])
+@pytest.mark.parametrize(("ours", "theirs"), PAIRS, ids=NAMES)
 def test_infinities_and_extremes(ours, theirs):
     inf = float("inf")
     x = torch.tensor(
@@ -53,14 +54,14 @@ def test_infinities_and_extremes(ours, theirs):
     assert_matches_torch(ours, theirs, x, 1)  # all -inf → NaN, one -inf → 0 / -inf, +inf → NaN
 
 
-@pytest.mark.parametrize(("ours", "theirs"), PAIRS, ids=["softmax", "log_softmax"])
+@pytest.mark.parametrize(("ours", "theirs"), PAIRS, ids=NAMES)
 @pytest.mark.parametrize("shape_dim", [((0, 3), 0), ((0, 3), 1), ((), 0), ((), -1), ((2, 0, 3), 2)])
 def test_empty_and_scalar(ours, theirs, shape_dim):
     shape, dim = shape_dim
     assert_matches_torch(ours, theirs, torch.randn(shape, dtype=torch.float64), dim)
 
 
-@pytest.mark.parametrize(("ours", "theirs"), PAIRS, ids=["softmax", "log_softmax"])
+@pytest.mark.parametrize(("ours", "theirs"), PAIRS, ids=NAMES)
 @pytest.mark.parametrize("ndim", [0, 1, 2, 3, 4])
 def test_implicit_dim_warns_like_torch(ours, theirs, ndim):
     x = torch.randn([3] * ndim, dtype=torch.float64)
@@ -88,7 +89,9 @@ def test_gradcheck():
     assert torch.autograd.gradgradcheck(lambda t: F.log_softmax(t, 0), (x,))
 
 
-@pytest.mark.parametrize(("ours", "name"), [(F.softmax, "softmax"), (F.log_softmax, "log_softmax")])
+@pytest.mark.parametrize(
+    ("ours", "name"), [(F.softmax, "softmax"), (F.log_softmax, "log_softmax"), (F.softmin, "softmin")]
+)
 def test_errors(ours, name):
     with pytest.raises(
         IndexError, match=rf"{name}: dim out of range \(expected to be in range of \[-2, 1\]\)"
@@ -105,7 +108,8 @@ def test_errors(ours, name):
 
 
 @pytest.mark.parametrize(
-    ("ours", "theirs"), [(snn.Softmax, torch.nn.Softmax), (snn.LogSoftmax, torch.nn.LogSoftmax)]
+    ("ours", "theirs"),
+    [(snn.Softmax, torch.nn.Softmax), (snn.LogSoftmax, torch.nn.LogSoftmax), (snn.Softmin, torch.nn.Softmin)],
 )
 def test_modules(ours, theirs):
     x = torch.randn(2, 3, 4, dtype=torch.float64)
@@ -117,3 +121,27 @@ def test_modules(ours, theirs):
     assert restored.dim is None
     with pytest.warns(UserWarning, match="Implicit dimension choice"):
         assert_matches_torch(ours(), theirs(), x)
+
+
+def test_softmin_is_softmax_of_the_negation():
+    x = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: F.softmin(t, 1), (x,))
+    assert_matches_torch(lambda t: F.softmin(t, 0), lambda t: torch_F.softmax(-t, 0), x)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4, 5), (3, 4, 5), (1, 1, 2, 2)])
+def test_softmax2d_matches_torch(shape):
+    x = torch.randn(shape, dtype=torch.float64)
+    assert_matches_torch(snn.Softmax2d(), torch.nn.Softmax2d(), x)
+    assert repr(snn.Softmax2d()) == repr(torch.nn.Softmax2d()) == "Softmax2d()"
+
+
+@pytest.mark.parametrize("shape", [(2, 3), (1, 2, 3, 4, 5)])
+def test_softmax2d_refuses_other_ranks_like_torch(shape):
+    x = torch.randn(shape)
+    with pytest.raises(ValueError, match="expected input to be 3D or 4D"):
+        torch.nn.Softmax2d()(x)
+    with pytest.raises(
+        ValueError, match=rf"^Softmax2d: expected input to be 3D or 4D, got {len(shape)}D instead"
+    ):
+        snn.Softmax2d()(x)

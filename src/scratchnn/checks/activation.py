@@ -93,3 +93,33 @@ register(
         prelu_case((2, 3), (3,)),
     ],
 )
+
+
+def shifted(**kwargs):
+    """Values that straddle the thresholds at ±0.5 and 0.5 exactly."""
+
+    def make(generator: torch.Generator):
+        x = 2 * torch.randn(2, 3, 4, generator=generator, dtype=torch.float64)
+        x.view(-1)[:4] = torch.tensor([0.5, -0.5, 0.0, 1.0], dtype=torch.float64)
+        return (x,), dict(kwargs)
+
+    return make
+
+
+register(
+    "threshold",
+    F.threshold,
+    torch_F.threshold,
+    [shifted(threshold=0.5, value=-2.0), shifted(threshold=-1.0, value=3.0)],
+)
+register("hardshrink", F.hardshrink, torch_F.hardshrink, [shifted(), shifted(lambd=1.0), shifted(lambd=0.0)])
+register("softshrink", F.softshrink, torch_F.softshrink, [shifted(), shifted(lambd=1.0), shifted(lambd=0.0)])
+# training mode draws its slopes with another kernel than torch's: evaluation mode only
+register("rrelu", F.rrelu, torch_F.rrelu, [shifted(), shifted(lower=0.2, upper=0.6)])
+# both sides draw their noise under the same seed with the same call: the samples are torch's
+register(
+    "gumbel_softmax",
+    F.gumbel_softmax,
+    torch_F.gumbel_softmax,
+    [shifted(), shifted(tau=0.5, hard=True), shifted(tau=2.0, dim=1)],
+)

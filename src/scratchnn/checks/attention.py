@@ -152,3 +152,4 @@ register(
         mha_case(batched=False, bias_kv=True, need_weights=False),
     ],
 )
+register("softmin", F.softmin, torch_F.softmin, SOFTMAX_CASES)

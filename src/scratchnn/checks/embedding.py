@@ -85,3 +85,18 @@ register(
         bilinear_case((3,), (2,), 3),
     ],
 )
+
+
+def one_hot_case(shape, high, num_classes=-1):
+    def make(generator: torch.Generator):
+        return (torch.randint(0, high, shape, generator=generator), num_classes), {}
+
+    return make
+
+
+register(
+    "one_hot",
+    F.one_hot,
+    torch_F.one_hot,
+    [one_hot_case((5,), 4), one_hot_case((2, 3), 3, 6), one_hot_case((), 5, 5)],
+)

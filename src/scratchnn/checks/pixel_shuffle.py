@@ -91,3 +91,20 @@ register(
         ]
     ],
 )
+register(
+    "channel_shuffle",
+    F.channel_shuffle,
+    torch_F.channel_shuffle,
+    [
+        partial(make, shape, g)
+        for shape, g in [((2, 6, 3, 4), 3), ((2, 4, 5), 2), ((1, 8, 2, 2, 2), 4), ((2, 3, 4), 1)]
+    ],
+)
+# the same op under torch's second name; torch's native_channel_shuffle has no derivative, so the
+# gradients are compared with channel_shuffle's
+register(
+    "native_channel_shuffle",
+    F.native_channel_shuffle,
+    torch_F.channel_shuffle,
+    [partial(make, shape, g) for shape, g in [((2, 6, 3, 4), 3), ((2, 4, 5), 2)]],
+)

@@ -9,6 +9,8 @@ from .activation import (
     elu,
     gelu,
     glu,
+    gumbel_softmax,
+    hardshrink,
     hardsigmoid,
     hardswish,
     hardtanh,
@@ -18,13 +20,16 @@ from .activation import (
     prelu,
     relu,
     relu6,
+    rrelu,
     selu,
     sigmoid,
     silu,
     softplus,
+    softshrink,
     softsign,
     tanh,
     tanhshrink,
+    threshold,
 )
 from .adaptive_pooling import (
     adaptive_avg_pool1d,
@@ -41,6 +46,7 @@ from .bilinear import (
 )
 from .conv import conv1d, conv2d, conv3d
 from .conv_transpose import conv_transpose1d, conv_transpose2d, conv_transpose3d
+from .distance import cosine_similarity, pairwise_distance, pdist
 from .dropout import (
     alpha_dropout,
     dropout,
@@ -52,8 +58,16 @@ from .dropout import (
 from .embedding import (
     embedding,
     embedding_bag,
+    one_hot,
 )
 from .fold import fold, unfold
+from .fractional_pooling import (
+    fractional_max_pool2d,
+    fractional_max_pool2d_with_indices,
+    fractional_max_pool3d,
+    fractional_max_pool3d_with_indices,
+)
+from .grid_sample import affine_grid, grid_sample
 from .interpolate import interpolate
 from .linear import bmm, linear, matmul, mm
 from .morphology import closing2d, dilation2d, erosion2d, gradient2d, opening2d, tophat2d
@@ -68,7 +82,14 @@ from .normalization import (
     rms_norm,
 )
 from .padding import pad
-from .pixel_shuffle import pixel_shuffle, pixel_shuffle_nd, pixel_unshuffle, pixel_unshuffle_nd
+from .pixel_shuffle import (
+    channel_shuffle,
+    native_channel_shuffle,
+    pixel_shuffle,
+    pixel_shuffle_nd,
+    pixel_unshuffle,
+    pixel_unshuffle_nd,
+)
 from .pooling import (
     avg_pool1d,
     avg_pool2d,
@@ -84,7 +105,7 @@ from .rnn import gru, gru_cell, lstm, lstm_cell, rnn_relu, rnn_relu_cell, rnn_ta
 from .semiring import Semiring as Semiring  # a type and its factory, not ops: outside __all__
 from .semiring import get_semiring as get_semiring
 from .semiring import semiring_conv1d, semiring_conv2d, semiring_conv3d
-from .softmax import log_softmax, softmax
+from .softmax import log_softmax, softmax, softmin
 from .unpooling import max_unpool1d, max_unpool2d, max_unpool3d
 
 __all__ = [
@@ -189,6 +210,27 @@ __all__ += [  # recurrent layers, under the names of torch's ATen ops (torch.lst
     "rnn_relu_cell",
     "rnn_tanh",
     "rnn_tanh_cell",
+]
+
+__all__ += [  # activations, distances, one_hot, channel shuffle, grid sampling, fractional pooling
+    "affine_grid",
+    "channel_shuffle",
+    "cosine_similarity",
+    "fractional_max_pool2d",
+    "fractional_max_pool2d_with_indices",
+    "fractional_max_pool3d",
+    "fractional_max_pool3d_with_indices",
+    "grid_sample",
+    "gumbel_softmax",
+    "hardshrink",
+    "native_channel_shuffle",
+    "one_hot",
+    "pairwise_distance",
+    "pdist",
+    "rrelu",
+    "softmin",
+    "softshrink",
+    "threshold",
 ]
 
 # Every op checks its tensor arguments' types first (torch's TypeError, naming the argument), and

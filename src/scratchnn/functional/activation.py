@@ -23,13 +23,16 @@ from collections.abc import Callable
 
 import torch
 
-from .._args import check_floating, check_same_dtype, fail
+from .._args import check_floating, check_same_dtype, fail, normalize_dim, warn
+from .softmax import softmax
 
 __all__ = [
     "celu",
     "elu",
     "gelu",
     "glu",
+    "gumbel_softmax",
+    "hardshrink",
     "hardsigmoid",
     "hardswish",
     "hardtanh",
@@ -39,13 +42,16 @@ __all__ = [
     "prelu",
     "relu",
     "relu6",
+    "rrelu",
     "selu",
     "sigmoid",
     "silu",
     "softplus",
+    "softshrink",
     "softsign",
     "tanh",
     "tanhshrink",
+    "threshold",
 ]
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -61,6 +67,13 @@ def _float32(value: float) -> float:
 # hardsigmoid's slope is float32(1/6), celu's input scale is 1 / float32(alpha).
 _HARDSIGMOID_SLOPE = _float32(1 / 6)
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
+# how torch's C++ messages name the floating dtypes
+_TORCH_DTYPE_NAMES = {
+    torch.float64: "Double",
+    torch.float32: "Float",
+    torch.float16: "Half",
+    torch.bfloat16: "BFloat16",
+}
 
 
 def _piecewise(
@@ -457,3 +470,111 @@ def prelu(input: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     else:
         slope = weight.reshape(channels, *([1] * (input.ndim - 2)))  # c 1 … 1, broadcast over b and space
     return _apply(lambda x: torch.where(x > 0, x, slope * x), input)
+
+
+def threshold(input: torch.Tensor, threshold: float, value: float, inplace: bool = False) -> torch.Tensor:
+    """threshold(x) = x if x > threshold else value (NaN stays NaN); integer input keeps its dtype
+    and truncates ``threshold`` and ``value``, as torch's kernel does.
+
+    >>> threshold(torch.tensor([-1.0, 0.5, 2.0]), 0.5, 9.0)
+    tensor([9., 9., 2.])
+    """
+    if input.dtype == torch.bool:
+        raise NotImplementedError("threshold: not implemented for torch.bool input")
+    if not input.is_floating_point():
+        threshold, value = int(threshold), int(value)
+    return _apply(lambda x: torch.where(x <= threshold, value, x), input, inplace)
+
+
+def hardshrink(input: torch.Tensor, lambd: float = 0.5) -> torch.Tensor:
+    """hardshrink(x) = x if |x| > lambd else 0 (0 also at ±lambd, where the gradient is 0).
+
+    >>> hardshrink(torch.tensor([-1.0, 0.5, 0.2, 2.0]))
+    tensor([-1.,  0.,  0.,  2.])
+    """
+    check_floating("hardshrink", input)
+    return _apply(lambda x: torch.where((x >= -lambd) & (x <= lambd), 0, x), input)
+
+
+def softshrink(input: torch.Tensor, lambd: float = 0.5) -> torch.Tensor:
+    """softshrink(x) = x − lambd if x > lambd, x + lambd if x < −lambd, else 0 (signed: x · 0).
+
+    >>> softshrink(torch.tensor([-1.0, 0.2, 2.0]))
+    tensor([-0.5000,  0.0000,  1.5000])
+    """
+    check_floating("softshrink", input)
+    largest = torch.finfo(input.dtype).max
+    if not 0 <= lambd <= largest:
+        raise RuntimeError(
+            f"softshrink: lambda must be in range [0, {largest:.6g}] for input dtype "
+            f"{_TORCH_DTYPE_NAMES.get(input.dtype, input.dtype)}, but found {lambd:.6g}"
+        )
+    return _apply(
+        lambda x: torch.where(x > lambd, x - lambd, torch.where(x < -lambd, x + lambd, x * 0)), input
+    )
+
+
+def rrelu(
+    input: torch.Tensor,
+    lower: float = 1.0 / 8,
+    upper: float = 1.0 / 3,
+    training: bool = False,
+    inplace: bool = False,
+) -> torch.Tensor:
+    """rrelu(x) = x if x > 0 else a · x: in training a ~ U(lower, upper) drawn per element (the
+    gradient there is the drawn a), in evaluation a = (lower + upper) / 2, a leaky_relu.
+
+    >>> rrelu(torch.tensor([-2.0, 3.0]), 0.25, 0.75)
+    tensor([-1.,  3.])
+
+    torch draws the slopes with its own kernel, so training-mode values match torch's in
+    distribution only.
+    """
+    check_floating("rrelu", input)
+    if lower > upper:
+        raise RuntimeError(
+            f"rrelu: Lower bound should be less than or equal to the upper bound, got lower={lower}, "
+            f"upper={upper}"
+        )
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    slope = torch.empty_like(input).uniform_(lower, upper)  # one draw per element
+    return _apply(lambda x: torch.where(x <= 0, x * slope.to(x.dtype), x), input, inplace)
+
+
+def gumbel_softmax(
+    logits: torch.Tensor, tau: float = 1, hard: bool = False, eps: float = 1e-10, dim: int = -1
+) -> torch.Tensor:
+    """softmax((logits + g) / tau) along ``dim``, g = −log(e), e ~ Exp(1) i.i.d. (Gumbel noise);
+    ``hard=True``: the one-hot of its argmax, with the soft sample's gradient (straight through).
+
+    The noise is drawn as torch draws it (``exponential_`` on a tensor like ``logits``), so under
+    the same seed the sample is torch's; :func:`gumbel_softmax_sample` is the formula given the noise.
+
+    >>> y = gumbel_softmax(torch.zeros(4, 3), hard=True)
+    >>> y.sum(-1)
+    tensor([1., 1., 1., 1.])
+    """
+    if eps != 1e-10:
+        warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
+    if not logits.is_floating_point():
+        raise RuntimeError(f"gumbel_softmax: logits must be floating point, got {logits.dtype}")
+    normalize_dim(dim, logits.ndim, "gumbel_softmax")
+    gumbels = -torch.empty_like(logits, memory_format=torch.legacy_contiguous_format).exponential_().log()
+    return gumbel_softmax_sample(logits, gumbels, tau, hard, dim)
+
+
+def gumbel_softmax_sample(
+    logits: torch.Tensor, gumbels: torch.Tensor, tau: float = 1, hard: bool = False, dim: int = -1
+) -> torch.Tensor:
+    """:func:`gumbel_softmax` for given Gumbel noise ``gumbels`` (same shape as ``logits``).
+
+    >>> gumbel_softmax_sample(torch.tensor([0.0, 1.0]), torch.tensor([2.0, 0.0]), hard=True)
+    tensor([1., 0.])
+    """
+    soft = softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return soft
+    index = soft.argmax(dim, keepdim=True)  # the first maximum, as torch's max
+    one_hot = torch.zeros_like(logits, memory_format=torch.legacy_contiguous_format).scatter_(dim, index, 1.0)
+    return one_hot - soft.detach() + soft  # the value of one_hot, the gradient of soft

@@ -3,6 +3,7 @@
 Legend: v vocabulary (rows of weight), d embedding dim, n indices, bag bags.
 
     embedding       weight (v, d)[input (...)]                     → (..., d)
+    one_hot         input (...) == arange(v)                       → (..., v)   int64
     embedding_bag   rows = weight[input] (n, d), bag_of (n,) from offsets
                     sum:  out[bag] = Σ_{j ∈ bag} psw_j · rows_j     → (bag, d)   scatter-add
                     mean: the sum ÷ the bag's size;  max: elementwise max over the bag
@@ -21,7 +22,7 @@ import torch
 from .._args import check_same_dtype, fail, warn
 from .normalization import _vector_norm
 
-__all__ = ["embedding", "embedding_bag"]
+__all__ = ["embedding", "embedding_bag", "one_hot"]
 
 _SPARSE_FREQ = "embedding_backward: scale_grad_by_freq not supported with sparse gradients"
 
@@ -306,3 +307,37 @@ def _check_bag_input(input: torch.Tensor, offsets: torch.Tensor, num: int) -> No
                 "offsets must be non-decreasing",
                 {"offsets": ("bag", offsets.shape)},
             )
+
+
+def one_hot(input: torch.Tensor, num_classes: int = -1) -> torch.Tensor:
+    """out[..., v] = 1 if input[...] == v else 0, int64; ``num_classes=-1`` takes max(input) + 1.
+
+    Legend: v classes. input (...) int64 → output (..., v) int64
+
+    >>> one_hot(torch.tensor([0, 2]))
+    tensor([[1, 0, 0],
+            [0, 0, 1]])
+    """
+    if input.dtype != torch.int64:
+        raise RuntimeError(
+            f"one_hot: one_hot is only applicable to index tensor of type LongTensor, got {input.dtype}"
+        )
+    if input.numel() == 0:
+        if num_classes <= 0:
+            raise RuntimeError(
+                "one_hot: Can not infer total number of classes from empty tensor "
+                f"(num_classes={num_classes}, input shape {tuple(input.shape)})."
+            )
+        return input.new_zeros((*input.shape, num_classes))
+    # torch._check: a RuntimeError in eager mode, a runtime assert under torch.compile (whose
+    # messages may hold constants only, not the values found)
+    smallest, largest = int(input.min()), int(input.max())
+    negative = f"one_hot: Class values must be non-negative (input has shape {tuple(input.shape)})."
+    torch._check(smallest >= 0, lambda: negative)
+    if num_classes == -1:
+        num_classes = largest + 1
+    else:
+        too_large = f"one_hot: Class values must be smaller than num_classes (num_classes={num_classes})."
+        torch._check(largest < num_classes, lambda: too_large)
+    classes = torch.arange(num_classes, device=input.device)  # v
+    return (input[..., None] == classes).long()  # ... v

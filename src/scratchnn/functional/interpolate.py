@@ -223,13 +223,18 @@ def _cubic_taps(size: int, out: int, scale: float | None, align_corners: bool, d
     x = step * o if align_corners else step * (o + 0.5) - 0.5
     i = x.float().floor().long().clamp(max=size - 1)  # torch floors in float32 (floorf)
     t = (x - i).clamp(0, 1)
-    weights = [
+    return [((i - 1 + j).clamp(0, size - 1), w) for j, w in enumerate(cubic_weights(t))]
+
+
+def cubic_weights(t: torch.Tensor) -> list[torch.Tensor]:
+    """The weights of the taps at i-1, i, i+1, i+2 for a point at i + t (0 ≤ t < 1), Keys' kernel
+    (also grid_sample's bicubic)."""
+    return [
         _cubic(t + 1, near=False),
         _cubic(t, near=True),
         _cubic(1 - t, near=True),
         _cubic(2 - t, near=False),
     ]
-    return [((i - 1 + j).clamp(0, size - 1), w) for j, w in enumerate(weights)]
 
 
 def _triangle(x: torch.Tensor) -> torch.Tensor:

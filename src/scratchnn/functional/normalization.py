@@ -455,8 +455,8 @@ def _vector_norm(x: torch.Tensor, p: float, dim: int | tuple[int, ...]) -> torch
         return magnitude.amax(dim, keepdim=True)
     if p == -math.inf:
         return magnitude.amin(dim, keepdim=True)
-    if p == 0:
-        return (x != 0).sum(dim, keepdim=True).to(x.dtype)
+    if p == 0:  # the count of nonzero entries (NaN counts), with gradient 0 — as torch, not none
+        return magnitude.sign().nan_to_num(1.0).sum(dim, keepdim=True)
     if p == 1:
         return magnitude.sum(dim, keepdim=True)
     if p < 0:

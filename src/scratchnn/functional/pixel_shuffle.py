@@ -5,6 +5,7 @@ Legend: c channels, h w spatial positions, r1 r2 the factor along each spatial d
 
     pixel_shuffle    ... (c r1 r2) h w  →  ... c (h r1) (w r2)
     pixel_unshuffle  ... c (h r1) (w r2)  →  ... (c r1 r2) h w
+    channel_shuffle  b (g c) ...          →  b (c g) ...           g groups of c channels
 
 torch has them for 2-D only; ``pixel_shuffle_nd``/``pixel_unshuffle_nd`` are the same patterns
 over any number of trailing spatial dims, with one factor per dim (what the sub-pixel form of a
@@ -20,7 +21,14 @@ import torch
 from .._args import channels_last_format, fail, in_memory_format, ntuple, spatial_legend
 from .._trace import rearrange
 
-__all__ = ["pixel_shuffle", "pixel_shuffle_nd", "pixel_unshuffle", "pixel_unshuffle_nd"]
+__all__ = [
+    "channel_shuffle",
+    "native_channel_shuffle",
+    "pixel_shuffle",
+    "pixel_shuffle_nd",
+    "pixel_unshuffle",
+    "pixel_unshuffle_nd",
+]
 
 
 def _factors(value: int | Sequence[int], ndim: int, name: str, op: str) -> tuple[int, ...]:
@@ -98,6 +106,46 @@ def pixel_unshuffle(input: torch.Tensor, downscale_factor: int) -> torch.Tensor:
         )
     out = _unshuffle(input, downscale_factor, 2, "pixel_unshuffle")
     return in_memory_format(out, channels_last_format(input))
+
+
+def channel_shuffle(input: torch.Tensor, groups: int) -> torch.Tensor:
+    """``b (g c) ... → b (c g) ...``: the channels in ``groups`` groups, interleaved.
+
+    >>> channel_shuffle(torch.arange(6.0).view(1, 6, 1), 2).flatten()
+    tensor([0., 3., 1., 4., 2., 5.])
+    """
+    if isinstance(groups, bool) or not isinstance(groups, int):
+        raise TypeError(f"channel_shuffle: groups must be an int, got groups={groups!r}")
+    if groups <= 0:
+        raise RuntimeError(
+            "channel_shuffle: Number of groups to divide channels in must be positive. "
+            f"Value of groups:{groups}"
+        )
+    if input.ndim <= 2:
+        raise fail(
+            RuntimeError,
+            "channel_shuffle",
+            f"channel_shuffle expects input with > 2 dims, but got input with sizes {list(input.shape)}",
+            {"input": ("b c ...", input.shape)},
+        )
+    if input.shape[1] % groups:
+        raise fail(
+            RuntimeError,
+            "channel_shuffle",
+            f"Number of channels must be divisible by groups. Got {input.shape[1]} channels and "
+            f"{groups} groups.",
+            {"input": ("b (g c) ...", input.shape)},
+        )
+    return _fresh(rearrange(input, "b (g c) ... -> b (c g) ...", g=groups), input)
+
+
+def native_channel_shuffle(input: torch.Tensor, groups: int) -> torch.Tensor:
+    """:func:`channel_shuffle` under torch's second name (torch's has no derivative; this one has).
+
+    >>> native_channel_shuffle(torch.arange(4.0).view(1, 4, 1), 2).flatten()
+    tensor([0., 2., 1., 3.])
+    """
+    return channel_shuffle(input, groups)
 
 
 def _patterns(ndim: int) -> tuple[str, str, str]:

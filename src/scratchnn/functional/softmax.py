@@ -5,6 +5,7 @@ Along ``dim`` (the legend's ``s``, the slice that sums to one)::
     shift   = max_s x                       (the value does not change: it only keeps exp finite)
     softmax = exp(x - shift) / sum_s exp(x - shift)
     log_softmax = (x - shift) - log sum_s exp(x - shift)
+    softmin = softmax(-x)
 
 Autograd differentiates these formulas directly. Half and bfloat16 inputs are computed in
 float32 and rounded back, as torch's kernels accumulate in float32.
@@ -16,7 +17,7 @@ import torch
 
 from .._args import fail, normalize_dim, warn
 
-__all__ = ["log_softmax", "softmax"]
+__all__ = ["log_softmax", "softmax", "softmin"]
 
 _UPCAST = (torch.float16, torch.bfloat16)
 
@@ -34,9 +35,19 @@ def softmax(
             [1.0000, 0.0000]])
     """
     x, dim, out_dtype = _prepare("softmax", input, dim, _stacklevel, dtype)
-    shifted = x - _shift(x, dim)
-    exp = shifted.exp()
-    return _as(exp / exp.sum(dim, keepdim=True), out_dtype)
+    return _as(_softmax(x, dim), out_dtype)
+
+
+def softmin(
+    input: torch.Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: torch.dtype | None = None
+) -> torch.Tensor:
+    """:func:`softmax` of ``-input``: the smallest entry gets the largest weight.
+
+    >>> softmin(torch.tensor([0.0, 1.0]), dim=0)
+    tensor([0.7311, 0.2689])
+    """
+    x, dim, out_dtype = _prepare("softmin", -input, dim, _stacklevel, dtype)
+    return _as(_softmax(x, dim), out_dtype)
 
 
 def log_softmax(
@@ -66,6 +77,11 @@ def safe_softmax(input: torch.Tensor, dim: int) -> torch.Tensor:
     exp = (x - shift).exp()
     total = exp.sum(dim, keepdim=True)
     return _as(exp / total.masked_fill(total == 0, 1.0), input.dtype)  # 0 / 1 = 0 where all were -inf
+
+
+def _softmax(x: torch.Tensor, dim: int) -> torch.Tensor:
+    exp = (x - _shift(x, dim)).exp()
+    return exp / exp.sum(dim, keepdim=True)
 
 
 def _as(result: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:

@@ -7,6 +7,7 @@ from .activation import (
     GELU,
     GLU,
     SELU,
+    Hardshrink,
     Hardsigmoid,
     Hardswish,
     Hardtanh,
@@ -16,12 +17,15 @@ from .activation import (
     PReLU,
     ReLU,
     ReLU6,
+    RReLU,
     Sigmoid,
     SiLU,
     Softplus,
+    Softshrink,
     Softsign,
     Tanh,
     Tanhshrink,
+    Threshold,
 )
 from .bilinear import Bilinear
 from .conv import Conv1d, Conv2d, Conv3d
@@ -31,6 +35,7 @@ from .conv_transpose import (
     ConvTranspose3d,
     conv_transpose_to_subpixel,
 )
+from .distance import CosineSimilarity, PairwiseDistance
 from .dropout import (
     AlphaDropout,
     Dropout,
@@ -45,6 +50,7 @@ from .embedding import (
 )
 from .flatten import Flatten, Unflatten
 from .fold import Fold, Unfold
+from .fractional_pooling import FractionalMaxPool2d, FractionalMaxPool3d
 from .interpolate import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from .linear import Identity, Linear
 from .multihead import MultiheadAttention
@@ -60,7 +66,7 @@ from .normalization import (
     LocalResponseNorm,
     RMSNorm,
 )
-from .pixel_shuffle import PixelShuffle, PixelShuffleNd, PixelUnshuffle, PixelUnshuffleNd
+from .pixel_shuffle import ChannelShuffle, PixelShuffle, PixelShuffleNd, PixelUnshuffle, PixelUnshuffleNd
 from .pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -83,7 +89,7 @@ from .pooling import (
 )
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .semiring import AdderConv2d, MorphologicalDilation2d, MorphologicalErosion2d, SemiringConv2d
-from .softmax import LogSoftmax, Softmax
+from .softmax import LogSoftmax, Softmax, Softmax2d, Softmin
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "Linear"]
 __all__ += [
@@ -176,3 +182,16 @@ __all__ += [
     "Unflatten",
 ]
 __all__ += ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNBase", "RNNCell", "RNNCellBase"]
+__all__ += [  # issue 14, part 4
+    "ChannelShuffle",
+    "CosineSimilarity",
+    "FractionalMaxPool2d",
+    "FractionalMaxPool3d",
+    "Hardshrink",
+    "PairwiseDistance",
+    "RReLU",
+    "Softmax2d",
+    "Softmin",
+    "Softshrink",
+    "Threshold",
+]

@@ -17,6 +17,7 @@ __all__ = [
     "GELU",
     "GLU",
     "SELU",
+    "Hardshrink",
     "Hardsigmoid",
     "Hardswish",
     "Hardtanh",
@@ -24,14 +25,17 @@ __all__ = [
     "LogSigmoid",
     "Mish",
     "PReLU",
+    "RReLU",
     "ReLU",
     "ReLU6",
     "SiLU",
     "Sigmoid",
     "Softplus",
+    "Softshrink",
     "Softsign",
     "Tanh",
     "Tanhshrink",
+    "Threshold",
 ]
 
 
@@ -322,3 +326,77 @@ class PReLU(nn.Module):
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"
+
+
+class Threshold(nn.Module):
+    """``torch.nn.Threshold``: x if x > threshold else value.
+
+    >>> Threshold(0.1, 20.0)
+    Threshold(threshold=0.1, value=20.0)
+    """
+
+    __constants__: ClassVar[list[str]] = ["threshold", "value", "inplace"]
+
+    def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
+        super().__init__()
+        self.threshold, self.value, self.inplace = threshold, value, inplace
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return F.threshold(input, self.threshold, self.value, self.inplace)
+
+    def extra_repr(self) -> str:
+        inplace = ", inplace=True" if self.inplace else ""
+        return f"threshold={self.threshold}, value={self.value}{inplace}"
+
+
+class _Shrink(nn.Module):
+    """An activation with one option, ``lambd``, shown bare in the repr (as torch's)."""
+
+    __constants__: ClassVar[list[str]] = ["lambd"]
+    lambd: float
+
+    def __init__(self, lambd: float = 0.5) -> None:
+        super().__init__()
+        self.lambd = lambd
+
+    def extra_repr(self) -> str:
+        return str(self.lambd)
+
+
+class Hardshrink(_Shrink):
+    """``torch.nn.Hardshrink``: x if |x| > lambd else 0.
+
+    >>> Hardshrink()
+    Hardshrink(0.5)
+    """
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return F.hardshrink(input, self.lambd)
+
+
+class Softshrink(_Shrink):
+    """``torch.nn.Softshrink``: x ∓ lambd outside [−lambd, lambd], 0 inside."""
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return F.softshrink(input, self.lambd)
+
+
+class RReLU(nn.Module):
+    """``torch.nn.RReLU``: x if x > 0 else a · x, a ~ U(lower, upper) in training, their mean in eval.
+
+    >>> RReLU(0.1, 0.3)
+    RReLU(lower=0.1, upper=0.3)
+    """
+
+    __constants__: ClassVar[list[str]] = ["lower", "upper", "inplace"]
+
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False) -> None:
+        super().__init__()
+        self.lower, self.upper, self.inplace = lower, upper, inplace
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        inplace = ", inplace=True" if self.inplace else ""
+        return f"lower={self.lower}, upper={self.upper}{inplace}"

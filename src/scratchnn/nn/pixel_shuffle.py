@@ -1,4 +1,5 @@
-"""Pixel shuffle modules: ``PixelShuffle``/``PixelUnshuffle`` (torch's, 2-D) and their N-d forms."""
+"""Pixel shuffle modules: ``PixelShuffle``/``PixelUnshuffle`` (torch's, 2-D) and their N-d forms;
+``ChannelShuffle``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from torch import nn
 
 from .. import functional as F
 
-__all__ = ["PixelShuffle", "PixelShuffleNd", "PixelUnshuffle", "PixelUnshuffleNd"]
+__all__ = ["ChannelShuffle", "PixelShuffle", "PixelShuffleNd", "PixelUnshuffle", "PixelUnshuffleNd"]
 
 
 class PixelShuffle(nn.Module):
@@ -94,3 +95,21 @@ class PixelUnshuffleNd(nn.Module):
 
     def extra_repr(self) -> str:
         return f"downscale_factor={self.downscale_factor}, ndim={self.ndim}"
+
+
+class ChannelShuffle(nn.Module):
+    """``torch.nn.ChannelShuffle``: ``b (g c) ... → b (c g) ...``.
+
+    >>> ChannelShuffle(2)
+    ChannelShuffle(groups=2)
+    """
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return F.channel_shuffle(input, self.groups)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"
