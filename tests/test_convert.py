@@ -189,17 +189,17 @@ class MyBlock(nn.Module):
 
 
 def test_report_lists_what_stays_native():
-    model = nn.Sequential(MyBlock(), nn.Hardshrink(), MyConv(3, 3, 1), nn.ModuleList([nn.Identity()]))
+    model = nn.Sequential(MyBlock(), nn.SyncBatchNorm(3), MyConv(3, 3, 1), nn.ModuleList([nn.Identity()]))
     converted, report = scratchnn.convert(model)
     assert type(converted[0].linear) is snn.Linear
-    assert [(path, cls) for path, cls, _ in report.native] == [("1", "Hardshrink"), ("2", "MyConv")]
+    assert [(path, cls) for path, cls, _ in report.native] == [("1", "SyncBatchNorm"), ("2", "MyConv")]
     assert report.native[0][2] == "scratchnn.nn has no twin"
     assert "subclass of torch.nn.Conv2d" in report.native[1][2]
     assert not report.ok
     text = str(report)
     n = 2 if "Identity" in snn.__all__ else 1
     assert text.splitlines()[0] == f"convert to scratch: {n} module{'s' * (n > 1)} converted, 2 left native"
-    assert "  1         Hardshrink left native: scratchnn.nn has no twin" in text.splitlines()
+    assert "  1         SyncBatchNorm left native: scratchnn.nn has no twin" in text.splitlines()
 
 
 def test_a_twin_whose_attributes_do_not_fit_is_put_back(monkeypatch):
