@@ -13,7 +13,6 @@ import scratchnn
 import scratchnn.functional as F
 import scratchnn.nn as snn
 from helpers import assert_close
-from scratchnn.convert import TransformerEncoderLayer
 
 f64 = torch.float64
 
@@ -229,9 +228,11 @@ def test_transformer_layers_never_take_the_fused_fast_path(monkeypatch):
     encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True), 2)
     encoder.eval()
     converted, report = scratchnn.convert(encoder)
-    assert type(converted.layers[0]) is TransformerEncoderLayer
-    assert isinstance(converted.layers[0], nn.TransformerEncoderLayer)
-    assert ("", "TransformerEncoder", "scratchnn.convert.TransformerEncoder") in report.converted
+    assert type(converted) is snn.TransformerEncoder
+    assert type(converted.layers[0]) is snn.TransformerEncoderLayer
+    assert type(converted.layers[0].self_attn) is snn.MultiheadAttention
+    assert ("", "TransformerEncoder", "scratchnn.nn.TransformerEncoder") in report.converted
+    assert report.ok
 
     def forbidden(*args, **kwargs):
         raise AssertionError("a fused native kernel ran")
@@ -290,6 +291,11 @@ EXAMPLE_ARGS = {
     "Upsample": {"scale_factor": 2},
     "UpsamplingBilinear2d": {"scale_factor": 2},
     "UpsamplingNearest2d": {"scale_factor": 2},
+    "TransformerEncoderLayer": (8, 2, 16),
+    "TransformerDecoderLayer": (8, 2, 16),
+    "TransformerEncoder": (nn.TransformerEncoderLayer(8, 2, 16), 1),
+    "TransformerDecoder": (nn.TransformerDecoderLayer(8, 2, 16), 1),
+    "Transformer": {"d_model": 8, "nhead": 2, "num_encoder_layers": 1, "num_decoder_layers": 1},
 }
 TWINS = sorted(name for name in snn.__all__ if isinstance(getattr(nn, name, None), type))
 

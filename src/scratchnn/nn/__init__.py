@@ -83,6 +83,13 @@ from .pooling import (
 )
 from .semiring import AdderConv2d, MorphologicalDilation2d, MorphologicalErosion2d, SemiringConv2d
 from .softmax import LogSoftmax, Softmax
+from .transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "Linear"]
 __all__ += [
@@ -173,4 +180,11 @@ __all__ += [
     "Flatten",
     "Identity",
     "Unflatten",
+]
+__all__ += [  # transformer
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
 ]
