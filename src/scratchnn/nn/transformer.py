@@ -362,7 +362,8 @@ class TransformerEncoder(nn.Module):
             src_key_padding_mask, "src_key_padding_mask", mask, "mask", src.dtype, op="TransformerEncoder"
         )
         mask = _canonical_mask(mask, "mask", None, "", src.dtype, op="TransformerEncoder")
-        seq_len = _sequence_length(src, self.layers[0].self_attn.batch_first)
+        first_layer: Any = self.layers[0]
+        seq_len = _sequence_length(src, first_layer.self_attn.batch_first)
         is_causal = _detect_is_causal_mask(mask, is_causal, seq_len)
         output = src
         for layer in self.layers:
@@ -400,7 +401,8 @@ class TransformerDecoder(nn.Module):
         tgt_is_causal: bool | None = None,
         memory_is_causal: bool = False,
     ) -> torch.Tensor:
-        seq_len = _sequence_length(tgt, self.layers[0].self_attn.batch_first)
+        first_layer: Any = self.layers[0]
+        seq_len = _sequence_length(tgt, first_layer.self_attn.batch_first)
         tgt_is_causal = _detect_is_causal_mask(tgt_mask, tgt_is_causal, seq_len)
         output = tgt
         for layer in self.layers:
