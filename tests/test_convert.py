@@ -295,6 +295,11 @@ EXAMPLE_ARGS = {
     "TransformerDecoderLayer": (8, 2, 16),
     "TransformerEncoder": (nn.TransformerEncoderLayer(8, 2, 16), 1),
     "TransformerDecoder": (nn.TransformerDecoderLayer(8, 2, 16), 1),
+    "ConstantPad": (1, 0.5),
+    "ZeroPad": (1,),
+    "ReflectionPad": (1,),
+    "ReplicationPad": (1,),
+    "CircularPad": (1,),
     "Transformer": {"d_model": 8, "nhead": 2, "num_encoder_layers": 1, "num_decoder_layers": 1},
 }
 TWINS = sorted(name for name in snn.__all__ if isinstance(getattr(nn, name, None), type))
