@@ -5,19 +5,25 @@ Each family lives in its own module and is re-exported here flat.
 
 from .activation import (
     celu,
+    celu_,
     elu,
+    elu_,
     gelu,
     glu,
     hardsigmoid,
     hardswish,
     hardtanh,
+    hardtanh_,
     leaky_relu,
+    leaky_relu_,
     logsigmoid,
     mish,
     prelu,
     relu,
     relu6,
+    relu_,
     selu,
+    selu_,
     sigmoid,
     silu,
     softplus,
@@ -45,7 +51,7 @@ from .embedding import (
     embedding_bag,
 )
 from .fold import fold, unfold
-from .interpolate import interpolate
+from .interpolate import interpolate, upsample, upsample_bilinear, upsample_nearest
 from .linear import bmm, linear, matmul, mm
 from .morphology import closing2d, dilation2d, erosion2d, gradient2d, opening2d, tophat2d
 from .multihead import multi_head_attention_forward
@@ -65,8 +71,11 @@ from .pooling import (
     adaptive_avg_pool2d,
     adaptive_avg_pool3d,
     adaptive_max_pool1d,
+    adaptive_max_pool1d_with_indices,
     adaptive_max_pool2d,
+    adaptive_max_pool2d_with_indices,
     adaptive_max_pool3d,
+    adaptive_max_pool3d_with_indices,
     avg_pool1d,
     avg_pool2d,
     avg_pool3d,
@@ -74,8 +83,11 @@ from .pooling import (
     lp_pool2d,
     lp_pool3d,
     max_pool1d,
+    max_pool1d_with_indices,
     max_pool2d,
+    max_pool2d_with_indices,
     max_pool3d,
+    max_pool3d_with_indices,
     max_unpool1d,
     max_unpool2d,
     max_unpool3d,
@@ -177,4 +189,21 @@ __all__ += [  # transposed convolution, im2col/col2im, pixel shuffle
     "pixel_unshuffle",
     "pixel_unshuffle_nd",
     "unfold",
+]
+__all__ += [  # in-place and deprecated spellings torch.nn.functional has
+    "adaptive_max_pool1d_with_indices",
+    "adaptive_max_pool2d_with_indices",
+    "adaptive_max_pool3d_with_indices",
+    "celu_",
+    "elu_",
+    "hardtanh_",
+    "leaky_relu_",
+    "max_pool1d_with_indices",
+    "max_pool2d_with_indices",
+    "max_pool3d_with_indices",
+    "relu_",
+    "selu_",
+    "upsample",
+    "upsample_bilinear",
+    "upsample_nearest",
 ]

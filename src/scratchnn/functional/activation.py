@@ -27,19 +27,25 @@ from .._args import check_floating, check_same_dtype, fail
 
 __all__ = [
     "celu",
+    "celu_",
     "elu",
+    "elu_",
     "gelu",
     "glu",
     "hardsigmoid",
     "hardswish",
     "hardtanh",
+    "hardtanh_",
     "leaky_relu",
+    "leaky_relu_",
     "logsigmoid",
     "mish",
     "prelu",
     "relu",
     "relu6",
+    "relu_",
     "selu",
+    "selu_",
     "sigmoid",
     "silu",
     "softplus",
@@ -447,3 +453,46 @@ def prelu(input: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     else:
         slope = weight.reshape(channels, *([1] * (input.ndim - 2)))  # c 1 … 1, broadcast over b and space
     return _apply(lambda x: torch.where(x > 0, x, slope * x), input)
+
+
+# In-place spellings, as torch.nn.functional has them: the op with inplace=True, returning input.
+
+
+def relu_(input: torch.Tensor) -> torch.Tensor:
+    """``relu(input, inplace=True)``: writes into ``input`` and returns it.
+
+    >>> x = torch.tensor([-1.0, 2.0])
+    >>> relu_(x) is x, x
+    (True, tensor([0., 2.]))
+    """
+    return relu(input, inplace=True)
+
+
+def elu_(input: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    """``elu(input, alpha, inplace=True)``."""
+    return elu(input, alpha, inplace=True)
+
+
+def celu_(input: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    """``celu(input, alpha, inplace=True)``."""
+    return celu(input, alpha, inplace=True)
+
+
+def selu_(input: torch.Tensor) -> torch.Tensor:
+    """``selu(input, inplace=True)``."""
+    return selu(input, inplace=True)
+
+
+def leaky_relu_(input: torch.Tensor, negative_slope: float = 0.01) -> torch.Tensor:
+    """``leaky_relu(input, negative_slope, inplace=True)``."""
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def hardtanh_(input: torch.Tensor, min_val: float = -1.0, max_val: float = 1.0) -> torch.Tensor:
+    """``hardtanh(input, min_val, max_val, inplace=True)``; as torch's kernel (which, unlike
+    ``F.hardtanh``, does not check the bounds), min_val > max_val gives max_val everywhere.
+
+    >>> hardtanh_(torch.tensor([-2.0, 0.7, 3.0]), 1.0, 0.5)
+    tensor([0.5000, 0.5000, 0.5000])
+    """
+    return hardtanh(input, min(min_val, max_val), max_val, inplace=True)

@@ -51,8 +51,11 @@ __all__ = [
     "adaptive_avg_pool2d",
     "adaptive_avg_pool3d",
     "adaptive_max_pool1d",
+    "adaptive_max_pool1d_with_indices",
     "adaptive_max_pool2d",
+    "adaptive_max_pool2d_with_indices",
     "adaptive_max_pool3d",
+    "adaptive_max_pool3d_with_indices",
     "avg_pool1d",
     "avg_pool2d",
     "avg_pool3d",
@@ -60,8 +63,11 @@ __all__ = [
     "lp_pool2d",
     "lp_pool3d",
     "max_pool1d",
+    "max_pool1d_with_indices",
     "max_pool2d",
+    "max_pool2d_with_indices",
     "max_pool3d",
+    "max_pool3d_with_indices",
     "max_unpool1d",
     "max_unpool2d",
     "max_unpool3d",
@@ -782,3 +788,99 @@ def max_unpool3d(
     torch.Size([3, 4, 4, 4])
     """
     return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 3, "max_unpool3d")
+
+
+# torch.nn.functional's *_with_indices spellings: the pooling with return_indices=True, whatever
+# return_indices says (torch's ignore it too).
+
+
+def max_pool1d_with_indices(
+    input: torch.Tensor,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: IntOrTuple = 0,
+    dilation: IntOrTuple = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> tuple[torch.Tensor, Indices]:
+    """``max_pool1d(..., return_indices=True)``: (values, flat argmax indices).
+
+    >>> max_pool1d_with_indices(torch.tensor([[1., 3., 2., 5.]]), 2)
+    (tensor([[3., 5.]]), tensor([[1, 3]]))
+    """
+    return cast(
+        tuple[torch.Tensor, Indices],
+        _max_pool(
+            input, kernel_size, stride, padding, dilation, ceil_mode, True, 1, "max_pool1d_with_indices"
+        ),
+    )
+
+
+def max_pool2d_with_indices(
+    input: torch.Tensor,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: IntOrTuple = 0,
+    dilation: IntOrTuple = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> tuple[torch.Tensor, Indices]:
+    """``max_pool2d(..., return_indices=True)``."""
+    return cast(
+        tuple[torch.Tensor, Indices],
+        _max_pool(
+            input, kernel_size, stride, padding, dilation, ceil_mode, True, 2, "max_pool2d_with_indices"
+        ),
+    )
+
+
+def max_pool3d_with_indices(
+    input: torch.Tensor,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: IntOrTuple = 0,
+    dilation: IntOrTuple = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> tuple[torch.Tensor, Indices]:
+    """``max_pool3d(..., return_indices=True)``."""
+    return cast(
+        tuple[torch.Tensor, Indices],
+        _max_pool(
+            input, kernel_size, stride, padding, dilation, ceil_mode, True, 3, "max_pool3d_with_indices"
+        ),
+    )
+
+
+def adaptive_max_pool1d_with_indices(
+    input: torch.Tensor, output_size: IntOrTuple, return_indices: bool = False
+) -> tuple[torch.Tensor, Indices]:
+    """``adaptive_max_pool1d(..., return_indices=True)``.
+
+    >>> adaptive_max_pool1d_with_indices(torch.tensor([[1., 5., 3., 4.]]), 2)
+    (tensor([[5., 4.]]), tensor([[1, 3]]))
+    """
+    return cast(
+        tuple[torch.Tensor, Indices],
+        _adaptive_max_pool(input, output_size, True, 1, "adaptive_max_pool1d_with_indices"),
+    )
+
+
+def adaptive_max_pool2d_with_indices(
+    input: torch.Tensor, output_size, return_indices: bool = False
+) -> tuple[torch.Tensor, Indices]:
+    """``adaptive_max_pool2d(..., return_indices=True)``."""
+    return cast(
+        tuple[torch.Tensor, Indices],
+        _adaptive_max_pool(input, output_size, True, 2, "adaptive_max_pool2d_with_indices"),
+    )
+
+
+def adaptive_max_pool3d_with_indices(
+    input: torch.Tensor, output_size, return_indices: bool = False
+) -> tuple[torch.Tensor, Indices]:
+    """``adaptive_max_pool3d(..., return_indices=True)``."""
+    return cast(
+        tuple[torch.Tensor, Indices],
+        _adaptive_max_pool(input, output_size, True, 3, "adaptive_max_pool3d_with_indices"),
+    )
