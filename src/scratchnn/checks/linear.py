@@ -55,3 +55,64 @@ register(
 )
 register("mm", F.mm, torch.mm, [shapes((2, 3), (3, 4)), shapes((1, 5), (5, 1))])
 register("bmm", F.bmm, torch.bmm, [shapes((5, 2, 3), (5, 3, 4)), shapes((1, 1, 5), (1, 5, 2))])
+
+
+def scaled(*shapes, **kwargs):
+    def make(generator: torch.Generator):
+        return tuple(torch.randn(*s, generator=generator, dtype=torch.float64) for s in shapes), dict(kwargs)
+
+    return make
+
+
+register("mv", F.mv, torch.mv, [shapes((2, 3), (3,)), shapes((1, 5), (5,))])
+register(
+    "addmm",
+    F.addmm,
+    torch.addmm,
+    [
+        scaled((2, 4), (2, 3), (3, 4)),
+        scaled((4,), (2, 3), (3, 4), beta=0.5, alpha=-2.0),
+        scaled((1, 1), (2, 3), (3, 4), beta=0),
+    ],
+)
+register(
+    "addmv",
+    F.addmv,
+    torch.addmv,
+    [scaled((2,), (2, 3), (3,)), scaled((1,), (2, 3), (3,), beta=2.0, alpha=0.5)],
+)
+register(
+    "baddbmm",
+    F.baddbmm,
+    torch.baddbmm,
+    [scaled((5, 2, 4), (5, 2, 3), (5, 3, 4)), scaled((2, 4), (5, 2, 3), (5, 3, 4), beta=0.0, alpha=1.5)],
+)
+register(
+    "addbmm",
+    F.addbmm,
+    torch.addbmm,
+    [scaled((2, 4), (5, 2, 3), (5, 3, 4)), scaled((4,), (5, 2, 3), (5, 3, 4), beta=-1.0, alpha=0.5)],
+)
+
+
+def equation(spec, *shapes):
+    def make(generator: torch.Generator):
+        return (spec, *(torch.randn(*s, generator=generator, dtype=torch.float64) for s in shapes)), {}
+
+    return make
+
+
+register(
+    "einsum",
+    F.einsum,
+    torch.einsum,
+    [
+        equation("ij,jk->ik", (2, 3), (3, 4)),
+        equation("bij,bjk", (5, 2, 3), (5, 3, 4)),
+        equation("ii->i", (3, 3)),
+        equation("...ij,...jk->...ik", (5, 1, 2, 3), (7, 3, 4)),
+        equation("ij,jk,kl->il", (2, 3), (3, 4), (4, 5)),
+        equation("i,j->ij", (3,), (4,)),
+        equation("ijk->", (2, 3, 4)),
+    ],
+)
