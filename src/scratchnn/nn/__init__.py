@@ -24,11 +24,14 @@ from .activation import (
     Tanhshrink,
 )
 from .bilinear import Bilinear
-from .conv import Conv1d, Conv2d, Conv3d
+from .conv import Conv1d, Conv2d, Conv3d, LazyConv1d, LazyConv2d, LazyConv3d
 from .conv_transpose import (
     ConvTranspose1d,
     ConvTranspose2d,
     ConvTranspose3d,
+    LazyConvTranspose1d,
+    LazyConvTranspose2d,
+    LazyConvTranspose3d,
     conv_transpose_to_subpixel,
 )
 from .dropout import (
@@ -46,7 +49,7 @@ from .embedding import (
 from .flatten import Flatten, Unflatten
 from .fold import Fold, Unfold
 from .interpolate import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
-from .linear import Identity, Linear
+from .linear import Identity, LazyLinear, Linear
 from .multihead import MultiheadAttention
 from .normalization import (
     BatchNorm1d,
@@ -57,6 +60,12 @@ from .normalization import (
     InstanceNorm2d,
     InstanceNorm3d,
     LayerNorm,
+    LazyBatchNorm1d,
+    LazyBatchNorm2d,
+    LazyBatchNorm3d,
+    LazyInstanceNorm1d,
+    LazyInstanceNorm2d,
+    LazyInstanceNorm3d,
     LocalResponseNorm,
     RMSNorm,
 )
@@ -221,4 +230,19 @@ __all__ += [  # padding
     "ZeroPad1d",
     "ZeroPad2d",
     "ZeroPad3d",
+]
+__all__ += [  # lazy modules: their size arguments read from the first input
+    "LazyBatchNorm1d",
+    "LazyBatchNorm2d",
+    "LazyBatchNorm3d",
+    "LazyConv1d",
+    "LazyConv2d",
+    "LazyConv3d",
+    "LazyConvTranspose1d",
+    "LazyConvTranspose2d",
+    "LazyConvTranspose3d",
+    "LazyInstanceNorm1d",
+    "LazyInstanceNorm2d",
+    "LazyInstanceNorm3d",
+    "LazyLinear",
 ]
