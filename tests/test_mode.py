@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import scratchnn
 import scratchnn.functional as F
 from helpers import assert_close, assert_matches_torch
-from scratchnn.mode import NativeFallbackError, is_layer_op, native_name, routing_table
+from scratchnn.mode import NativeFallbackError, is_layer_op, routing_table
 
 f64 = torch.float64
 
