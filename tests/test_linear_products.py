@@ -363,3 +363,170 @@ def test_unroutable_arguments_fall_back():
         out = torch.addmm(torch.randn(2), torch.randn(2, 3), torch.randn(3, 2), out=torch.empty(2, 2))
     assert out.shape == (2, 2) and m.fallback["torch.addmm"] == 1
     assert "takes no argument out" in m.reasons["torch.addmm"]
+
+
+# --- grouped_mm ----------------------------------------------------------------------------------
+
+GROUPED = [  # mat_a, mat_b, offsets (None: both 3-D); rows of 16 bytes, as torch's kernel asks for bf16
+    ((10, 8), (3, 8, 8), [2, 6, 10]),
+    ((10, 8), (3, 8, 8), [0, 6, 10]),  # an empty group
+    ((3, 8, 8), (8, 16), [8, 8, 16]),
+    ((8, 16), (16, 8), [8, 16, 16]),
+    ((8, 16), (16, 8), [0, 16]),
+    ((3, 8, 8), (3, 8, 8), None),
+]
+
+
+def grouped_args(shape_a, shape_b, ends, dtype=torch.float32):
+    offs = None if ends is None else torch.tensor(ends, dtype=torch.int32)
+    return torch.randn(shape_a, dtype=dtype), torch.randn(shape_b, dtype=dtype), offs
+
+
+@pytest.mark.parametrize("shape_a, shape_b, ends", GROUPED)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["f32", "bf16"])
+def test_grouped_mm_matches_torch(shape_a, shape_b, ends, dtype):
+    a, b, offs = grouped_args(shape_a, shape_b, ends, dtype)
+    for grouped_mm in (torch._grouped_mm, torch.nn.functional.grouped_mm):
+        assert_matches_torch(
+            lambda a, b: F.grouped_mm(a, b, offs=offs), lambda a, b, mm=grouped_mm: mm(a, b, offs=offs), a, b
+        )
+
+
+def test_grouped_mm_rows_past_the_last_offset_are_ignored():
+    """Rows of a 2-D mat_a past offs[-1] take part in no group: ours are 0 (torch leaves them unwritten)."""
+    a, b, offs = grouped_args((10, 8), (3, 8, 4), [2, 6, 9])
+    ours, theirs = F.grouped_mm(a, b, offs=offs), torch._grouped_mm(a, b, offs=offs)
+    assert_close(ours[:9], theirs[:9])
+    assert torch.equal(ours[9:], torch.zeros(1, 4))
+    for g, (start, end) in enumerate([(0, 2), (2, 6), (6, 9)]):
+        assert_close(ours[start:end], a[start:end] @ b[g])
+
+
+def test_grouped_mm_in_the_literal_form():
+    a, b, offs = grouped_args((3, 4, 8), (8, 12), [4, 4, 12])
+    fast, literal = in_both_forms(lambda: F.grouped_mm(a, b, offs=offs))
+    assert_close(literal, fast)
+
+
+GROUPED_ERRORS = [
+    (
+        lambda g: g(torch.randn(10), torch.randn(3, 8, 8), offs=torch.tensor([2, 6, 9], dtype=torch.int32)),
+        r"grouped_mm: mat_a has to be 2 or 3d, got 1-D",
+    ),
+    (
+        lambda g: g(
+            torch.randn(10, 8), torch.randn(3, 4, 8), offs=torch.tensor([2, 6, 9], dtype=torch.int32)
+        ),
+        r"grouped_mm: contraction dimension of mat_a and mat_b must match: 8 and 4",
+    ),
+    (
+        lambda g: g(torch.randn(10, 8), torch.randn(3, 8, 8)),
+        r"grouped_mm: offs must be given when an operand is 2-D",
+    ),
+    (
+        lambda g: g(
+            torch.randn(3, 4, 8), torch.randn(3, 8, 8), offs=torch.tensor([1, 2, 3], dtype=torch.int32)
+        ),
+        r"grouped_mm: offs must be given when an operand is 2-D, and only then",
+    ),
+    (lambda g: g(torch.randn(2, 4, 8), torch.randn(3, 8, 8)), r"grouped_mm: batched dimension has to match"),
+    (
+        lambda g: g(torch.randn(10, 8), torch.randn(3, 8, 8), offs=torch.tensor([2, 6, 9])),
+        r"grouped_mm: offs has to be int32, got torch.int64",
+    ),
+    (
+        lambda g: g(
+            torch.randn(10, 8), torch.randn(3, 8, 8), offs=torch.tensor([[2, 6, 9]], dtype=torch.int32)
+        ),
+        r"grouped_mm: offs has to be a non-empty 1-D tensor",
+    ),
+    (
+        lambda g: g(
+            torch.randn(10, 8), torch.randn(2, 8, 8), offs=torch.tensor([2, 6, 9], dtype=torch.int32)
+        ),
+        r"grouped_mm: 3 offsets for 2 groups",
+    ),
+    (
+        lambda g: g(
+            torch.randn(10, 8),
+            torch.randn(3, 8, 8, dtype=torch.bfloat16),
+            offs=torch.tensor([2, 6, 9], dtype=torch.int32),
+        ),
+        r"grouped_mm: expected the same dtype for mat_a, mat_b",
+    ),
+    (
+        lambda g: g(
+            torch.randn(10, 8, dtype=torch.float64),
+            torch.randn(3, 8, 8, dtype=torch.float64),
+            offs=torch.tensor([2, 6, 9], dtype=torch.int32),
+        ),
+        r"grouped_mm: expected mat_a to be Float32, BFloat16 or Float16, got torch.float64",
+    ),
+    (
+        lambda g: g(
+            torch.randn(10, 8),
+            torch.randn(3, 8, 8),
+            offs=torch.tensor([2, 6, 9], dtype=torch.int32),
+            bias=torch.randn(3, 8),
+        ),
+        r"grouped_mm: bias is not supported",
+    ),
+    (
+        lambda g: g(
+            torch.randn(10, 8, dtype=torch.bfloat16),
+            torch.randn(3, 8, 8, dtype=torch.bfloat16),
+            offs=torch.tensor([2, 6, 9], dtype=torch.int32),
+            out_dtype=torch.float32,
+        ),
+        r"grouped_mm: out_dtype must match mat_a's dtype torch.bfloat16",
+    ),
+]
+
+
+@pytest.mark.parametrize("call, message", GROUPED_ERRORS)
+def test_grouped_mm_errors_have_torchs_types(call, message):
+    with pytest.raises(RuntimeError):
+        call(torch._grouped_mm)
+    with pytest.raises(RuntimeError, match=message):
+        call(F.grouped_mm)
+
+
+def test_grouped_mm_refuses_offsets_torch_leaves_undefined():
+    a, b = torch.randn(10, 8), torch.randn(3, 8, 8)
+    for ends in ([6, 2, 9], [2, 6, 12]):
+        with pytest.raises(RuntimeError, match=r"grouped_mm: offs must be non-decreasing and at most 10"):
+            F.grouped_mm(a, b, offs=torch.tensor(ends, dtype=torch.int32))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    kind=st.sampled_from(["2x3", "3x2", "2x2", "3x3"]),
+    groups=st.integers(1, 3),
+    cuts=st.lists(st.integers(0, 3), min_size=3, max_size=3),
+)
+def test_random_groupings(kind, groups, cuts):
+    """Random group sizes (empty ones included), every operand layout: the same values and
+    gradients as torch (sizes are multiples of 4, the alignment torch's kernel asks for)."""
+    ends = torch.tensor(cuts[:groups]).mul(4).cumsum(0).to(torch.int32)
+    total = max(int(ends[-1]), 4)
+    ends[-1] = total  # the cut dim ends at the last offset
+    shapes = {
+        "2x3": ((total, 8), (groups, 8, 4)),
+        "3x2": ((groups, 4, 8), (8, total)),
+        "2x2": ((4, total), (total, 8)),
+        "3x3": ((groups, 4, 8), (groups, 8, 4)),
+    }[kind]
+    offs = None if kind == "3x3" else ends
+    a, b = torch.randn(shapes[0]), torch.randn(shapes[1])
+    assert_matches_torch(
+        lambda a, b: F.grouped_mm(a, b, offs=offs), lambda a, b: torch._grouped_mm(a, b, offs=offs), a, b
+    )
+
+
+def test_grouped_mm_is_routed():
+    a, b, offs = grouped_args((10, 8), (3, 8, 4), [2, 6, 10])
+    with scratchnn.mode(strict=True) as m:
+        torch._grouped_mm(a, b, offs=offs)
+        torch._grouped_mm(a, b, offs)
+        torch.nn.functional.grouped_mm(a, b, offs=offs)
+    assert m.routed["grouped_mm"] == 3

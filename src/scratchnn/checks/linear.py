@@ -116,3 +116,42 @@ register(
         equation("ijk->", (2, 3, 4)),
     ],
 )
+
+
+def grouped(shape_a, shape_b, ends):
+    """float32 operands (torch's grouped_mm takes no float64); the output up to the last offset."""
+
+    def make(generator: torch.Generator):
+        a = torch.randn(*shape_a, generator=generator, dtype=torch.float32)
+        b = torch.randn(*shape_b, generator=generator, dtype=torch.float32)
+        offs = None if ends is None else torch.tensor(ends, dtype=torch.int32)
+        return (a, b), {"offs": offs}
+
+    return make
+
+
+def defined_part(grouped_mm):
+    """``grouped_mm`` without the rows (columns) past the last offset, which torch leaves unwritten."""
+
+    def call(a, b, offs=None):
+        out = grouped_mm(a, b, offs=offs)
+        if offs is None or a.ndim == b.ndim:
+            return out
+        end = int(offs[-1])
+        return out[:end] if a.ndim == 2 else out[:, :end]
+
+    return call
+
+
+register(
+    "grouped_mm",
+    defined_part(F.grouped_mm),
+    defined_part(torch_F.grouped_mm),
+    [
+        grouped((10, 8), (3, 8, 4), [2, 6, 10]),  # (rows past the last offset: torch's gradient is undefined)
+        grouped((3, 4, 8), (8, 12), [4, 4, 12]),
+        grouped((4, 12), (12, 8), [4, 8, 12]),
+        grouped((3, 4, 8), (3, 8, 4), None),
+    ],
+    dtype=torch.float32,
+)

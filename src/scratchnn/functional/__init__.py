@@ -52,7 +52,7 @@ from .embedding import (
 )
 from .fold import fold, unfold
 from .interpolate import interpolate, upsample, upsample_bilinear, upsample_nearest
-from .linear import addbmm, addmm, addmv, baddbmm, bmm, einsum, linear, matmul, mm, mv
+from .linear import addbmm, addmm, addmv, baddbmm, bmm, einsum, grouped_mm, linear, matmul, mm, mv
 from .morphology import closing2d, dilation2d, erosion2d, gradient2d, opening2d, tophat2d
 from .multihead import multi_head_attention_forward
 from .normalization import (
@@ -213,5 +213,6 @@ __all__ += [  # the tensor products torch has beside matmul
     "addmv",
     "baddbmm",
     "einsum",
+    "grouped_mm",
     "mv",
 ]

@@ -20,7 +20,19 @@ from .._args import check_rank, check_same_dtype, fail
 from .._contract import contract, current_form
 from .._trace import is_recording
 
-__all__ = ["addbmm", "addmm", "addmv", "baddbmm", "bmm", "einsum", "linear", "matmul", "mm", "mv"]
+__all__ = [
+    "addbmm",
+    "addmm",
+    "addmv",
+    "baddbmm",
+    "bmm",
+    "einsum",
+    "grouped_mm",
+    "linear",
+    "matmul",
+    "mm",
+    "mv",
+]
 
 
 def linear(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
@@ -460,3 +472,123 @@ def _output_names(axes: list[list[str]], output: list[str] | None) -> list[str]:
         once = [axis for axis, count in counts.items() if count == 1 and len(axis) == 1]
         return broadcast + sorted(once, key=_LETTERS.index)
     return [name for item in output for name in (broadcast if item == "..." else [item])]
+
+
+# ---------------------------------------------------------------------------------------------
+# grouped_mm: one matrix product per group, the groups of a 2-D operand cut by offsets.
+
+_GROUPED_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
+
+
+def grouped_mm(
+    mat_a: torch.Tensor,
+    mat_b: torch.Tensor,
+    *,
+    offs: torch.Tensor | None = None,
+    bias: torch.Tensor | None = None,
+    out_dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """``torch.nn.functional.grouped_mm`` (``torch._grouped_mm``): a matrix product per group g,
+    a 2-D operand cut into groups along one dim by the int32 end offsets ``offs`` (group g is
+    ``[offs[g-1], offs[g])``, the first starting at 0; what lies beyond ``offs[-1]`` is ignored).
+
+    Legend: g groups, m n rows and columns of a product, k the contracted dim.
+
+        a (M, k)    · b (g, k, n) → (M, n)     rows of a cut: out[rows_g] = a[rows_g] @ b[g]
+        a (g, m, k) · b (k, N)    → (m, N)     columns of b cut: out[:, cols_g] = a[g] @ b[:, cols_g]
+        a (m, K)    · b (K, n)    → (g, m, n)  k cut: out[g] = a[:, ks_g] @ b[ks_g]
+        a (g, m, k) · b (g, k, n) → (g, m, n)  no offs: a batched product
+
+    Rows (or columns) beyond ``offs[-1]`` are 0 here, where torch leaves them unwritten. As in
+    torch 2.13 on the CPU: float32, bfloat16 and float16 only, no ``bias``, ``out_dtype`` only as
+    ``mat_a``'s dtype. Offsets that decrease or run past their dim are refused (torch reads
+    undefined memory there).
+
+    >>> a, b = torch.randn(5, 3), torch.randn(2, 3, 4)
+    >>> out = grouped_mm(a, b, offs=torch.tensor([2, 5], dtype=torch.int32))
+    >>> torch.allclose(out[2:], a[2:] @ b[1], atol=1e-6), out.shape
+    (True, torch.Size([5, 4]))
+    """
+    _check_grouped(mat_a, mat_b, offs, bias, out_dtype)
+    if offs is None:  # both 3-D
+        return contract("g m k, g k n -> g m n", mat_a, mat_b)
+    ends = [int(end) for end in offs.tolist()]
+    starts = [0, *ends[:-1]]
+    if mat_a.ndim == 2 and mat_b.ndim == 3:  # rows of a by group
+        pieces = [
+            contract("m k, k n -> m n", mat_a[s:e], mat_b[g]) for g, (s, e) in enumerate(zip(starts, ends))
+        ]
+        rest = mat_a.new_zeros(mat_a.shape[0] - ends[-1], mat_b.shape[-1])
+        return torch.cat([*pieces, rest], dim=0)
+    if mat_a.ndim == 3 and mat_b.ndim == 2:  # columns of b by group
+        pieces = [
+            contract("m k, k n -> m n", mat_a[g], mat_b[:, s:e]) for g, (s, e) in enumerate(zip(starts, ends))
+        ]
+        rest = mat_b.new_zeros(mat_a.shape[1], mat_b.shape[1] - ends[-1])
+        return torch.cat([*pieces, rest], dim=1)
+    pieces = [
+        contract("m k, k n -> m n", mat_a[:, s:e], mat_b[s:e]) for s, e in zip(starts, ends)
+    ]  # k by group
+    return torch.stack(pieces)
+
+
+def _check_grouped(
+    mat_a: torch.Tensor,
+    mat_b: torch.Tensor,
+    offs: torch.Tensor | None,
+    bias: torch.Tensor | None,
+    out_dtype: torch.dtype | None,
+) -> None:
+    shapes = {"mat_a": ("[g] m k", mat_a.shape), "mat_b": ("[g] k n", mat_b.shape)}
+    for name, mat in (("mat_a", mat_a), ("mat_b", mat_b)):
+        if mat.ndim not in (2, 3):
+            raise fail(RuntimeError, "grouped_mm", f"{name} has to be 2 or 3d, got {mat.ndim}-D", shapes)
+        if mat.dtype not in _GROUPED_DTYPES:
+            raise RuntimeError(
+                f"grouped_mm: expected {name} to be Float32, BFloat16 or Float16, got {mat.dtype}"
+            )
+    check_same_dtype("grouped_mm", mat_a=mat_a, mat_b=mat_b)
+    if bias is not None:
+        raise RuntimeError("grouped_mm: bias is not supported (as in torch 2.13)")
+    if out_dtype is not None and out_dtype != mat_a.dtype:
+        raise RuntimeError(f"grouped_mm: out_dtype must match mat_a's dtype {mat_a.dtype}, got {out_dtype}")
+    if mat_a.shape[-1] != mat_b.shape[-2]:
+        raise fail(
+            RuntimeError,
+            "grouped_mm",
+            f"contraction dimension of mat_a and mat_b must match: {mat_a.shape[-1]} and {mat_b.shape[-2]}",
+            shapes,
+        )
+    both_3d = mat_a.ndim == 3 and mat_b.ndim == 3
+    if both_3d != (offs is None):
+        raise fail(
+            RuntimeError,
+            "grouped_mm",
+            "offs must be given when an operand is 2-D, and only then",
+            shapes,
+        )
+    if offs is None:  # both 3-D
+        if mat_a.shape[0] != mat_b.shape[0]:
+            raise fail(RuntimeError, "grouped_mm", "batched dimension has to match", shapes)
+        return
+    if offs.dtype != torch.int32:
+        raise RuntimeError(f"grouped_mm: offs has to be int32, got {offs.dtype}")
+    if offs.ndim != 1 or offs.numel() == 0:
+        raise RuntimeError(
+            f"grouped_mm: offs has to be a non-empty 1-D tensor, got shape {tuple(offs.shape)}"
+        )
+    groups = mat_b.shape[0] if mat_b.ndim == 3 else mat_a.shape[0] if mat_a.ndim == 3 else offs.numel()
+    if offs.numel() != groups:
+        raise fail(
+            RuntimeError,
+            "grouped_mm",
+            f"{offs.numel()} offsets for {groups} groups: matrix batch sizes have to match",
+            shapes,
+        )
+    length = mat_a.shape[0] if mat_b.ndim == 3 else mat_b.shape[1] if mat_a.ndim == 3 else mat_a.shape[1]
+    ends = offs.tolist()
+    if any(b < a for a, b in zip([0, *ends], ends)) or ends[-1] > length:
+        raise RuntimeError(
+            f"grouped_mm: offs must be non-decreasing and at most {length} (the length of the cut dim), "
+            f"got offs={ends}"
+        )
