@@ -392,8 +392,9 @@ def _routing_table(exported: tuple[tuple[str, Any], ...]) -> dict[Callable, Rout
         if name == "einsum" and torch.einsum not in table:  # einsum(*args): passed on as given
             table[torch.einsum] = Route(name, "torch.einsum", _variadic(name, target))
         if name == "grouped_mm":  # torch._grouped_mm(self, mat2, offs, bias, out_dtype), renamed
-            names = ("mat_a", "mat_b", "offs", "bias", "out_dtype")
-            add("torch._grouped_mm", name, target, _Signature(names, frozenset(names), frozenset(names[:2])))
+            spelled = ("mat_a", "mat_b", "offs", "bias", "out_dtype")
+            signature = _Signature(spelled, frozenset(spelled), frozenset(spelled[:2]))
+            add("torch._grouped_mm", name, target, signature)
     return table
 
 
