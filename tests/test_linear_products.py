@@ -77,6 +77,11 @@ def test_integer_operands_match_torch():
     a, b, c = torch.arange(4).view(2, 2), torch.arange(6).view(2, 3), torch.arange(6).view(3, 2)
     assert torch.equal(F.addmm(a, b, c, beta=2, alpha=3), torch.addmm(a, b, c, beta=2, alpha=3))
     assert torch.equal(F.mv(b, torch.arange(3)), torch.mv(b, torch.arange(3)))
+    # torch reads beta and alpha as ints for integer tensors: 0.5 → 0 (input dropped), 1.5 → 1
+    for beta, alpha in [(0.5, 1), (1, 1.5), (2.7, -1.2)]:
+        assert torch.equal(
+            F.addmm(a, b, c, beta=beta, alpha=alpha), torch.addmm(a, b, c, beta=beta, alpha=alpha)
+        )
 
 
 def test_mv_matches_torch():
@@ -247,6 +252,14 @@ def test_einsum_errors_have_torchs_types(equation, shapes, error, message):
         torch.einsum(equation, *operands)
     with pytest.raises(error, match=message):
         F.einsum(equation, *operands)
+
+
+def test_einsum_operands_of_different_dtypes():
+    a, b = torch.randn(2, 3), torch.randn(3, 4, dtype=torch.float64)
+    with pytest.raises(RuntimeError):
+        torch.einsum("ij,jk", a, b)
+    with pytest.raises(RuntimeError, match=r"einsum: expected the same dtype for operand 0, operand 1"):
+        F.einsum("ij,jk", a, b)
 
 
 def test_einsum_without_operands():

@@ -210,7 +210,10 @@ def _scaled(term: torch.Tensor, scale: Any) -> torch.Tensor:
 def _add_scaled(
     op: str, input: torch.Tensor, product: torch.Tensor, beta: Any, alpha: Any, drop_product: bool = True
 ) -> torch.Tensor:
-    """``beta · input + alpha · product``, ``input`` broadcast to the product's shape."""
+    """``beta · input + alpha · product``, ``input`` broadcast to the product's shape; for integer
+    tensors beta and alpha are truncated to ints, as torch's kernels read them."""
+    if not (product.is_floating_point() or product.is_complex()):
+        beta, alpha = int(beta), int(alpha)
     try:
         input = input.expand(product.shape)
     except RuntimeError:
@@ -333,6 +336,7 @@ def einsum(equation: Any, *operands: Any) -> torch.Tensor:
     for i, operand in enumerate(operands):
         if not isinstance(operand, torch.Tensor):
             raise TypeError(f"einsum: operand {i} must be a Tensor, got {type(operand).__name__}")
+    check_same_dtype("einsum", **{f"operand {i}": operand for i, operand in enumerate(operands)})
     terms, output = _parse_equation(equation, operands)
     axes = [_named(term, operand, equation) for term, operand in zip(terms, operands)]
     names = _output_names(axes, output)
