@@ -257,6 +257,34 @@ def test_transformer_layers_never_take_the_fused_fast_path(monkeypatch):
     assert type(back) is nn.TransformerEncoder and type(back.layers[1]) is nn.TransformerEncoderLayer
 
 
+def test_transformer_padding_and_lazy_modules_are_converted():
+    torch.manual_seed(0)
+    model = nn.ModuleDict(
+        {
+            "front": nn.Sequential(nn.ReflectionPad1d(1), nn.LazyConv1d(8, 3), nn.ZeroPad1d((0, 1))),
+            "transformer": nn.Transformer(8, 2, 1, 1, 16, dropout=0.0, batch_first=True),
+        }
+    )
+    converted, report = scratchnn.convert(model, inplace=True)  # in place: lazy parameters cannot be copied
+    assert report.ok
+    kinds = {path: new for path, _, new in report.converted}
+    assert (
+        kinds["front.0"] == "scratchnn.nn.ReflectionPad1d" and kinds["front.1"] == "scratchnn.nn.LazyConv1d"
+    )
+    assert kinds["transformer"] == "scratchnn.nn.Transformer"
+    assert kinds["transformer.encoder.layers.0"] == "scratchnn.nn.TransformerEncoderLayer"
+    assert kinds["transformer.decoder.layers.0.multihead_attn"] == "scratchnn.nn.MultiheadAttention"
+    x = torch.randn(2, 3, 6)
+    features = converted["front"](x).transpose(1, 2)  # (b, positions, 8)
+    assert type(converted["front"][1]) is snn.Conv1d  # materialized as the scratch class
+    mask = nn.Transformer.generate_square_subsequent_mask(4)
+    out = converted["transformer"](features, features[:, :4], tgt_mask=mask)
+    back, _ = scratchnn.convert(converted, to="torch")
+    assert type(back["front"][1]) is nn.Conv1d and type(back["transformer"]) is nn.Transformer
+    assert_close(back["front"](x).transpose(1, 2), features)
+    assert_close(back["transformer"](features, features[:, :4], tgt_mask=mask), out)
+
+
 # Constructor arguments for the twins, by class name without its 1d/2d/3d suffix (default: none).
 EXAMPLE_ARGS = {
     "Conv": (4, 6, 3),

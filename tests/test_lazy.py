@@ -161,3 +161,10 @@ def test_random_conv_configurations(in_channels, out_channels, groups, kernel, s
     torch.manual_seed(0)
     ours = getattr(snn, name)(out_channels, kernel, stride=stride, groups=groups, dtype=torch.float64)
     assert_close(ours(x), expected)
+
+
+def test_gradcheck_after_materializing():
+    conv = snn.LazyConvTranspose1d(2, 3, stride=2, dtype=torch.float64)
+    x = torch.randn(1, 3, 4, dtype=torch.float64, requires_grad=True)
+    conv(x)  # materializes
+    assert torch.autograd.gradcheck(conv, (x,))

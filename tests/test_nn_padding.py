@@ -114,3 +114,9 @@ def test_random_configurations(name, sizes, amounts, batched):
         return
     assert expected is not None
     assert_matches_torch(ours, theirs, x)
+
+
+@pytest.mark.parametrize("name", ["ReflectionPad2d", "CircularPad1d", "ConstantPad3d"])
+def test_gradcheck(name):
+    x = torch.randn((1, 2, 3, 3, 3)[: rank(name) + 2], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(build(snn, name, (1, 2, 2, 0, 1, -1)[: 2 * rank(name)]), (x,))
