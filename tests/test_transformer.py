@@ -244,6 +244,8 @@ def test_activation_callables_and_strings():
     assert snn.TransformerEncoderLayer(E, H).activation is F.relu
     assert snn.TransformerEncoderLayer(E, H, activation="gelu").activation is F.gelu
     assert snn.TransformerDecoderLayer(E, H, activation="gelu").activation is F.gelu
+    assert snn.TransformerEncoderLayer(E, H, activation=torch_F.gelu).activation is F.gelu  # the scratch twin
+    assert snn.TransformerDecoderLayer(E, H, activation=torch.tanh).activation is torch.tanh
     for activation, flag in [("relu", 1), ("gelu", 2), (torch_F.gelu, 2), (nn.ReLU(), 1), (torch.tanh, 0)]:
         ours, theirs = (
             snn.TransformerEncoderLayer(E, H, activation=activation),

@@ -49,8 +49,12 @@ def _generate_square_subsequent_mask(
 
 
 def _activation(activation: Activation) -> Callable[[torch.Tensor], torch.Tensor]:
-    """torch's legacy strings "relu"/"gelu" as scratch functions; a callable as it is."""
+    """torch's legacy strings "relu"/"gelu" as scratch functions; a torch.nn.functional function
+    as its scratch twin (as :func:`scratchnn.convert` points it); any other callable as it is."""
     if not isinstance(activation, str):
+        name = getattr(activation, "__name__", None)
+        if isinstance(name, str) and name in F.__all__ and getattr(torch_F, name, None) is activation:
+            return getattr(F, name)
         return activation
     if activation == "relu":
         return F.relu
