@@ -223,21 +223,26 @@ def test_gradcheck_on_a_tiny_decoder_layer():
     assert torch.autograd.gradcheck(lambda t, m: layer(t, m, tgt_mask=mask), (tgt, memory))
 
 
-def test_eval_without_grad_is_torchs_python_path():
-    """Where torch would take its fused kernels (eval, no grad), ours still runs the Python path;
-    with torch's fast path off, both agree (padded positions too)."""
+@pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors")
+@pytest.mark.parametrize("norm", [False, True], ids=["no norm", "norm"])
+def test_eval_without_grad_matches_torchs_fast_paths(norm):
+    """Where torch takes its nested-tensor encoder (eval, no grad, left-aligned padding), padded
+    positions are 0 before the norm; ours zero them too. With padding that is not left-aligned torch
+    runs its fused layer, whose values agree with ours."""
+    layer = nn.TransformerEncoderLayer(E, H, FF, dropout=0.0, batch_first=True, dtype=torch.float64)
     theirs, ours = twins(
-        "TransformerEncoder",
-        nn.TransformerEncoderLayer(E, H, FF, dropout=0.0, batch_first=True, dtype=torch.float64),
-        2,
+        "TransformerEncoder", layer, 2, norm=nn.LayerNorm(E, dtype=torch.float64) if norm else None
     )
     x = sequence(S, batch_first=True)
-    padding = torch.tensor([[False] * S] + [[False] * 3 + [True] * 2] * (B - 1))
+    left_aligned = torch.tensor([[False] * S] + [[False] * 3 + [True] * 2] * (B - 1))
+    scattered = torch.tensor([[False] * S] + [[True] + [False] * (S - 1)] * (B - 1))
     with torch.no_grad():
-        out = ours(x, src_key_padding_mask=padding)
-        with torch_python_path():
-            expected = theirs(x, src_key_padding_mask=padding)
-    assert_close(out, expected)
+        for padding in (left_aligned, scattered):
+            assert_close(ours(x, src_key_padding_mask=padding), theirs(x, src_key_padding_mask=padding))
+    expected = theirs(x, src_key_padding_mask=left_aligned)  # with gradients: the Python path, no zeros
+    assert_close(ours(x, src_key_padding_mask=left_aligned), expected)
+    if not norm:
+        assert expected[1, -1].abs().sum() > 0
 
 
 def test_activation_callables_and_strings():

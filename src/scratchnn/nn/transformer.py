@@ -8,8 +8,10 @@ scratchnn's :class:`MultiheadAttention`, :class:`Linear`, :class:`Dropout` and :
     feed_forward(x) = dropout2(linear2(dropout(activation(linear1(x)))))
 
 There is no fused fast path: torch's ``_transformer_encoder_layer_fwd`` and its nested-tensor
-encoder (eval mode, no gradients) are never taken, so padded positions hold the computed values
-where torch's nested-tensor path would write zeros. Masks are torch's: True or -inf = may NOT attend.
+encoder (eval mode, no gradients) are never run. Where torch's encoder would take the nested-tensor
+path, its padded positions come out as 0 (before ``norm``), and so do ours; torch's fused layer
+alone gives NaN for a sequence that is all padding, where its Python path (and ours) does not.
+Masks are torch's: True or -inf = may NOT attend.
 """
 
 from __future__ import annotations
@@ -321,7 +323,8 @@ def _why_no_nested_tensor(layer: nn.Module) -> str:
 class TransformerEncoder(nn.Module):
     """``torch.nn.TransformerEncoder``: ``num_layers`` deep copies of ``encoder_layer`` in
     ``layers``, then ``norm`` if given. ``enable_nested_tensor`` and ``mask_check`` are kept (and
-    warned about) as torch does, but steer nothing: there is no nested-tensor path here.
+    warned about) as torch does; there is no nested-tensor path here, but where torch would take
+    it, the padded positions are zeroed as torch's are.
 
     >>> layer = TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0)
     >>> encoder = TransformerEncoder(layer, 2, enable_nested_tensor=False)
@@ -374,7 +377,34 @@ class TransformerEncoder(nn.Module):
             output = layer(
                 output, src_mask=mask, is_causal=is_causal, src_key_padding_mask=src_key_padding_mask
             )
+        if src_key_padding_mask is not None and self._torch_would_nest(src, mask, src_key_padding_mask):
+            # torch computes only the real tokens (a nested tensor) and pads the result with zeros
+            padded = src_key_padding_mask != 0  # (b, s): True where a token is padding
+            output = output.masked_fill(padded.unsqueeze(-1), 0.0)  # (b, s, e)
         return output if self.norm is None else self.norm(output)
+
+    def _torch_would_nest(self, src: torch.Tensor, mask: torch.Tensor | None, padding: torch.Tensor) -> bool:
+        """Whether torch's encoder would take its nested-tensor path (eval mode, no gradients, a
+        batch-first (b, s, e) input with a left-aligned key padding mask and no attn mask …), where
+        padded positions come out as 0. The values of the real tokens are the same either way."""
+        first: Any = self.layers[0]
+        if not (torch.backends.mha.get_fastpath_enabled() and getattr(self, "use_nested_tensor", False)):
+            return False
+        if first.training or src.dim() != 3 or src.is_nested or mask is not None:
+            return False
+        if getattr(self, "mask_check", True):
+            keep = padding == 0  # (b, s): True for real tokens, which must come first in each row
+            if torch.compiler.is_compiling() or not bool(
+                (keep.int().cummin(dim=1).values.bool() == keep).all()
+            ):
+                return False
+        devices = ("cpu", "cuda", "xpu", torch.utils.backend_registration._privateuse1_backend_name)
+        weights = [src, *first.parameters()]
+        return (
+            not torch.is_autocast_enabled()
+            and src.device.type in devices
+            and not (torch.is_grad_enabled() and any(tensor.requires_grad for tensor in weights))
+        )
 
 
 class TransformerDecoder(nn.Module):
