@@ -98,6 +98,10 @@ def test_attributes_and_conversion(name, args, kwargs, shape):
     assert type(converted[0]) is getattr(snn, name) and report.ok
     converted(torch.randn(shape, dtype=torch.float64))
     assert type(converted[0]) is getattr(snn, become(name))
+    back, report = scratchnn.convert(nn.Sequential(ours), to="torch", inplace=True)  # and back, uninitialized
+    assert type(back[0]) is getattr(nn, name) and report.ok
+    back(torch.randn(shape, dtype=torch.float64))
+    assert type(back[0]) is getattr(nn, become(name))
 
 
 def test_lazy_instance_norm_defaults_are_torchs():
