@@ -530,9 +530,8 @@ def grouped_mm(
         ]
         rest = mat_b.new_zeros(mat_a.shape[1], mat_b.shape[1] - ends[-1])
         return torch.cat([*pieces, rest], dim=1)
-    pieces = [
-        contract("m k, k n -> m n", mat_a[:, s:e], mat_b[s:e]) for s, e in zip(starts, ends)
-    ]  # k by group
+    # both 2-D: the contracted k by group, one (m, n) product each
+    pieces = [contract("m k, k n -> m n", mat_a[:, s:e], mat_b[s:e]) for s, e in zip(starts, ends)]
     return torch.stack(pieces)
 
 
