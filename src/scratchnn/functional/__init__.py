@@ -1,5 +1,5 @@
-"""Drop-in twins of ``torch.nn.functional`` (and of ``torch.matmul``, ``mm``, ``bmm``, ``mv``, ``addmm``, ``addmv``,
-``baddbmm``, ``addbmm``, ``einsum`` and ``_grouped_mm``), from scratch.
+"""Drop-in twins of ``torch.nn.functional`` (and of ``torch.matmul``, ``mm``, ``bmm``, ``mv``,
+``addmm``, ``addmv``, ``baddbmm``, ``addbmm``, ``einsum`` and ``_grouped_mm``), from scratch.
 
 Each family lives in its own module and is re-exported here flat.
 """
