@@ -13,7 +13,6 @@ import scratchnn
 import scratchnn.functional as F
 import scratchnn.nn as snn
 from helpers import assert_close
-from scratchnn.convert import TransformerEncoderLayer
 
 f64 = torch.float64
 
@@ -229,9 +228,11 @@ def test_transformer_layers_never_take_the_fused_fast_path(monkeypatch):
     encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True), 2)
     encoder.eval()
     converted, report = scratchnn.convert(encoder)
-    assert type(converted.layers[0]) is TransformerEncoderLayer
-    assert isinstance(converted.layers[0], nn.TransformerEncoderLayer)
-    assert ("", "TransformerEncoder", "scratchnn.convert.TransformerEncoder") in report.converted
+    assert type(converted) is snn.TransformerEncoder
+    assert type(converted.layers[0]) is snn.TransformerEncoderLayer
+    assert type(converted.layers[0].self_attn) is snn.MultiheadAttention
+    assert ("", "TransformerEncoder", "scratchnn.nn.TransformerEncoder") in report.converted
+    assert report.ok
 
     def forbidden(*args, **kwargs):
         raise AssertionError("a fused native kernel ran")
@@ -251,9 +252,38 @@ def test_transformer_layers_never_take_the_fused_fast_path(monkeypatch):
             expected = encoder(x, src_key_padding_mask=padding)
         finally:
             torch.backends.mha.set_fastpath_enabled(True)
-    assert_close(out, expected)
+    # the real tokens as torch computes them; padded ones 0, as torch's nested-tensor path gives them
+    assert_close(out, expected.masked_fill(padding.unsqueeze(-1), 0.0))
     back, _ = scratchnn.convert(converted, to="torch")
     assert type(back) is nn.TransformerEncoder and type(back.layers[1]) is nn.TransformerEncoderLayer
+
+
+def test_transformer_padding_and_lazy_modules_are_converted():
+    torch.manual_seed(0)
+    model = nn.ModuleDict(
+        {
+            "front": nn.Sequential(nn.ReflectionPad1d(1), nn.LazyConv1d(8, 3), nn.ZeroPad1d((0, 1))),
+            "transformer": nn.Transformer(8, 2, 1, 1, 16, dropout=0.0, batch_first=True),
+        }
+    )
+    converted, report = scratchnn.convert(model, inplace=True)  # in place: lazy parameters cannot be copied
+    assert report.ok
+    kinds = {path: new for path, _, new in report.converted}
+    assert (
+        kinds["front.0"] == "scratchnn.nn.ReflectionPad1d" and kinds["front.1"] == "scratchnn.nn.LazyConv1d"
+    )
+    assert kinds["transformer"] == "scratchnn.nn.Transformer"
+    assert kinds["transformer.encoder.layers.0"] == "scratchnn.nn.TransformerEncoderLayer"
+    assert kinds["transformer.decoder.layers.0.multihead_attn"] == "scratchnn.nn.MultiheadAttention"
+    x = torch.randn(2, 3, 6)
+    features = converted["front"](x).transpose(1, 2)  # (b, positions, 8)
+    assert type(converted["front"][1]) is snn.Conv1d  # materialized as the scratch class
+    mask = nn.Transformer.generate_square_subsequent_mask(4)
+    out = converted["transformer"](features, features[:, :4], tgt_mask=mask)
+    back, _ = scratchnn.convert(converted, to="torch")
+    assert type(back["front"][1]) is nn.Conv1d and type(back["transformer"]) is nn.Transformer
+    assert_close(back["front"](x).transpose(1, 2), features)
+    assert_close(back["transformer"](features, features[:, :4], tgt_mask=mask), out)
 
 
 # Constructor arguments for the twins, by class name without its 1d/2d/3d suffix (default: none).
@@ -300,6 +330,19 @@ EXAMPLE_ARGS = {
     "GRUCell": (3, 4),
     "UpsamplingBilinear2d": {"scale_factor": 2},
     "UpsamplingNearest2d": {"scale_factor": 2},
+    "TransformerEncoderLayer": (8, 2, 16),
+    "TransformerDecoderLayer": (8, 2, 16),
+    "TransformerEncoder": (nn.TransformerEncoderLayer(8, 2, 16), 1),
+    "TransformerDecoder": (nn.TransformerDecoderLayer(8, 2, 16), 1),
+    "ConstantPad": (1, 0.5),
+    "ZeroPad": (1,),
+    "ReflectionPad": (1,),
+    "ReplicationPad": (1,),
+    "CircularPad": (1,),
+    "LazyLinear": (4,),
+    "LazyConv": (4, 3),
+    "LazyConvTranspose": (4, 3),
+    "Transformer": {"d_model": 8, "nhead": 2, "num_encoder_layers": 1, "num_decoder_layers": 1},
 }
 TWINS = sorted(name for name in snn.__all__ if isinstance(getattr(nn, name, None), type))
 
@@ -315,7 +358,8 @@ def test_every_twin_keeps_to_torchs_attributes(name):
         f"only the twin has {set(vars(twin)) - set(vars(torch_module))}"
     )
     assert list(twin.state_dict()) == list(torch_module.state_dict())
-    converted, report = scratchnn.convert(torch_module)
+    # in place for the lazy modules: torch cannot deep-copy uninitialized parameters
+    converted, report = scratchnn.convert(torch_module, inplace=name.startswith("Lazy"))
     assert type(converted) is getattr(snn, name) and report.ok
     assert converted.extra_repr() == torch_module.extra_repr()
 

@@ -12,11 +12,9 @@ Beyond modules:
 
 * attributes holding a ``torch.nn.functional`` function with a scratch twin (the ``activation``
   of ``nn.TransformerEncoderLayer`` is ``F.relu`` or ``F.gelu``) are pointed at the twin;
-* ``nn.TransformerEncoderLayer`` and ``nn.TransformerEncoder``, whose own forward is kept when
-  scratchnn has no twin for them (their math happens in their children), become the subclasses
-  below that run torch's forward with the ``torch.backends.mha`` fast path off — otherwise, in
-  eval mode without gradients, torch would silently run the whole layer in a fused native
-  kernel with the converted layers' weights.
+* the Transformer modules (``nn.TransformerEncoderLayer`` …) become scratchnn's, like every
+  other module: their forward is torch's Python path, so no fused native kernel (torch's fast
+  path in eval mode without gradients) ever runs the converted layers' weights.
 
 The report lists what was converted and what was left native: torch.nn modules without a twin
 that compute something themselves (own parameters or buffers, or no children), and user
@@ -42,16 +40,13 @@ True
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
 import torch.nn.functional as torch_F
 from torch import nn
 
-__all__ = ["ConvertReport", "TransformerEncoder", "TransformerEncoderLayer", "convert"]
+__all__ = ["ConvertReport", "convert"]
 
 DIRECTIONS = ("scratch", "torch")
 # Modules that only hold or reshape others: walked, never reported.
@@ -67,39 +62,6 @@ STRUCTURAL = (
 )
 # torch.nn classes not exported under their own name, served by the twin of their base.
 ALIASES = {"NonDynamicallyQuantizableLinear": "Linear"}
-
-
-@contextmanager
-def fastpath_disabled() -> Iterator[None]:
-    """Switch the ``torch.backends.mha`` fast path off inside the block (restored after)."""
-    saved = torch.backends.mha.get_fastpath_enabled()
-    torch.backends.mha.set_fastpath_enabled(False)
-    try:
-        yield
-    finally:
-        torch.backends.mha.set_fastpath_enabled(saved)
-
-
-class _FastPathOff:
-    """Runs torch's own forward with the fused fast path off, so its children do the work."""
-
-    def forward(self, *args: Any, **kwargs: Any) -> Any:
-        with fastpath_disabled():
-            return super().forward(*args, **kwargs)  # type: ignore[misc]
-
-
-class TransformerEncoderLayer(_FastPathOff, nn.TransformerEncoderLayer):
-    """``nn.TransformerEncoderLayer`` whose forward never takes the fused native fast path."""
-
-
-class TransformerEncoder(_FastPathOff, nn.TransformerEncoder):
-    """``nn.TransformerEncoder`` whose forward never takes the nested-tensor fast path."""
-
-
-GUARDED: dict[type[nn.Module], type[nn.Module]] = {
-    nn.TransformerEncoderLayer: TransformerEncoderLayer,
-    nn.TransformerEncoder: TransformerEncoder,
-}
 
 
 @dataclass
@@ -195,12 +157,10 @@ def _target_class(module: nn.Module, to: str) -> type[nn.Module] | None:
             return None
         name = ALIASES.get(cls.__name__, cls.__name__)
         if name not in getattr(scratch_nn, "__all__", ()):
-            return GUARDED.get(cls)
+            return None
         if cls is not getattr(nn, name, None) and cls.__name__ not in ALIASES:
             return None
         return getattr(scratch_nn, name)
-    if cls in GUARDED.values():
-        return next(base for base, guarded in GUARDED.items() if guarded is cls)
     if not cls.__module__.startswith("scratchnn.nn") or cls is not getattr(scratch_nn, cls.__name__, None):
         return None
     return vars(module).get("_scratchnn_torch_class") or getattr(nn, cls.__name__, None)

@@ -41,8 +41,10 @@ embedding, interpolate, pad, losses …), their twins in ``torch``/``Tensor`` (`
 rnn_*``) and torch's fused kernels (``_transformer_encoder_layer_fwd``,
 ``_native_multi_head_attention``, ``_scaled_dot_product_*``, ``native_layer_norm``, ``cudnn_*`` …).
 Everything else is a *primitive* — what scratch layers are built from: elementwise math, views
-(including ``Tensor.unfold``, the sliding-window view), reductions, creation, indexing, ``cat``,
-``einsum`` — and passes through, counted in ``m.passed``. Calls that scratchnn's own
+(including ``Tensor.unfold``, the sliding-window view), reductions, creation, indexing, ``cat`` —
+and passes through, counted in ``m.passed``. ``torch.einsum`` is both: a user's call is routed to
+``scratchnn.functional.einsum`` (``torch.einsum`` takes ``*args``, so it is bound as given), while
+the contractions inside scratch ops call it as their primitive and pass through. Calls that scratchnn's own
 implementations make (from ``scratchnn.functional``, ``scratchnn.nn`` and its private helpers)
 are primitives by definition and pass through too: a scratch op never re-enters the mode (torch
 also suspends a mode while its ``__torch_function__`` runs, so a routed op's inner calls are not
@@ -410,7 +412,24 @@ def _routing_table(exported: tuple[tuple[str, Any], ...]) -> dict[Callable, Rout
             operator = _Signature(names, frozenset(names), frozenset(names))
             add("torch.Tensor.__matmul__", name, target, operator)
             add("torch.Tensor.__rmatmul__", name, target, operator, swap=True)
+        if name == "einsum" and torch.einsum not in table:  # einsum(*args): passed on as given
+            table[torch.einsum] = Route(name, "torch.einsum", _variadic(name, target))
+        if name == "grouped_mm":  # torch._grouped_mm(self, mat2, offs, bias, out_dtype), renamed
+            spelled = ("mat_a", "mat_b", "offs", "bias", "out_dtype")
+            signature = _Signature(spelled, frozenset(spelled), frozenset(spelled[:2]))
+            add("torch._grouped_mm", name, target, signature)
     return table
+
+
+def _variadic(op: str, target: Callable) -> Callable[[tuple, dict], Any]:
+    """A call adapter for a native op that takes ``*args`` only (``torch.einsum``)."""
+
+    def call(args: tuple, kwargs: dict) -> Any:
+        if kwargs:
+            raise Unroutable(f"scratchnn.functional.{op} takes no argument {', '.join(kwargs)}")
+        return target(*args)
+
+    return call
 
 
 # ---------------------------------------------------------------------------------------------
@@ -419,7 +438,7 @@ def _routing_table(exported: tuple[tuple[str, Any], ...]) -> dict[Callable, Rout
 # Files of torch's dispatch glue between a caller and the mode: skipped to find the real caller.
 _GLUE_FILES = tuple(
     module.__file__
-    for module in (torch.overrides, torch_F, torch._jit_internal, torch._tensor)
+    for module in (torch.overrides, torch_F, torch._jit_internal, torch._tensor, torch.functional)
     if getattr(module, "__file__", None)
 )
 # Modules whose torch calls are scratchnn's own building blocks.

@@ -123,3 +123,26 @@ register(
     torch_F.gumbel_softmax,
     [shifted(), shifted(tau=0.5, hard=True), shifted(tau=2.0, dim=1)],
 )
+
+
+def on_a_copy(fn):
+    """An in-place op applied to a copy of its input (autograd refuses in-place ops on leaves)."""
+
+    def call(input, *args, **kwargs):
+        return fn(input.clone(), *args, **kwargs)
+
+    return call
+
+
+IN_PLACE: dict[str, list[dict[str, Any]]] = {
+    "relu_": [{}],
+    "elu_": [{}, {"alpha": 0.5}],
+    "celu_": [{}, {"alpha": 2.0}],
+    "selu_": [{}],
+    "leaky_relu_": [{}, {"negative_slope": 0.2}],
+    "hardtanh_": [{}, {"min_val": -2.0, "max_val": 0.5}],
+    "threshold_": [{"threshold": 0.5, "value": -2.0}],
+}
+for name, options in IN_PLACE.items():
+    makers = [with_options(**kwargs) for kwargs in options] + [values((5,), special=False)]
+    register(name, on_a_copy(getattr(F, name)), on_a_copy(getattr(torch_F, name)), makers)

@@ -1,6 +1,7 @@
 """Check cases: interpolate in every mode, up and down, by size and by scale_factor (recomputed or
 not), with and without align_corners, antialias for bilinear/bicubic/lanczos."""
 
+import warnings
 from typing import Any
 
 import torch
@@ -49,3 +50,32 @@ def make(mode: str, n: int, kwargs: dict):
 
 
 register("interpolate", F.interpolate, torch_F.interpolate, [make(*case) for case in CASES])
+
+
+def quiet(fn):
+    """``fn`` without its deprecation warning (the deprecated upsample spellings)."""
+
+    def call(*args, **kwargs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fn(*args, **kwargs)
+
+    return call
+
+
+def upsampled(n: int, kwargs: dict):
+    def make(generator: torch.Generator):
+        x = torch.randn(2, 3, *SPATIAL[:n], generator=generator, dtype=torch.float64)
+        return (x,), dict(kwargs)
+
+    return make
+
+
+UPSAMPLE: dict[str, list[tuple[int, dict[str, Any]]]] = {
+    "upsample": [(1, dict(scale_factor=2.0)), (2, dict(size=(4, 11), mode="bilinear", align_corners=False))],
+    "upsample_nearest": [(2, dict(scale_factor=1.5)), (3, dict(size=(3, 4, 7)))],
+    "upsample_bilinear": [(2, dict(size=(4, 11))), (2, dict(scale_factor=0.6))],
+}
+for name, upsample_cases in UPSAMPLE.items():
+    makers = [upsampled(n, kwargs) for n, kwargs in upsample_cases]
+    register(name, quiet(getattr(F, name)), quiet(getattr(torch_F, name)), makers)

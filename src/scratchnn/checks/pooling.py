@@ -133,3 +133,23 @@ for n in (1, 2, 3):
             ),  # overlapping: repeated indices
         ],
     )
+
+for n in (1, 2, 3):  # the *_with_indices spellings: (values, indices) whatever return_indices says
+    name = f"max_pool{n}d_with_indices"
+    register(
+        name,
+        getattr(F, name),
+        getattr(torch_F, name),
+        [partial(make_pool, n, config, True) for config in MAX_CONFIGS[:3]],
+    )
+    name = f"adaptive_max_pool{n}d_with_indices"
+    register(
+        name,
+        getattr(F, name),
+        getattr(torch_F, name),
+        [
+            partial(make_adaptive, n, size, batched, False)
+            for size in ADAPTIVE_SIZES[:2]
+            for batched in (True, False)
+        ],
+    )

@@ -1,4 +1,5 @@
-"""Drop-in twins of ``torch.nn.functional`` (and of ``torch.matmul``/``mm``/``bmm``), from scratch.
+"""Drop-in twins of ``torch.nn.functional`` (and of ``torch.matmul``, ``mm``, ``bmm``, ``mv``,
+``addmm``, ``addmv``, ``baddbmm``, ``addbmm``, ``einsum`` and ``_grouped_mm``), from scratch.
 
 Each family lives in its own module and is re-exported here flat.
 """
@@ -6,7 +7,9 @@ Each family lives in its own module and is re-exported here flat.
 from .._args import public_op
 from .activation import (
     celu,
+    celu_,
     elu,
+    elu_,
     gelu,
     glu,
     gumbel_softmax,
@@ -14,14 +17,18 @@ from .activation import (
     hardsigmoid,
     hardswish,
     hardtanh,
+    hardtanh_,
     leaky_relu,
+    leaky_relu_,
     logsigmoid,
     mish,
     prelu,
     relu,
     relu6,
+    relu_,
     rrelu,
     selu,
+    selu_,
     sigmoid,
     silu,
     softplus,
@@ -30,14 +37,18 @@ from .activation import (
     tanh,
     tanhshrink,
     threshold,
+    threshold_,
 )
 from .adaptive_pooling import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
     adaptive_avg_pool3d,
     adaptive_max_pool1d,
+    adaptive_max_pool1d_with_indices,
     adaptive_max_pool2d,
+    adaptive_max_pool2d_with_indices,
     adaptive_max_pool3d,
+    adaptive_max_pool3d_with_indices,
 )
 from .attention import scaled_dot_product_attention
 from .attention import sdpa_backend as sdpa_backend  # an older name of scratchnn.settings(attention=...)
@@ -68,8 +79,8 @@ from .fractional_pooling import (
     fractional_max_pool3d_with_indices,
 )
 from .grid_sample import affine_grid, grid_sample
-from .interpolate import interpolate
-from .linear import bmm, linear, matmul, mm
+from .interpolate import interpolate, upsample, upsample_bilinear, upsample_nearest
+from .linear import addbmm, addmm, addmv, baddbmm, bmm, einsum, grouped_mm, linear, matmul, mm, mv
 from .morphology import closing2d, dilation2d, erosion2d, gradient2d, opening2d, tophat2d
 from .multihead import multi_head_attention_forward
 from .normalization import (
@@ -98,8 +109,11 @@ from .pooling import (
     lp_pool2d,
     lp_pool3d,
     max_pool1d,
+    max_pool1d_with_indices,
     max_pool2d,
+    max_pool2d_with_indices,
     max_pool3d,
+    max_pool3d_with_indices,
 )
 from .rnn import gru, gru_cell, lstm, lstm_cell, rnn_relu, rnn_relu_cell, rnn_tanh, rnn_tanh_cell
 from .semiring import Semiring as Semiring  # a type and its factory, not ops: outside __all__
@@ -231,6 +245,34 @@ __all__ += [  # activations, distances, one_hot, channel shuffle, grid sampling,
     "softmin",
     "softshrink",
     "threshold",
+]
+
+__all__ += [  # in-place and deprecated spellings torch.nn.functional has
+    "adaptive_max_pool1d_with_indices",
+    "adaptive_max_pool2d_with_indices",
+    "adaptive_max_pool3d_with_indices",
+    "celu_",
+    "elu_",
+    "hardtanh_",
+    "leaky_relu_",
+    "max_pool1d_with_indices",
+    "max_pool2d_with_indices",
+    "max_pool3d_with_indices",
+    "relu_",
+    "selu_",
+    "threshold_",
+    "upsample",
+    "upsample_bilinear",
+    "upsample_nearest",
+]
+__all__ += [  # the tensor products torch has beside matmul
+    "addbmm",
+    "addmm",
+    "addmv",
+    "baddbmm",
+    "einsum",
+    "grouped_mm",
+    "mv",
 ]
 
 # Every op checks its tensor arguments' types first (torch's TypeError, naming the argument), and

@@ -28,7 +28,9 @@ from .softmax import softmax
 
 __all__ = [
     "celu",
+    "celu_",
     "elu",
+    "elu_",
     "gelu",
     "glu",
     "gumbel_softmax",
@@ -36,14 +38,18 @@ __all__ = [
     "hardsigmoid",
     "hardswish",
     "hardtanh",
+    "hardtanh_",
     "leaky_relu",
+    "leaky_relu_",
     "logsigmoid",
     "mish",
     "prelu",
     "relu",
     "relu6",
+    "relu_",
     "rrelu",
     "selu",
+    "selu_",
     "sigmoid",
     "silu",
     "softplus",
@@ -51,6 +57,7 @@ __all__ = [
     "softsign",
     "tanh",
     "tanhshrink",
+    "threshold_",
     "threshold",
 ]
 
@@ -486,6 +493,9 @@ def threshold(input: torch.Tensor, threshold: float, value: float, inplace: bool
     return _apply(lambda x: torch.where(x <= threshold, value, x), input, inplace)
 
 
+_threshold = threshold  # for threshold_, whose parameter shadows the op's name
+
+
 def hardshrink(input: torch.Tensor, lambd: float = 0.5) -> torch.Tensor:
     """hardshrink(x) = x if |x| > lambd else 0 (0 also at ±lambd, where the gradient is 0).
 
@@ -578,3 +588,55 @@ def gumbel_softmax_sample(
     index = soft.argmax(dim, keepdim=True)  # the first maximum, as torch's max
     one_hot = torch.zeros_like(logits, memory_format=torch.legacy_contiguous_format).scatter_(dim, index, 1.0)
     return one_hot - soft.detach() + soft  # the value of one_hot, the gradient of soft
+
+
+# In-place spellings, as torch.nn.functional has them: the op with inplace=True, returning input.
+
+
+def relu_(input: torch.Tensor) -> torch.Tensor:
+    """``relu(input, inplace=True)``: writes into ``input`` and returns it.
+
+    >>> x = torch.tensor([-1.0, 2.0])
+    >>> relu_(x) is x, x
+    (True, tensor([0., 2.]))
+    """
+    return relu(input, inplace=True)
+
+
+def elu_(input: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    """``elu(input, alpha, inplace=True)``."""
+    return elu(input, alpha, inplace=True)
+
+
+def celu_(input: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    """``celu(input, alpha, inplace=True)``."""
+    return celu(input, alpha, inplace=True)
+
+
+def selu_(input: torch.Tensor) -> torch.Tensor:
+    """``selu(input, inplace=True)``."""
+    return selu(input, inplace=True)
+
+
+def leaky_relu_(input: torch.Tensor, negative_slope: float = 0.01) -> torch.Tensor:
+    """``leaky_relu(input, negative_slope, inplace=True)``."""
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def threshold_(input: torch.Tensor, threshold: float, value: float) -> torch.Tensor:
+    """``threshold(input, threshold, value, inplace=True)``.
+
+    >>> threshold_(torch.tensor([-1.0, 2.0]), 0.0, 5.0)
+    tensor([5., 2.])
+    """
+    return _threshold(input, threshold, value, inplace=True)
+
+
+def hardtanh_(input: torch.Tensor, min_val: float = -1.0, max_val: float = 1.0) -> torch.Tensor:
+    """``hardtanh(input, min_val, max_val, inplace=True)``; as torch's kernel (which, unlike
+    ``F.hardtanh``, does not check the bounds), min_val > max_val gives max_val everywhere.
+
+    >>> hardtanh_(torch.tensor([-2.0, 0.7, 3.0]), 1.0, 0.5)
+    tensor([0.5000, 0.5000, 0.5000])
+    """
+    return hardtanh(input, min(min_val, max_val), max_val, inplace=True)

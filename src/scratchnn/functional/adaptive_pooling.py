@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -38,8 +38,11 @@ __all__ = [
     "adaptive_avg_pool2d",
     "adaptive_avg_pool3d",
     "adaptive_max_pool1d",
+    "adaptive_max_pool1d_with_indices",
     "adaptive_max_pool2d",
+    "adaptive_max_pool2d_with_indices",
     "adaptive_max_pool3d",
+    "adaptive_max_pool3d_with_indices",
 ]
 
 
@@ -239,3 +242,37 @@ def adaptive_max_pool3d(
     torch.Size([1, 2, 2, 6, 3])
     """
     return _adaptive_max_pool(input, output_size, return_indices, 3, "adaptive_max_pool3d")
+
+
+def adaptive_max_pool1d_with_indices(
+    input: torch.Tensor, output_size: IntOrTuple, return_indices: bool = False
+) -> tuple[torch.Tensor, Indices]:
+    """``adaptive_max_pool1d(..., return_indices=True)``.
+
+    >>> adaptive_max_pool1d_with_indices(torch.tensor([[1., 5., 3., 4.]]), 2)
+    (tensor([[5., 4.]]), tensor([[1, 3]]))
+    """
+    return cast(
+        tuple[torch.Tensor, Indices],
+        _adaptive_max_pool(input, output_size, True, 1, "adaptive_max_pool1d_with_indices"),
+    )
+
+
+def adaptive_max_pool2d_with_indices(
+    input: torch.Tensor, output_size, return_indices: bool = False
+) -> tuple[torch.Tensor, Indices]:
+    """``adaptive_max_pool2d(..., return_indices=True)``."""
+    return cast(
+        tuple[torch.Tensor, Indices],
+        _adaptive_max_pool(input, output_size, True, 2, "adaptive_max_pool2d_with_indices"),
+    )
+
+
+def adaptive_max_pool3d_with_indices(
+    input: torch.Tensor, output_size, return_indices: bool = False
+) -> tuple[torch.Tensor, Indices]:
+    """``adaptive_max_pool3d(..., return_indices=True)``."""
+    return cast(
+        tuple[torch.Tensor, Indices],
+        _adaptive_max_pool(input, output_size, True, 3, "adaptive_max_pool3d_with_indices"),
+    )

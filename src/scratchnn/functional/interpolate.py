@@ -45,11 +45,11 @@ from collections.abc import Sequence
 
 import torch
 
-from .._args import fail
+from .._args import fail, warn
 from .._trace import is_recording, record
 from .adaptive_pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
 
-__all__ = ["interpolate"]
+__all__ = ["interpolate", "upsample", "upsample_bilinear", "upsample_nearest"]
 
 # mode → number of spatial dims it works on (None: any of 1, 2, 3)
 MODES: dict[str, int | None] = {
@@ -418,3 +418,52 @@ def interpolate(
     if out is input:
         return input.clone()
     return out.to(input.dtype).contiguous(memory_format=_layout(input))
+
+
+# torch's deprecated spellings: interpolate with a UserWarning, as torch warns.
+
+
+def upsample(
+    input: torch.Tensor,
+    size: int | Sequence[int] | None = None,
+    scale_factor: float | Sequence[float] | None = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+) -> torch.Tensor:
+    """Deprecated: ``interpolate(input, size, scale_factor, mode, align_corners)``, with torch's warning.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     upsample(torch.ones(1, 1, 2), scale_factor=2).shape, caught[0].message.args[0][:34]
+    (torch.Size([1, 1, 4]), '`nn.functional.upsample` is deprec')
+    """
+    warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(
+    input: torch.Tensor,
+    size: int | Sequence[int] | None = None,
+    scale_factor: float | Sequence[float] | None = None,
+) -> torch.Tensor:
+    """Deprecated: ``interpolate(input, size, scale_factor, mode="nearest")``, with torch's warning."""
+    warn(
+        "`nn.functional.upsample_nearest` is deprecated. Use `nn.functional.interpolate` instead.",
+        stacklevel=2,
+    )
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(
+    input: torch.Tensor,
+    size: int | Sequence[int] | None = None,
+    scale_factor: float | Sequence[float] | None = None,
+) -> torch.Tensor:
+    """Deprecated: ``interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)``,
+    with torch's warning."""
+    warn(
+        "`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` instead.",
+        stacklevel=2,
+    )
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)

@@ -2,9 +2,17 @@
 
 Legend: b flattened leading (batch) dims, i input features, o output features; m n p the
 matrix sizes of ``(m, n) @ (n, p)``; b0 b1 … broadcast batch dims of ``matmul``.
+
+The ``add*`` family is ``beta · input + alpha · product`` with ``input`` broadcast to the
+product's shape; ``beta = 0`` ignores ``input`` (its NaN and inf do not propagate), as torch
+documents, and so does ``alpha = 0`` for the product where torch's kernels skip it (``addmm``,
+``addbmm``, ``addmv``; not ``baddbmm``). ``einsum`` is torch's equation syntax over ``contract``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -12,7 +20,19 @@ from .._args import check_rank, check_same_dtype, fail
 from .._contract import contract, current_form
 from .._trace import is_recording
 
-__all__ = ["bmm", "linear", "matmul", "mm"]
+__all__ = [
+    "addbmm",
+    "addmm",
+    "addmv",
+    "baddbmm",
+    "bmm",
+    "einsum",
+    "grouped_mm",
+    "linear",
+    "matmul",
+    "mm",
+    "mv",
+]
 
 
 def linear(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
@@ -158,4 +178,420 @@ def _check_inner(
             f"shapes cannot be multiplied: n={left.shape[-1]} on the left "
             f"but n={right.shape[-2]} on the right",
             {names[0]: (left_legend, left.shape), names[1]: (right_legend, right.shape)},
+        )
+
+
+def mv(input: torch.Tensor, vec: torch.Tensor) -> torch.Tensor:
+    """Matrix-vector product (m, n) @ (n,) → (m,).
+
+    >>> mv(torch.ones(2, 3), torch.arange(3.))
+    tensor([3., 3.])
+    """
+    check_rank(input, (2,), "input", "m n", "mv")
+    check_rank(vec, (1,), "vec", "n", "mv")
+    check_same_dtype("mv", input=input, vec=vec)
+    if input.shape[1] != vec.shape[0]:
+        raise fail(
+            RuntimeError,
+            "mv",
+            f"size mismatch: n={input.shape[1]} in input but n={vec.shape[0]} in vec",
+            {"input": ("m n", input.shape), "vec": ("n", vec.shape)},
+        )
+    return contract("m n, n -> m", input, vec)
+
+
+def _scaled(term: torch.Tensor, scale: Any) -> torch.Tensor:
+    """``scale · term``; ``scale = 0`` drops the term: zeros, NaN and inf included, gradient 0."""
+    if scale == 0:
+        return torch.where(torch.zeros((), dtype=torch.bool, device=term.device), term, 0)
+    return term if scale == 1 else term * scale
+
+
+def _add_scaled(
+    op: str, input: torch.Tensor, product: torch.Tensor, beta: Any, alpha: Any, drop_product: bool = True
+) -> torch.Tensor:
+    """``beta · input + alpha · product``, ``input`` broadcast to the product's shape; for integer
+    tensors beta and alpha are truncated to ints, as torch's kernels read them."""
+    if not (product.is_floating_point() or product.is_complex()):
+        beta, alpha = int(beta), int(alpha)
+    try:
+        input = input.expand(product.shape)
+    except RuntimeError:
+        raise fail(
+            RuntimeError,
+            op,
+            f"input of shape {tuple(input.shape)} does not broadcast to the product's {tuple(product.shape)}",
+            {"input": ("...", input.shape)},
+        ) from None
+    product = _scaled(product, alpha) if drop_product else product * alpha
+    return _scaled(input, beta) + product
+
+
+def addmm(
+    input: torch.Tensor, mat1: torch.Tensor, mat2: torch.Tensor, *, beta: Any = 1, alpha: Any = 1
+) -> torch.Tensor:
+    """beta · input + alpha · (mat1 @ mat2): input broadcasts to (m, p), mat1 (m, n), mat2 (n, p).
+
+    >>> addmm(torch.ones(3), torch.ones(2, 4), torch.ones(4, 3), beta=0.5, alpha=2)
+    tensor([[8.5000, 8.5000, 8.5000],
+            [8.5000, 8.5000, 8.5000]])
+    """
+    check_rank(mat1, (2,), "mat1", "m n", "addmm")
+    check_rank(mat2, (2,), "mat2", "n p", "addmm")
+    check_same_dtype("addmm", input=input, mat1=mat1, mat2=mat2)
+    _check_inner("addmm", mat1, mat2, "m n", "n p", names=("mat1", "mat2"))
+    return _add_scaled("addmm", input, contract("m n, n p -> m p", mat1, mat2), beta, alpha)
+
+
+def addmv(
+    input: torch.Tensor, mat: torch.Tensor, vec: torch.Tensor, *, beta: Any = 1, alpha: Any = 1
+) -> torch.Tensor:
+    """beta · input + alpha · (mat @ vec): input broadcasts to (m,), mat (m, n), vec (n,).
+
+    >>> addmv(torch.ones(2), torch.ones(2, 3), torch.ones(3), alpha=-1)
+    tensor([-2., -2.])
+    """
+    check_same_dtype("addmv", input=input, mat=mat, vec=vec)
+    if input.ndim == 0 and mat.ndim == 2 and vec.ndim == 1 and mat.shape[1] != vec.shape[0]:
+        # torch's size check reads input.size(0) for its message, which a 0-d input lacks
+        raise IndexError(
+            f"addmv: size mismatch: n={mat.shape[1]} in mat but n={vec.shape[0]} in vec (and a 0-d input)"
+        )
+    product = mv(mat, vec)
+    return _add_scaled("addmv", input, product, beta, alpha)
+
+
+def baddbmm(
+    input: torch.Tensor, batch1: torch.Tensor, batch2: torch.Tensor, *, beta: Any = 1, alpha: Any = 1
+) -> torch.Tensor:
+    """beta · input + alpha · (batch1 @ batch2) per batch: input broadcasts to (b, m, p),
+    batch1 (b, m, n), batch2 (b, n, p).
+
+    >>> baddbmm(torch.zeros(1, 3), torch.ones(5, 2, 4), torch.ones(5, 4, 3), alpha=0.5).shape
+    torch.Size([5, 2, 3])
+    """
+    check_rank(batch1, (3,), "batch1", "b m n", "baddbmm")
+    check_rank(batch2, (3,), "batch2", "b n p", "baddbmm")
+    check_same_dtype("baddbmm", input=input, batch1=batch1, batch2=batch2)
+    _check_batches("baddbmm", batch1, batch2)
+    product = contract("b m n, b n p -> b m p", batch1, batch2)
+    return _add_scaled("baddbmm", input, product, beta, alpha, drop_product=False)
+
+
+def addbmm(
+    input: torch.Tensor, batch1: torch.Tensor, batch2: torch.Tensor, *, beta: Any = 1, alpha: Any = 1
+) -> torch.Tensor:
+    """beta · input + alpha · Σ_b batch1[b] @ batch2[b]: input broadcasts to (m, p).
+
+    >>> addbmm(torch.zeros(3), torch.ones(5, 2, 4), torch.ones(5, 4, 3))
+    tensor([[20., 20., 20.],
+            [20., 20., 20.]])
+    """
+    check_rank(batch1, (3,), "batch1", "b m n", "addbmm")
+    check_rank(batch2, (3,), "batch2", "b n p", "addbmm")
+    check_same_dtype("addbmm", input=input, batch1=batch1, batch2=batch2)
+    _check_batches("addbmm", batch1, batch2)
+    product = contract("b m n, b n p -> m p", batch1, batch2)  # the batch is summed too
+    return _add_scaled("addbmm", input, product, beta, alpha)
+
+
+def _check_batches(op: str, batch1: torch.Tensor, batch2: torch.Tensor) -> None:
+    if batch1.shape[0] != batch2.shape[0]:
+        raise fail(
+            RuntimeError,
+            op,
+            f"batch sizes differ: {batch1.shape[0]} and {batch2.shape[0]}",
+            {"batch1": ("b m n", batch1.shape), "batch2": ("b n p", batch2.shape)},
+        )
+    _check_inner(op, batch1, batch2, "b m n", "b n p", names=("batch1", "batch2"))
+
+
+# ---------------------------------------------------------------------------------------------
+# einsum: torch's equation syntax, each operand's letters as axis names for contract.
+
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"  # torch's order for the implicit output
+
+
+def einsum(equation: Any, *operands: Any) -> torch.Tensor:
+    """``torch.einsum``: ``"ij,jk->ik"``, with ``...`` for broadcast dims, spaces allowed, the
+    output implied when ``->`` is absent (letters seen once, uppercase first, after the ``...``
+    dims); operands as arguments or one list; torch's sublist form ``einsum(a, [0, 1], b, [1, 2])``.
+
+    Repeated letters in one operand take its diagonal; size-1 dims broadcast. One operand is a
+    permutation and a sum; two are one :func:`contract`; more are contracted left to right,
+    each intermediate keeping the letters that a later operand or the output still needs.
+
+    >>> a, b, c = torch.randn(2, 3), torch.randn(3, 4), torch.randn(4)
+    >>> torch.allclose(einsum("ij,jk,k->i", a, b, c), a @ b @ c, atol=1e-6)
+    True
+    >>> einsum("...ij->...ji", torch.randn(5, 2, 3)).shape, einsum("ii", torch.eye(3))
+    (torch.Size([5, 3, 2]), tensor(3.))
+    """
+    if not isinstance(equation, str):  # the sublist form: operand, sublist, operand, sublist, …[, output]
+        equation, operands = _sublist_equation((equation, *operands))
+    elif len(operands) == 1 and isinstance(operands[0], list | tuple):
+        operands = tuple(operands[0])
+    if not operands:
+        raise ValueError("einsum: must provide at least one operand")
+    for i, operand in enumerate(operands):
+        if not isinstance(operand, torch.Tensor):
+            raise TypeError(f"einsum: operand {i} must be a Tensor, got {type(operand).__name__}")
+    check_same_dtype("einsum", **{f"operand {i}": operand for i, operand in enumerate(operands)})
+    terms, output = _parse_equation(equation, operands)
+    axes = [_named(term, operand, equation) for term, operand in zip(terms, operands)]
+    names = _output_names(axes, output)
+    tensors = [_diagonal(operand, term) for operand, term in zip(operands, axes)]
+    distinct = [list(dict.fromkeys(term)) for term in axes]
+    _check_sizes(equation, distinct, tensors)
+    current, current_axes = tensors[0], distinct[0]
+    for k in range(1, len(tensors)):
+        later = {axis for term in distinct[k + 1 :] for axis in term} | set(names)
+        kept = [a for a in dict.fromkeys(current_axes + distinct[k]) if a in later]
+        spec = f"{' '.join(current_axes)}, {' '.join(distinct[k])} -> {' '.join(kept)}"
+        current, current_axes = contract(spec, current, tensors[k]), kept
+    summed = [i for i, axis in enumerate(current_axes) if axis not in names]
+    if summed:  # one operand: its letters absent from the output are summed here
+        current = current.sum(summed)
+        current_axes = [axis for axis in current_axes if axis in names]
+    return current.permute([current_axes.index(name) for name in names]) if names else current
+
+
+def _sublist_equation(arguments: tuple) -> tuple[str, tuple]:
+    """torch's sublist form as an equation: integers 0..51 are letters, ``...`` is ``Ellipsis``."""
+
+    def letters(sublist: Sequence) -> str:
+        out = []
+        for item in sublist:
+            if item is Ellipsis:
+                out.append("...")
+            elif isinstance(item, int) and 0 <= item < 52:
+                out.append(_LETTERS[item])
+            else:
+                raise ValueError(
+                    f"einsum: subscript in a sublist must be within [0, 52) or ..., got {item!r}"
+                )
+        return "".join(out)
+
+    pairs, rest = arguments[: len(arguments) // 2 * 2], arguments[len(arguments) // 2 * 2 :]
+    operands = tuple(pairs[0::2])
+    equation = ",".join(letters(sublist) for sublist in pairs[1::2])
+    if rest:
+        equation += "->" + letters(rest[0])
+    return equation, operands
+
+
+def _parse_equation(equation: str, operands: Sequence[torch.Tensor]) -> tuple[list[str], list[str] | None]:
+    """The terms of each operand and the output (``None``: implied), spaces removed."""
+    equation = equation.replace(" ", "")
+    inputs, arrow, output = equation.partition("->")
+    terms = inputs.split(",")
+    if len(terms) != len(operands):
+        raise RuntimeError(
+            f"einsum: {equation!r} has {len(terms)} operand term{'s' * (len(terms) != 1)} "
+            f"but {len(operands)} operand{'s' * (len(operands) != 1)} were given"
+        )
+    for term in [*terms, output]:
+        stripped = term.replace("...", "")
+        if "." in stripped or any(c not in _LETTERS for c in stripped):
+            raise RuntimeError(f"einsum: invalid subscript in {equation!r}: only letters a-z, A-Z and '...'")
+        if term.count("...") > 1:
+            raise RuntimeError(f"einsum: more than one ellipsis in one term of {equation!r}")
+    if not arrow:
+        return terms, None
+    before, ellipsis, after = output.partition("...")
+    tokens = [*before, *([ellipsis] if ellipsis else []), *after]
+    if len(set(tokens)) != len(tokens):
+        raise RuntimeError(f"einsum: an output subscript appears more than once in {equation!r}")
+    missing = set(before + after) - set("".join(terms))
+    if missing:
+        raise RuntimeError(
+            f"einsum: output subscript {sorted(missing)[0]} does not appear in an operand of {equation!r}"
+        )
+    return terms, tokens
+
+
+def _named(term: str, operand: torch.Tensor, equation: str) -> list[str]:
+    """One axis name per dim of ``operand``: its letters, ``...`` as e1 e2 … counted from the right
+    (so the broadcast dims of every operand line up)."""
+    before, ellipsis, after = term.partition("...")
+    if not ellipsis:
+        if len(term) != operand.ndim:
+            raise RuntimeError(
+                f"einsum: the term {term!r} of {equation!r} has {len(term)} subscripts but its operand has "
+                f"{operand.ndim} dims (shape {tuple(operand.shape)})"
+            )
+        return list(term)
+    broadcast = operand.ndim - len(before) - len(after)
+    if broadcast < 0:
+        raise RuntimeError(
+            f"einsum: the term {term!r} of {equation!r} needs at least {len(before) + len(after)} dims, "
+            f"its operand has {operand.ndim} (shape {tuple(operand.shape)})"
+        )
+    return [*before, *(f"e{i}" for i in range(broadcast, 0, -1)), *after]
+
+
+def _diagonal(operand: torch.Tensor, axes: list[str]) -> torch.Tensor:
+    """``operand`` with each repeated axis taken once, along its diagonal (``"ii"`` → ``"i"``)."""
+    seen: list[str] = []
+    for axis in axes:
+        if axis in seen:
+            first, second = seen.index(axis), len(seen)
+            if operand.shape[first] != operand.shape[second]:
+                raise RuntimeError(
+                    f"einsum: subscript {axis} is repeated in one operand with sizes {operand.shape[first]} "
+                    f"and {operand.shape[second]}"
+                )
+            # the diagonal goes last; move it back to where the axis first appeared
+            operand = operand.diagonal(dim1=first, dim2=second).movedim(-1, first)
+        else:
+            seen.append(axis)
+    return operand
+
+
+def _check_sizes(equation: str, terms: list[list[str]], tensors: list[torch.Tensor]) -> None:
+    sizes: dict[str, int] = {}
+    for term, tensor in zip(terms, tensors):
+        for axis, size in zip(term, tensor.shape):
+            known = sizes.setdefault(axis, size)
+            if known != size and 1 not in (known, size):
+                name = "..." if axis.startswith("e") and len(axis) > 1 else axis
+                raise RuntimeError(
+                    f"einsum: subscript {name} has size {size} for one operand which does not broadcast "
+                    f"with the size {known} of another in {equation!r} (shapes "
+                    f"{', '.join(str(tuple(t.shape)) for t in tensors)})"
+                )
+            sizes[axis] = max(known, size)
+
+
+def _output_names(axes: list[list[str]], output: list[str] | None) -> list[str]:
+    """The output's axis names: as written (``...`` → the broadcast dims), or implied — the
+    broadcast dims, then the letters that appear once in the whole equation, uppercase first."""
+    widest = max((sum(len(axis) > 1 for axis in term) for term in axes), default=0)
+    broadcast = [f"e{i}" for i in range(widest, 0, -1)]
+    if output is None:
+        counts: dict[str, int] = {}
+        for term in axes:
+            for axis in term:
+                counts[axis] = counts.get(axis, 0) + 1
+        once = [axis for axis, count in counts.items() if count == 1 and len(axis) == 1]
+        return broadcast + sorted(once, key=_LETTERS.index)
+    return [name for item in output for name in (broadcast if item == "..." else [item])]
+
+
+# ---------------------------------------------------------------------------------------------
+# grouped_mm: one matrix product per group, the groups of a 2-D operand cut by offsets.
+
+_GROUPED_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
+
+
+def grouped_mm(
+    mat_a: torch.Tensor,
+    mat_b: torch.Tensor,
+    *,
+    offs: torch.Tensor | None = None,
+    bias: torch.Tensor | None = None,
+    out_dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """``torch.nn.functional.grouped_mm`` (``torch._grouped_mm``): a matrix product per group g,
+    a 2-D operand cut into groups along one dim by the int32 end offsets ``offs`` (group g is
+    ``[offs[g-1], offs[g])``, the first starting at 0; what lies beyond ``offs[-1]`` is ignored).
+
+    Legend: g groups, m n rows and columns of a product, k the contracted dim.
+
+        a (M, k)    · b (g, k, n) → (M, n)     rows of a cut: out[rows_g] = a[rows_g] @ b[g]
+        a (g, m, k) · b (k, N)    → (m, N)     columns of b cut: out[:, cols_g] = a[g] @ b[:, cols_g]
+        a (m, K)    · b (K, n)    → (g, m, n)  k cut: out[g] = a[:, ks_g] @ b[ks_g]
+        a (g, m, k) · b (g, k, n) → (g, m, n)  no offs: a batched product
+
+    Rows (or columns) beyond ``offs[-1]`` are 0 here, where torch leaves them unwritten. As in
+    torch 2.13 on the CPU: float32, bfloat16 and float16 only, no ``bias``, ``out_dtype`` only as
+    ``mat_a``'s dtype. Offsets that decrease or run past their dim are refused (torch reads
+    undefined memory there).
+
+    >>> a, b = torch.randn(5, 3), torch.randn(2, 3, 4)
+    >>> out = grouped_mm(a, b, offs=torch.tensor([2, 5], dtype=torch.int32))
+    >>> torch.allclose(out[2:], a[2:] @ b[1], atol=1e-6), out.shape
+    (True, torch.Size([5, 4]))
+    """
+    _check_grouped(mat_a, mat_b, offs, bias, out_dtype)
+    if offs is None:  # both 3-D
+        return contract("g m k, g k n -> g m n", mat_a, mat_b)
+    ends = [int(end) for end in offs.tolist()]
+    starts = [0, *ends[:-1]]
+    if mat_a.ndim == 2 and mat_b.ndim == 3:  # rows of a by group
+        pieces = [
+            contract("m k, k n -> m n", mat_a[s:e], mat_b[g]) for g, (s, e) in enumerate(zip(starts, ends))
+        ]
+        rest = mat_a.new_zeros(mat_a.shape[0] - ends[-1], mat_b.shape[-1])
+        return torch.cat([*pieces, rest], dim=0)
+    if mat_a.ndim == 3 and mat_b.ndim == 2:  # columns of b by group
+        pieces = [
+            contract("m k, k n -> m n", mat_a[g], mat_b[:, s:e]) for g, (s, e) in enumerate(zip(starts, ends))
+        ]
+        rest = mat_b.new_zeros(mat_a.shape[1], mat_b.shape[1] - ends[-1])
+        return torch.cat([*pieces, rest], dim=1)
+    # both 2-D: the contracted k by group, one (m, n) product each
+    pieces = [contract("m k, k n -> m n", mat_a[:, s:e], mat_b[s:e]) for s, e in zip(starts, ends)]
+    return torch.stack(pieces)
+
+
+def _check_grouped(
+    mat_a: torch.Tensor,
+    mat_b: torch.Tensor,
+    offs: torch.Tensor | None,
+    bias: torch.Tensor | None,
+    out_dtype: torch.dtype | None,
+) -> None:
+    shapes = {"mat_a": ("[g] m k", mat_a.shape), "mat_b": ("[g] k n", mat_b.shape)}
+    for name, mat in (("mat_a", mat_a), ("mat_b", mat_b)):
+        if mat.ndim not in (2, 3):
+            raise fail(RuntimeError, "grouped_mm", f"{name} has to be 2 or 3d, got {mat.ndim}-D", shapes)
+        if mat.dtype not in _GROUPED_DTYPES:
+            raise RuntimeError(
+                f"grouped_mm: expected {name} to be Float32, BFloat16 or Float16, got {mat.dtype}"
+            )
+    check_same_dtype("grouped_mm", mat_a=mat_a, mat_b=mat_b)
+    if bias is not None:
+        raise RuntimeError("grouped_mm: bias is not supported (as in torch 2.13)")
+    if out_dtype is not None and out_dtype != mat_a.dtype:
+        raise RuntimeError(f"grouped_mm: out_dtype must match mat_a's dtype {mat_a.dtype}, got {out_dtype}")
+    if mat_a.shape[-1] != mat_b.shape[-2]:
+        raise fail(
+            RuntimeError,
+            "grouped_mm",
+            f"contraction dimension of mat_a and mat_b must match: {mat_a.shape[-1]} and {mat_b.shape[-2]}",
+            shapes,
+        )
+    both_3d = mat_a.ndim == 3 and mat_b.ndim == 3
+    if both_3d != (offs is None):
+        raise fail(
+            RuntimeError,
+            "grouped_mm",
+            "offs must be given when an operand is 2-D, and only then",
+            shapes,
+        )
+    if offs is None:  # both 3-D
+        if mat_a.shape[0] != mat_b.shape[0]:
+            raise fail(RuntimeError, "grouped_mm", "batched dimension has to match", shapes)
+        return
+    if offs.dtype != torch.int32:
+        raise RuntimeError(f"grouped_mm: offs has to be int32, got {offs.dtype}")
+    if offs.ndim != 1 or offs.numel() == 0:
+        raise RuntimeError(
+            f"grouped_mm: offs has to be a non-empty 1-D tensor, got shape {tuple(offs.shape)}"
+        )
+    groups = mat_b.shape[0] if mat_b.ndim == 3 else mat_a.shape[0] if mat_a.ndim == 3 else offs.numel()
+    if offs.numel() != groups:
+        raise fail(
+            RuntimeError,
+            "grouped_mm",
+            f"{offs.numel()} offsets for {groups} groups: matrix batch sizes have to match",
+            shapes,
+        )
+    length = mat_a.shape[0] if mat_b.ndim == 3 else mat_b.shape[1] if mat_a.ndim == 3 else mat_a.shape[1]
+    ends = offs.tolist()
+    if any(b < a for a, b in zip([0, *ends], ends)) or ends[-1] > length:
+        raise RuntimeError(
+            f"grouped_mm: offs must be non-decreasing and at most {length} (the length of the cut dim), "
+            f"got offs={ends}"
         )

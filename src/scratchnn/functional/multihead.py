@@ -263,18 +263,19 @@ def _canonical_mask(
     other: torch.Tensor | None,
     other_name: str,
     dtype: torch.dtype,
+    op: str = "multi_head_attention_forward",
+    stacklevel: int = 3,
 ) -> torch.Tensor | None:
-    """A bool mask (True = may not attend) as a float mask of ``dtype``: 0 or -inf; a float mask as is."""
+    """A bool mask (True = may not attend) as a float mask of ``dtype``: 0 or -inf; a float mask as is.
+    ``op`` names the caller in the error (the Transformer modules check their masks too)."""
     if mask is None:
         return None
     if mask.dtype != torch.bool and not mask.is_floating_point():
-        raise AssertionError(
-            f"multi_head_attention_forward: only bool and floating types of {name} are supported"
-        )
+        raise AssertionError(f"{op}: only bool and floating types of {name} are supported")
     if other is not None and other.dtype != mask.dtype:
         warn(
             f"Support for mismatched {name} and {other_name} is deprecated. Use same type for both instead.",
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
     if mask.is_floating_point():
         return mask

@@ -61,8 +61,11 @@ __all__ = [
     "lp_pool2d",
     "lp_pool3d",
     "max_pool1d",
+    "max_pool1d_with_indices",
     "max_pool2d",
+    "max_pool2d_with_indices",
     "max_pool3d",
+    "max_pool3d_with_indices",
 ]
 
 IntOrTuple = int | Sequence[int]
@@ -489,3 +492,61 @@ def lp_pool3d(
     torch.Size([1, 2, 2, 2, 2])
     """
     return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 3, "lp_pool3d")
+
+
+def max_pool1d_with_indices(
+    input: torch.Tensor,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: IntOrTuple = 0,
+    dilation: IntOrTuple = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> tuple[torch.Tensor, Indices]:
+    """``max_pool1d(..., return_indices=True)``: (values, flat argmax indices).
+
+    >>> max_pool1d_with_indices(torch.tensor([[1., 3., 2., 5.]]), 2)
+    (tensor([[3., 5.]]), tensor([[1, 3]]))
+    """
+    return cast(
+        tuple[torch.Tensor, Indices],
+        _max_pool(
+            input, kernel_size, stride, padding, dilation, ceil_mode, True, 1, "max_pool1d_with_indices"
+        ),
+    )
+
+
+def max_pool2d_with_indices(
+    input: torch.Tensor,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: IntOrTuple = 0,
+    dilation: IntOrTuple = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> tuple[torch.Tensor, Indices]:
+    """``max_pool2d(..., return_indices=True)``."""
+    return cast(
+        tuple[torch.Tensor, Indices],
+        _max_pool(
+            input, kernel_size, stride, padding, dilation, ceil_mode, True, 2, "max_pool2d_with_indices"
+        ),
+    )
+
+
+def max_pool3d_with_indices(
+    input: torch.Tensor,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: IntOrTuple = 0,
+    dilation: IntOrTuple = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> tuple[torch.Tensor, Indices]:
+    """``max_pool3d(..., return_indices=True)``."""
+    return cast(
+        tuple[torch.Tensor, Indices],
+        _max_pool(
+            input, kernel_size, stride, padding, dilation, ceil_mode, True, 3, "max_pool3d_with_indices"
+        ),
+    )

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.modules.lazy import LazyModuleMixin
+from torch.nn.parameter import UninitializedParameter
 
 from .. import functional as F
 from .._args import check_positive, ntuple
 from ..functional.conv import conv_padding
 
-__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvNd"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvNd", "LazyConv1d", "LazyConv2d", "LazyConv3d"]
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -145,3 +148,106 @@ class Conv3d(ConvNd):
 
     n = 3
     functional = staticmethod(F.conv3d)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lazy convolutions: in_channels read from the first input (torch's LazyModuleMixin).
+
+
+class LazyConvMixin(LazyModuleMixin):
+    """torch's ``_LazyConvXdMixin`` for (transposed) convolutions: ``in_channels`` is the first
+    input's channel dim (dim 1, or 0 unbatched); the weight and bias are materialized then, with
+    torch's initialization, and the module becomes ``cls_to_become``."""
+
+    n: int
+    groups: int
+    transposed: bool
+    in_channels: int
+    out_channels: int
+    kernel_size: tuple[int, ...]
+    weight: Any
+    bias: Any
+
+    def reset_parameters(self) -> None:
+        if not self.has_uninitialized_params() and self.in_channels != 0:  # type: ignore[misc]
+            super().reset_parameters()  # type: ignore[misc]
+
+    def initialize_parameters(self, input: torch.Tensor, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        if not self.has_uninitialized_params():  # type: ignore[misc]
+            return
+        self.in_channels = self._get_in_channels(input)
+        if self.in_channels % self.groups != 0:
+            raise ValueError(
+                f"{type(self).__name__}: in_channels must be divisible by groups, got in_channels="
+                f"{self.in_channels} (input {tuple(input.shape)}), groups={self.groups}"
+            )
+        if self.transposed:  # (c_in, c_out / g, *kernel)
+            self.weight.materialize((self.in_channels, self.out_channels // self.groups, *self.kernel_size))
+        else:  # (c_out, c_in / g, *kernel)
+            self.weight.materialize((self.out_channels, self.in_channels // self.groups, *self.kernel_size))
+        if self.bias is not None:
+            self.bias.materialize((self.out_channels,))
+        self.reset_parameters()
+
+    def _get_in_channels(self, input: torch.Tensor) -> int:
+        unbatched, batched = self.n + 1, self.n + 2
+        if input.dim() not in (unbatched, batched):
+            raise RuntimeError(
+                f"Expected {unbatched}D (unbatched) or {batched}D (batched) input to {type(self).__name__}, "
+                f"but got input of size: {input.shape}"
+            )
+        return input.shape[1] if input.dim() == batched else input.shape[0]
+
+    def _make_lazy(self, out_channels: int, bias: bool, factory: dict[str, Any]) -> None:
+        """Replace the placeholder weight (and add the bias) as uninitialized parameters."""
+        self.weight = UninitializedParameter(**factory)
+        self.out_channels = out_channels
+        if bias:
+            self.bias = UninitializedParameter(**factory)
+
+
+class LazyConvNd(LazyConvMixin):
+    """``LazyConv1d/2d/3d``: the convolution's constructor without ``in_channels``."""
+
+    def __init__(
+        self,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: str | int | Sequence[int] = 0,
+        dilation: int | Sequence[int] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        # 0 channels and no bias for now: both would be replaced at once
+        super().__init__(  # type: ignore[misc]
+            0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode, **factory
+        )
+        self._make_lazy(out_channels, bias, factory)
+
+
+class LazyConv1d(LazyConvNd, Conv1d):
+    """``torch.nn.LazyConv1d``: a :class:`Conv1d` once the first input has set ``in_channels``.
+
+    >>> conv = LazyConv1d(4, 3)
+    >>> conv(torch.randn(2, 5, 8)).shape, type(conv).__name__, conv.in_channels
+    (torch.Size([2, 4, 6]), 'Conv1d', 5)
+    """
+
+    cls_to_become = Conv1d
+
+
+class LazyConv2d(LazyConvNd, Conv2d):
+    """``torch.nn.LazyConv2d``: a :class:`Conv2d` once the first input has set ``in_channels``."""
+
+    cls_to_become = Conv2d
+
+
+class LazyConv3d(LazyConvNd, Conv3d):
+    """``torch.nn.LazyConv3d``: a :class:`Conv3d` once the first input has set ``in_channels``."""
+
+    cls_to_become = Conv3d

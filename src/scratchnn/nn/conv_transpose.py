@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -19,7 +20,7 @@ from torch import nn
 from .. import functional as F
 from .._args import check_non_negative, check_positive, ntuple, spatial_legend
 from .._trace import rearrange
-from .conv import Conv1d, Conv2d, Conv3d, ConvNd, init_conv_parameters
+from .conv import Conv1d, Conv2d, Conv3d, ConvNd, LazyConvMixin, init_conv_parameters
 from .pixel_shuffle import PixelShuffle, PixelShuffleNd
 
 __all__ = [
@@ -27,6 +28,9 @@ __all__ = [
     "ConvTranspose2d",
     "ConvTranspose3d",
     "ConvTransposeNd",
+    "LazyConvTranspose1d",
+    "LazyConvTranspose2d",
+    "LazyConvTranspose3d",
     "conv_transpose_to_subpixel",
 ]
 
@@ -265,3 +269,61 @@ def conv_transpose_to_subpixel(layer: nn.Module) -> nn.Sequential:
             conv.bias.requires_grad_(bias.requires_grad)
     shuffle = PixelShuffle(kernel[0]) if n == 2 and kernel[0] == kernel[1] else PixelShuffleNd(kernel, n)
     return nn.Sequential(conv, shuffle)
+
+
+class LazyConvTransposeNd(LazyConvMixin):
+    """``LazyConvTranspose1d/2d/3d``: the transposed convolution's constructor without ``in_channels``."""
+
+    def __init__(
+        self,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] = 0,
+        output_padding: int | Sequence[int] = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: int | Sequence[int] = 1,
+        padding_mode: str = "zeros",
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        super().__init__(  # type: ignore[misc]
+            0,
+            0,
+            kernel_size,
+            stride,
+            padding,
+            output_padding,
+            groups,
+            False,
+            dilation,
+            padding_mode,
+            **factory,
+        )
+        self._make_lazy(out_channels, bias, factory)
+
+
+class LazyConvTranspose1d(LazyConvTransposeNd, ConvTranspose1d):
+    """``torch.nn.LazyConvTranspose1d``: a :class:`ConvTranspose1d` once the first input has set
+    ``in_channels``.
+
+    >>> up = LazyConvTranspose1d(2, 3, stride=2)
+    >>> up(torch.randn(1, 4, 5)).shape, type(up).__name__, up.weight.shape
+    (torch.Size([1, 2, 11]), 'ConvTranspose1d', torch.Size([4, 2, 3]))
+    """
+
+    cls_to_become = ConvTranspose1d
+
+
+class LazyConvTranspose2d(LazyConvTransposeNd, ConvTranspose2d):
+    """``torch.nn.LazyConvTranspose2d``: a :class:`ConvTranspose2d` once ``in_channels`` is known."""
+
+    cls_to_become = ConvTranspose2d
+
+
+class LazyConvTranspose3d(LazyConvTransposeNd, ConvTranspose3d):
+    """``torch.nn.LazyConvTranspose3d``: a :class:`ConvTranspose3d` once ``in_channels`` is known."""
+
+    cls_to_become = ConvTranspose3d

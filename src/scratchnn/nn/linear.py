@@ -1,15 +1,18 @@
-"""``Linear`` and ``Identity``: torch.nn's constructors, parameters and state_dict."""
+"""``Linear``, ``LazyLinear`` and ``Identity``: torch.nn's constructors, parameters and state_dict."""
 
 from __future__ import annotations
 
 import math
+from typing import Any, cast
 
 import torch
 from torch import nn
+from torch.nn.modules.lazy import LazyModuleMixin
+from torch.nn.parameter import UninitializedParameter
 
 from .. import functional as F
 
-__all__ = ["Identity", "Linear"]
+__all__ = ["Identity", "LazyLinear", "Linear"]
 
 
 class Linear(nn.Module):
@@ -65,3 +68,43 @@ class Identity(nn.Module):
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
         return input
+
+
+class LazyLinear(LazyModuleMixin, Linear):
+    """``torch.nn.LazyLinear``: a :class:`Linear` whose ``in_features`` is read from the first
+    input's last dim; until then ``weight`` and ``bias`` are uninitialized, afterwards the module
+    is a :class:`Linear` (torch's ``LazyModuleMixin`` with ``cls_to_become``).
+
+    >>> layer = LazyLinear(4)
+    >>> layer(torch.randn(2, 3)).shape, type(layer).__name__, layer.weight.shape
+    (torch.Size([2, 4]), 'Linear', torch.Size([4, 3]))
+    """
+
+    cls_to_become = Linear
+
+    def __init__(
+        self,
+        out_features: int,
+        bias: bool = True,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        super().__init__(0, 0, False)  # no bias yet: it would be replaced at once
+        self.weight = UninitializedParameter(**factory)  # type: ignore[assignment]
+        self.out_features = out_features
+        if bias:
+            self.bias = UninitializedParameter(**factory)  # type: ignore[assignment]
+
+    def reset_parameters(self) -> None:
+        if not self.has_uninitialized_params() and self.in_features != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input: torch.Tensor) -> None:  # type: ignore[override]
+        if self.has_uninitialized_params():
+            with torch.no_grad():
+                self.in_features = input.shape[-1]
+                cast(UninitializedParameter, self.weight).materialize((self.out_features, self.in_features))
+                if self.bias is not None:
+                    cast(UninitializedParameter, self.bias).materialize((self.out_features,))
+                self.reset_parameters()

@@ -10,6 +10,8 @@ from typing import Any, ClassVar, cast
 
 import torch
 from torch import nn
+from torch.nn.modules.lazy import LazyModuleMixin
+from torch.nn.parameter import UninitializedBuffer, UninitializedParameter
 
 from .. import functional as F
 from .._args import warn
@@ -23,6 +25,12 @@ __all__ = [
     "InstanceNorm2d",
     "InstanceNorm3d",
     "LayerNorm",
+    "LazyBatchNorm1d",
+    "LazyBatchNorm2d",
+    "LazyBatchNorm3d",
+    "LazyInstanceNorm1d",
+    "LazyInstanceNorm2d",
+    "LazyInstanceNorm3d",
     "LocalResponseNorm",
     "RMSNorm",
 ]
@@ -453,3 +461,99 @@ class LocalResponseNorm(nn.Module):
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Lazy batch and instance norms: num_features read from the first input (torch's LazyModuleMixin).
+
+
+class _LazyNormBase(LazyModuleMixin, _NormBase):
+    """torch's ``_LazyNormBase``: ``num_features`` is the first input's dim 1; weight, bias and
+    the running statistics are materialized then and reset as torch does. Note torch's defaults:
+    ``affine`` and ``track_running_stats`` are True here, for the lazy instance norms too."""
+
+    weight: UninitializedParameter  # type: ignore[assignment]
+    bias: UninitializedParameter  # type: ignore[assignment]
+
+    def __init__(
+        self,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+        *,
+        bias: bool = True,
+    ) -> None:
+        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        # no parameters or statistics for now: they would be replaced at once
+        super().__init__(0, eps, momentum, False, False, device, dtype, bias=False)
+        self.affine, self.track_running_stats = affine, track_running_stats
+        if affine:
+            self.weight = UninitializedParameter(**factory)
+            if bias:
+                self.bias = UninitializedParameter(**factory)
+        if track_running_stats:
+            self.running_mean = UninitializedBuffer(**factory)
+            self.running_var = UninitializedBuffer(**factory)
+            self.num_batches_tracked = torch.tensor(0, dtype=torch.long, device=device)
+
+    def reset_parameters(self) -> None:
+        if not self.has_uninitialized_params() and self.num_features != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input: torch.Tensor) -> None:  # type: ignore[override]
+        if not self.has_uninitialized_params():
+            return
+        self.num_features = input.shape[1]  # dim 1, as torch reads it (also for unbatched input)
+        if self.affine:
+            self.weight.materialize((self.num_features,))
+            if self.bias is not None:
+                self.bias.materialize((self.num_features,))
+        if self.track_running_stats:
+            cast(UninitializedBuffer, self.running_mean).materialize((self.num_features,))
+            cast(UninitializedBuffer, self.running_var).materialize((self.num_features,))
+        self.reset_parameters()
+
+
+class LazyBatchNorm1d(_LazyNormBase, BatchNorm1d):
+    """``torch.nn.LazyBatchNorm1d``: a :class:`BatchNorm1d` once the first input has set ``num_features``.
+
+    >>> norm = LazyBatchNorm1d()
+    >>> norm(torch.randn(8, 3)).shape, type(norm).__name__, norm.running_mean.shape
+    (torch.Size([8, 3]), 'BatchNorm1d', torch.Size([3]))
+    """
+
+    cls_to_become = BatchNorm1d
+
+
+class LazyBatchNorm2d(_LazyNormBase, BatchNorm2d):
+    """``torch.nn.LazyBatchNorm2d``: a :class:`BatchNorm2d` once ``num_features`` is known."""
+
+    cls_to_become = BatchNorm2d
+
+
+class LazyBatchNorm3d(_LazyNormBase, BatchNorm3d):
+    """``torch.nn.LazyBatchNorm3d``: a :class:`BatchNorm3d` once ``num_features`` is known."""
+
+    cls_to_become = BatchNorm3d
+
+
+class LazyInstanceNorm1d(_LazyNormBase, InstanceNorm1d):
+    """``torch.nn.LazyInstanceNorm1d``: an :class:`InstanceNorm1d` once ``num_features`` is known
+    (affine and with running statistics by default, as torch's)."""
+
+    cls_to_become = InstanceNorm1d
+
+
+class LazyInstanceNorm2d(_LazyNormBase, InstanceNorm2d):
+    """``torch.nn.LazyInstanceNorm2d``: an :class:`InstanceNorm2d` once ``num_features`` is known."""
+
+    cls_to_become = InstanceNorm2d
+
+
+class LazyInstanceNorm3d(_LazyNormBase, InstanceNorm3d):
+    """``torch.nn.LazyInstanceNorm3d``: an :class:`InstanceNorm3d` once ``num_features`` is known."""
+
+    cls_to_become = InstanceNorm3d
