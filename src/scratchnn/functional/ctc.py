@@ -68,9 +68,13 @@ def _lengths(name: str, lengths: torch.Tensor | Sequence[int], batch: int, limit
     if values.numel() != batch:
         raise RuntimeError(f"{op}: {name} must be of size batch_size ({batch}), got {values.numel()} values")
     if (values < 0).any():
-        raise RuntimeError(f"{op}: Expected {name} to have value at least 0, but got value {int(values.min())}")
+        raise RuntimeError(
+            f"{op}: Expected {name} to have value at least 0, but got value {int(values.min())}"
+        )
     if limit is not None and (values > limit).any():
-        raise RuntimeError(f"{op}: Expected {name} to have value at most {limit}, but got value {int(values.max())}")
+        raise RuntimeError(
+            f"{op}: Expected {name} to have value at most {limit}, but got value {int(values.max())}"
+        )
     return values
 
 
@@ -83,7 +87,8 @@ def _padded_targets(targets: torch.Tensor, target_lengths: torch.Tensor, batch: 
         raise fail(
             RuntimeError,
             op,
-            f"Expected 1 to 2 dimensions, but got {targets.ndim}-dimensional tensor for argument #2 'targets'",
+            f"Expected 1 to 2 dimensions, but got {targets.ndim}-dimensional tensor for argument #2 "
+            "'targets'",
             {"targets": ("n S", targets.shape)},
         )
     targets = targets.long()
@@ -140,12 +145,15 @@ def ctc_loss(
     >>> log_probs = torch.randn(5, 2, 4).log_softmax(2)
     >>> targets = torch.tensor([[1, 2], [3, 3]])
     >>> ours = ctc_loss(log_probs, targets, (5, 4), (2, 2), reduction="none")
-    >>> torch.allclose(ours, torch.nn.functional.ctc_loss(log_probs, targets, (5, 4), (2, 2), reduction="none"))
+    >>> theirs = torch.nn.functional.ctc_loss(log_probs, targets, (5, 4), (2, 2), reduction="none")
+    >>> torch.allclose(ours, theirs)
     True
     """
     op = "ctc_loss"
     if reduction not in REDUCTIONS:
-        raise ValueError(f"{op}: {reduction} is not a valid value for reduction (expected one of {REDUCTIONS})")
+        raise ValueError(
+            f"{op}: {reduction} is not a valid value for reduction (expected one of {REDUCTIONS})"
+        )
     if isinstance(input_lengths, torch.Tensor) != isinstance(target_lengths, torch.Tensor):
         raise TypeError(f"{op}: input_lengths and target_lengths must both be tensors or both tuples of ints")
     check_floating(op, log_probs)
@@ -155,8 +163,8 @@ def ctc_loss(
         raise fail(
             RuntimeError,
             op,
-            f"Expected 3-dimensional tensor, but got {lp.ndim}-dimensional tensor for argument #1 'log_probs' "
-            "(the unbatched (t, c) input gains a batch dim)",
+            f"Expected 3-dimensional tensor, but got {lp.ndim}-dimensional tensor for argument #1 "
+            "'log_probs' (the unbatched (t, c) input gains a batch dim)",
             {"log_probs": ("t n c", log_probs.shape)},
         )
     frames, batch, classes = lp.shape
