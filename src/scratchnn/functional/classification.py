@@ -19,7 +19,7 @@ import torch
 from .._args import check_floating, fail
 from .activation import logsigmoid
 from .linear import linear
-from .loss import _broadcast, _reduce, _reduction
+from .loss import _broadcast, _reduce, _reduction, type_name
 from .softmax import log_softmax
 
 __all__ = [
@@ -83,8 +83,9 @@ def _check_nll_shapes(op: str, input: torch.Tensor, target: torch.Tensor) -> Non
         expected = [input.shape[0], *input.shape[2:]]
         raise fail(RuntimeError, op, f"Expected target size {expected}, got {list(target.shape)}", shapes)
     if target.dtype not in (torch.int64, torch.uint8):
-        name = str(target.dtype).removeprefix("torch.")
-        raise RuntimeError(f"{op}: expected target dtype to be Long or Byte, but got {name.capitalize()}")
+        raise RuntimeError(
+            f"{op}: expected target dtype to be Long or Byte, but got {type_name(target.dtype)}"
+        )
 
 
 def _check_targets_in_range(op: str, target: torch.Tensor, keep: torch.Tensor, classes: int) -> None:
@@ -213,9 +214,9 @@ def _cross_entropy_probabilities(
     """−Σ_c y_c · w_c · log_softmax(x)_c over the class dim; 'mean' divides by the positions (n·...)."""
     op = "cross_entropy"
     if not target.is_floating_point():
-        name = str(target.dtype).removeprefix("torch.").capitalize()
         raise RuntimeError(
-            f"{op}: Expected floating point type for target with class probabilities, got {name}"
+            f"{op}: Expected floating point type for target with class probabilities, "
+            f"got {type_name(target.dtype)}"
         )
     if ignore_index >= 0:
         raise RuntimeError(

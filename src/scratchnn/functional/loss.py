@@ -90,7 +90,7 @@ def _reduce(op: str, loss: torch.Tensor, reduction: str) -> torch.Tensor:
         if not (loss.is_floating_point() or loss.is_complex()):
             raise RuntimeError(
                 f"{op}: mean(): could not infer output dtype. Input dtype must be either a floating point "
-                f"or complex dtype. Got: {str(loss.dtype).removeprefix('torch.').capitalize()}"
+                f"or complex dtype. Got: {type_name(loss.dtype)}"
             )
         return loss.mean()
     return loss.sum() if reduction == "sum" else loss
@@ -113,6 +113,25 @@ def _weighted(
     if reduction == "mean" and mean == "weights":
         return weighted.sum() / weight.sum()
     return _reduce(op, weighted, reduction)
+
+
+_TYPE_NAMES = {
+    torch.int64: "Long",
+    torch.int32: "Int",
+    torch.int16: "Short",
+    torch.int8: "Char",
+    torch.uint8: "Byte",
+    torch.bool: "Bool",
+    torch.float64: "Double",
+    torch.float32: "Float",
+    torch.float16: "Half",
+    torch.bfloat16: "BFloat16",
+}
+
+
+def type_name(dtype: torch.dtype) -> str:
+    """torch's C++ name of a dtype, as its messages spell it: Long for torch.int64, Float for float32."""
+    return _TYPE_NAMES.get(dtype, str(dtype).removeprefix("torch."))
 
 
 def _check_float_result(op: str, *tensors: torch.Tensor) -> None:

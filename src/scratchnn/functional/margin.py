@@ -21,7 +21,7 @@ import torch
 from .._args import check_floating, fail
 from .._contract import contract
 from .activation import logsigmoid
-from .loss import REDUCTIONS, _broadcast, _check_float_result, _reduce, _reduction
+from .loss import REDUCTIONS, _broadcast, _check_float_result, _reduce, _reduction, type_name
 
 __all__ = [
     "cosine_embedding_loss",
@@ -58,9 +58,8 @@ def hinge_embedding_loss(
     reduction = _reduction(op, reduction, size_average, reduce)
     input, target = _broadcast(op, input=input, target=target)
     zeros = torch.zeros_like(input)
-    loss = torch.where(target != 1, (margin - input).clamp_min(0), zeros) + torch.where(
-        target != -1, input, zeros
-    )
+    below_margin = (margin - input).clamp_min(0).to(input.dtype)  # an integer input stays integer, as torch
+    loss = torch.where(target != 1, below_margin, zeros) + torch.where(target != -1, input, zeros)
     return _reduce(op, loss, reduction)
 
 
@@ -110,7 +109,7 @@ def soft_margin_loss(
     op = "soft_margin_loss"
     reduction = _reduction(op, reduction, size_average, reduce)
     input, target = _broadcast(op, input=input, target=target)
-    _check_float_result(op, input, target)
+    _check_float_result(op, input)
     return _reduce(op, torch.log1p(torch.exp(-target * input)), reduction)
 
 
@@ -151,9 +150,7 @@ def _check_margin_input(op: str, input: torch.Tensor, target: torch.Tensor) -> t
             {"input": ("n c", input.shape)},
         )
     if target.dtype != torch.int64:
-        raise RuntimeError(
-            f"{op}: expected scalar type Long but found {str(target.dtype).removeprefix('torch.')}"
-        )
+        raise RuntimeError(f"{op}: expected scalar type Long but found {type_name(target.dtype)}")
     check_floating(op, input)
     return input.reshape(-1, input.shape[-1] if input.ndim else 1), input.ndim
 
