@@ -46,7 +46,7 @@ def _log_add(*terms: torch.Tensor) -> torch.Tensor:
 def _shift(alpha: torch.Tensor, by: int) -> torch.Tensor:
     """α(s − by) along the positions, −inf where s < by:  n s → n s."""
     pad = alpha.new_full((alpha.shape[0], by), _NEG_INF)
-    return torch.cat([pad, alpha[:, : alpha.shape[1] - by]], dim=1)
+    return torch.cat([pad, alpha], dim=1)[:, : alpha.shape[1]]
 
 
 def _step(alpha: torch.Tensor, emit: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
