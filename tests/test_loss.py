@@ -747,6 +747,27 @@ ERRORS = [
         r"cross_entropy: avg is not a valid value for reduction",
     ),
     (
+        "cross_entropy",
+        (torch.tensor(1.0), torch.tensor(0.5)),
+        {},
+        IndexError,
+        r"cross_entropy: input has no class dim",
+    ),
+    (
+        "cross_entropy",
+        (torch.tensor(1.0), torch.tensor([1])),
+        {},
+        IndexError,
+        r"cross_entropy: input has no class dim",
+    ),
+    (
+        "cross_entropy",
+        (torch.tensor(1.0), torch.tensor(0)),
+        {},
+        RuntimeError,
+        r"cross_entropy: Expected floating point type for target with class probabilities",
+    ),
+    (
         "binary_cross_entropy",
         (torch.tensor([1.5]), torch.tensor([1.0])),
         {},
@@ -1286,3 +1307,44 @@ def test_training_step_runs_on_scratch_ops_under_the_mode():
     assert_close(loss.detach(), expected.detach())
     for ours, theirs in zip(grads, (p.grad for p in model.parameters())):
         assert_close(ours, theirs)
+
+
+PAIRWISE = [
+    "l1_loss",
+    "mse_loss",
+    "huber_loss",
+    "smooth_l1_loss",
+    "kl_div",
+    "poisson_nll_loss",
+    "hinge_embedding_loss",
+    "soft_margin_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "multilabel_soft_margin_loss",
+]
+
+
+@settings(max_examples=300)
+@given(st.data(), st.sampled_from(PAIRWISE))
+def test_random_configurations_valid_or_not_behave_as_torch(data, name):
+    """Random shapes (broadcastable or not), dtypes (integer too) and reductions: where torch raises,
+    the same exception type with a message that names the op; where it does not, the same result."""
+    seeded(data)
+    input_shape, target_shape = shape(data, 0, 3), shape(data, 0, 3)
+    if data.draw(st.booleans(), label="same shape"):
+        target_shape = input_shape
+    dtype_of = st.sampled_from([torch.float64, torch.float64, torch.float32, torch.int64])
+    x = torch.rand(input_shape).to(data.draw(dtype_of, label="input dtype"))
+    y = torch.rand(target_shape).to(data.draw(dtype_of, label="target dtype"))
+    reduction = data.draw(st.sampled_from(["none", "mean", "sum", "avg"]), label="reduction")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            theirs = getattr(torch_F, name)(x, y, reduction=reduction)
+        except Exception as error:
+            with pytest.raises(type(error), match=rf"^{name}: "):
+                getattr(F, name)(x, y, reduction=reduction)
+            return
+        ours = getattr(F, name)(x, y, reduction=reduction)
+    single = torch.float32 in (x.dtype, y.dtype)  # torch computes some terms in float32, then promotes
+    assert_close(ours, theirs, rtol=1e-5 if single else None, atol=1e-5 if single else None)

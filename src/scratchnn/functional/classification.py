@@ -19,7 +19,7 @@ import torch
 from .._args import check_floating, fail
 from .activation import logsigmoid
 from .linear import linear
-from .loss import _broadcast, _reduce, _reduction, type_name
+from .loss import _reduce, _reduction, broadcast_shape, type_name
 from .softmax import log_softmax
 
 __all__ = [
@@ -169,14 +169,13 @@ def cross_entropy(
     op = "cross_entropy"
     reduction = _reduction(op, reduction, size_average, reduce)
     check_floating(op, input)
-    if input.ndim == 0:
-        raise fail(
-            ValueError, op, "Expected 1 or more dimensions (got 0)", {"input": ("n c ...", input.shape)}
-        )
-    class_dim = _class_dim(input)
-    classes = input.shape[class_dim]
     if input.shape == target.shape:
         return _cross_entropy_probabilities(input, target, weight, ignore_index, reduction, label_smoothing)
+    _check_class_dim(input)
+    class_dim = _class_dim(input)
+    classes = input.shape[class_dim]
+    if input.ndim == 1 and target.ndim == 1 and target.numel() == 1:
+        target = target.reshape(())  # one (1,) target of an unbatched (c,) input
     if label_smoothing > 0:
         _check_smoothing(label_smoothing)
     logp = log_softmax(input, class_dim)  # n c ...
@@ -194,6 +193,17 @@ def cross_entropy(
     elif reduction == "sum":
         uniform = uniform.sum()
     return (1 - label_smoothing) * loss + uniform * (label_smoothing / classes)
+
+
+def _check_class_dim(input: torch.Tensor) -> None:
+    """IndexError (torch's type: its log_softmax over dim 1 fails) for a 0-D input, which has no classes."""
+    if input.ndim == 0:
+        raise fail(
+            IndexError,
+            "cross_entropy",
+            "input has no class dim: (c,) or (n, c, ...) expected, got a 0-D tensor",
+            {"input": ("n c ...", input.shape)},
+        )
 
 
 def _check_smoothing(label_smoothing: float) -> None:
@@ -218,6 +228,7 @@ def _cross_entropy_probabilities(
             f"{op}: Expected floating point type for target with class probabilities, "
             f"got {type_name(target.dtype)}"
         )
+    _check_class_dim(input)
     if ignore_index >= 0:
         raise RuntimeError(
             f"{op}: ignore_index is not supported for floating point target, got {ignore_index}"
@@ -264,7 +275,7 @@ def binary_cross_entropy(
             shapes,
         )
     if weight is not None:
-        _, weight = _broadcast(op, target=target, weight=weight)  # torch expands weight to the target
+        weight = weight.expand(broadcast_shape(op, target=target, weight=weight))  # as torch
     if target.dtype != input.dtype:
         raise RuntimeError(
             f"{op}: Found dtype {target.dtype} for target but expected {input.dtype} (the input's)"
@@ -304,17 +315,18 @@ def binary_cross_entropy_with_logits(
             f"Target size ({target.size()}) must be the same as input size ({input.size()})",
             {"input": ("...", input.shape), "target": ("...", target.shape)},
         )
+    check_floating(op, input)
     if not target.is_floating_point():
         raise RuntimeError(
             f"{op}: result type {input.dtype} can't be cast to the desired output type {target.dtype}"
         )
-    check_floating(op, input)
     for name, tensor in (("pos_weight", pos_weight), ("weight", weight)):
         if tensor is not None:
-            _broadcast(op, target=target, **{name: tensor})
+            broadcast_shape(op, target=target, **{name: tensor})
     log_weight = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
     loss = (1 - target) * input - log_weight * logsigmoid(input)
-    return _reduce(op, loss if weight is None else loss * weight, reduction)
+    loss = loss if weight is None else loss * weight
+    return _reduce(op, loss.to(target.dtype), reduction)  # torch computes in place, in the target's dtype
 
 
 # --- linear + cross-entropy ----------------------------------------------------------------------

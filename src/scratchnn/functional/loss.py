@@ -143,10 +143,12 @@ def _check_float_result(op: str, *tensors: torch.Tensor) -> None:
             )
 
 
-def _broadcast(op: str, **tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """The tensors broadcast to one shape; RuntimeError (torch's type) naming them when they do not."""
+def broadcast_shape(op: str, **tensors: torch.Tensor) -> torch.Size:
+    """The shape the tensors broadcast to; RuntimeError (torch's type) naming them when they do not.
+    A check only: the formulas broadcast by themselves, so a 0-D tensor keeps its weaker say in
+    type promotion (as in torch)."""
     try:
-        return torch.broadcast_tensors(*tensors.values())
+        return torch.broadcast_shapes(*(t.shape for t in tensors.values()))
     except RuntimeError:
         names = " and ".join(tensors)
         shapes = {name: ("...", t.shape) for name, t in tensors.items()}
@@ -162,8 +164,8 @@ def _pair(op: str, input: torch.Tensor, target: torch.Tensor) -> tuple[torch.Ten
             "Please ensure they have the same size.",
             stacklevel=3,
         )
-    input, target = _broadcast(op, input=input, target=target)
-    return input, target
+    broadcast_shape(op, input=input, target=target)
+    return torch.broadcast_tensors(input, target)  # torch broadcasts both explicitly here
 
 
 # --- regression ----------------------------------------------------------------------------------
@@ -182,8 +184,8 @@ def l1_loss(
     >>> l1_loss(torch.tensor([1.0, 4.0]), torch.tensor([2.0, 2.0]))
     tensor(1.5000)
     """
+    x, y = _pair("l1_loss", input, target)  # broadcast first, then the reduction: torch's order
     reduction = _reduction("l1_loss", reduction, size_average, reduce)
-    x, y = _pair("l1_loss", input, target)
     return _weighted("l1_loss", (x - y).abs(), weight, input, reduction, mean="weights")
 
 
@@ -200,9 +202,9 @@ def mse_loss(
     >>> mse_loss(torch.tensor([1.0, 4.0]), torch.tensor([2.0, 2.0]))
     tensor(2.5000)
     """
-    reduction = _reduction("mse_loss", reduction, size_average, reduce)
     x, y = _pair("mse_loss", input, target)
-    check_floating("mse_loss", x)
+    reduction = _reduction("mse_loss", reduction, size_average, reduce)
+    check_floating("mse_loss", x - y)  # an integer input with a floating-point target is fine
     return _weighted("mse_loss", (x - y) ** 2, weight, input, reduction, mean="weights")
 
 
@@ -223,14 +225,16 @@ def huber_loss(
     >>> huber_loss(torch.tensor([0.5, 3.0]), torch.tensor([0.0, 0.0]), reduction="none")
     tensor([0.1250, 2.5000])
     """
+    x, y = _pair("huber_loss", input, target)
     reduction = _reduction("huber_loss", reduction)
     if delta <= 0:
         raise RuntimeError(
             f"huber_loss: huber_loss does not support non-positive values for delta, got delta={delta}"
         )
-    x, y = _pair("huber_loss", input, target)
-    check_floating("huber_loss", x)
-    return _weighted("huber_loss", _huber(x - y, delta), weight, input, reduction, mean="elements")
+    check_floating("huber_loss", x - y)
+    _check_float_result("huber_loss", input)
+    loss = _huber(x - y, delta).to(input.dtype)  # torch writes the loss in the input's dtype
+    return _weighted("huber_loss", loss, weight, input, reduction, mean="elements")
 
 
 def smooth_l1_loss(
@@ -246,13 +250,13 @@ def smooth_l1_loss(
     >>> smooth_l1_loss(torch.tensor([0.5, 3.0]), torch.tensor([0.0, 0.0]), reduction="none")
     tensor([0.1250, 2.5000])
     """
+    x, y = _pair("smooth_l1_loss", input, target)
     reduction = _reduction("smooth_l1_loss", reduction, size_average, reduce)
     if beta < 0:
         raise RuntimeError(
             f"smooth_l1_loss: smooth_l1_loss does not support negative values for beta, got beta={beta}"
         )
-    x, y = _pair("smooth_l1_loss", input, target)
-    check_floating("smooth_l1_loss", x)
+    check_floating("smooth_l1_loss", x - y)
     loss = (x - y).abs() if beta == 0 else _huber(x - y, beta) / beta
     return _reduce("smooth_l1_loss", loss, reduction)
 
@@ -323,6 +327,7 @@ def poisson_nll_loss(
     tensor(1.)
     """
     reduction = _reduction("poisson_nll_loss", reduction, size_average, reduce)
+    broadcast_shape("poisson_nll_loss", input=input, target=target)
     loss = torch.exp(input) - target * input if log_input else input - target * torch.log(input + eps)
     if full:
         stirling = target * torch.log(target) - target + 0.5 * torch.log(2 * math.pi * target)
@@ -358,6 +363,7 @@ def kl_div(
                 "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
                 stacklevel=2,
             )
+    broadcast_shape(op, input=input, target=target)
     if not (input.is_floating_point() and target.is_floating_point()):
         raise RuntimeError(
             f"{op}: Integral inputs not supported, got {input.dtype} input and {target.dtype} target"

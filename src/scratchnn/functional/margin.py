@@ -21,7 +21,7 @@ import torch
 from .._args import check_floating, fail
 from .._contract import contract
 from .activation import logsigmoid
-from .loss import REDUCTIONS, _broadcast, _check_float_result, _reduce, _reduction, type_name
+from .loss import REDUCTIONS, _check_float_result, _reduce, _reduction, broadcast_shape, type_name
 
 __all__ = [
     "cosine_embedding_loss",
@@ -56,7 +56,7 @@ def hinge_embedding_loss(
     """
     op = "hinge_embedding_loss"
     reduction = _reduction(op, reduction, size_average, reduce)
-    input, target = _broadcast(op, input=input, target=target)
+    broadcast_shape(op, input=input, target=target)
     zeros = torch.zeros_like(input)
     below_margin = (margin - input).clamp_min(0).to(input.dtype)  # an integer input stays integer, as torch
     loss = torch.where(target != 1, below_margin, zeros) + torch.where(target != -1, input, zeros)
@@ -90,7 +90,7 @@ def margin_ranking_loss(
                 "target": ("...", target.shape),
             },
         )
-    input1, input2, target = _broadcast(op, input1=input1, input2=input2, target=target)
+    broadcast_shape(op, input1=input1, input2=input2, target=target)
     return _reduce(op, (-target * (input1 - input2) + margin).clamp_min(0), reduction)
 
 
@@ -108,9 +108,18 @@ def soft_margin_loss(
     """
     op = "soft_margin_loss"
     reduction = _reduction(op, reduction, size_average, reduce)
-    input, target = _broadcast(op, input=input, target=target)
+    expanded = broadcast_shape(op, input=input, target=target)
+    if expanded != input.shape:
+        raise fail(
+            RuntimeError,
+            op,
+            f"output with shape {list(input.shape)} doesn't match the broadcast shape {list(expanded)} "
+            "(torch writes the loss in the input's shape)",
+            {"input": ("...", input.shape), "target": ("...", target.shape)},
+        )
     _check_float_result(op, input)
-    return _reduce(op, torch.log1p(torch.exp(-target * input)), reduction)
+    loss = torch.log1p(torch.exp(-target * input)).to(input.dtype)  # in the input's dtype, as torch
+    return _reduce(op, loss, reduction)
 
 
 def multilabel_soft_margin_loss(
@@ -130,12 +139,21 @@ def multilabel_soft_margin_loss(
     tensor(0.6931)
     """
     op = "multilabel_soft_margin_loss"
-    reduction = _reduction(op, reduction, size_average, reduce)
+    check_floating(op, input)
+    if input.ndim == 0:
+        raise fail(
+            IndexError,
+            op,
+            "input has no class dim: (c,) or (n, c) expected, got a 0-D tensor",
+            {"input": ("n c", input.shape)},
+        )
+    broadcast_shape(op, input=input, target=target)
     loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))  # n c
     if weight is not None:
         loss = loss * weight
     class_dim = input.ndim - 1
     loss = loss.sum(class_dim) / input.shape[class_dim]  # n
+    reduction = _reduction(op, reduction, size_average, reduce)  # validated last, as torch
     return _reduce(op, loss, reduction)
 
 
@@ -276,11 +294,12 @@ def cosine_embedding_loss(
             f"sizes {list(input1.shape)} and {list(input2.shape)}.",
             shapes,
         )
-    product = _broadcast(op, input1=input1, input2=input2)
+    broadcast_shape(op, input1=input1, input2=input2)
     dim = target.ndim
-    dot = (product[0] * product[1]).sum(dim)
+    dot = (input1 * input2).sum(dim)
     norms = ((input1 * input1).sum(dim) + _COSINE_EPS) * ((input2 * input2).sum(dim) + _COSINE_EPS)
-    cos, target = _broadcast(op, cos=dot / norms.sqrt(), target=target)
+    cos = dot / norms.sqrt()
+    broadcast_shape(op, cos=cos, target=target)
     zeros = torch.zeros_like(cos)
     loss = torch.where(target == 1, 1 - cos, zeros) + torch.where(
         target == -1, (cos - margin).clamp_min(0), zeros
