@@ -19,7 +19,7 @@ import torch
 from .._args import check_floating, fail
 from .activation import logsigmoid
 from .linear import linear
-from .loss import _reduce, _reduction, broadcast_shape, type_name
+from .loss import _reduce, _reduction, broadcast_shape, found, type_name
 from .softmax import log_softmax
 
 __all__ = [
@@ -91,7 +91,7 @@ def _check_nll_shapes(op: str, input: torch.Tensor, target: torch.Tensor) -> Non
 def _check_targets_in_range(op: str, target: torch.Tensor, keep: torch.Tensor, classes: int) -> None:
     """IndexError (torch's type) for a kept target outside [0, classes)."""
     bad = keep & ((target < 0) | (target >= classes))
-    if bad.any():
+    if found(bad):
         raise IndexError(f"{op}: Target {int(target[bad][0])} is out of bounds (classes 0..{classes - 1}).")
 
 
@@ -186,9 +186,9 @@ def cross_entropy(
     uniform = -(logp if weight is None else logp * _per_class(weight, input)).sum(class_dim)  # n ...
     ignored = target == ignore_index
     uniform = uniform.masked_fill(ignored, 0)
-    if reduction == "mean":
-        kept = target[~ignored]
-        total = kept.numel() if weight is None else weight[kept].sum()
+    if reduction == "mean":  # divided by the weight of the kept targets, as nll_loss
+        kept = (~ignored).to(uniform.dtype)
+        total = kept.sum() if weight is None else (weight[target.masked_fill(ignored, 0)] * kept).sum()
         uniform = uniform.sum() / total
     elif reduction == "sum":
         uniform = uniform.sum()
@@ -281,7 +281,7 @@ def binary_cross_entropy(
             f"{op}: Found dtype {target.dtype} for target but expected {input.dtype} (the input's)"
         )
     check_floating(op, input)
-    if ((input < 0) | (input > 1) | input.isnan()).any():
+    if found((input < 0) | (input > 1) | input.isnan()):
         raise RuntimeError(f"{op}: all elements of input should be between 0 and 1")
     log_x = torch.log(input).clamp_min(_CLAMP_LOG)
     log_1mx = torch.log(1 - input).clamp_min(_CLAMP_LOG)

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import torch
 
 from .._args import check_floating, fail
-from .loss import REDUCTIONS
+from .loss import REDUCTIONS, found
 
 __all__ = ["ctc_loss"]
 
@@ -57,21 +57,21 @@ def _step(alpha: torch.Tensor, emit: torch.Tensor, skip: torch.Tensor) -> torch.
 
 def _lengths(name: str, lengths: torch.Tensor | Sequence[int], batch: int, limit: int | None) -> torch.Tensor:
     """The lengths as an int64 (n,) tensor: from a tensor (of any shape, flattened, as torch) or a
-    tuple/list of ints; each in [0, limit]."""
+    tuple/list of ints; each in [0, limit] (a check on values: eager only)."""
     op = "ctc_loss"
     if isinstance(lengths, torch.Tensor):
         if lengths.is_floating_point() or lengths.is_complex():
             raise RuntimeError(f"{op}: {name} must be integral, got {lengths.dtype}")
-        values = lengths.detach().reshape(-1).long().cpu()
+        values = lengths.detach().reshape(-1).long()
     else:
         values = torch.tensor(list(lengths), dtype=torch.int64)
     if values.numel() != batch:
         raise RuntimeError(f"{op}: {name} must be of size batch_size ({batch}), got {values.numel()} values")
-    if (values < 0).any():
+    if found(values < 0):
         raise RuntimeError(
             f"{op}: Expected {name} to have value at least 0, but got value {int(values.min())}"
         )
-    if limit is not None and (values > limit).any():
+    if limit is not None and found(values > limit):
         raise RuntimeError(
             f"{op}: Expected {name} to have value at most {limit}, but got value {int(values.max())}"
         )
@@ -80,9 +80,9 @@ def _lengths(name: str, lengths: torch.Tensor | Sequence[int], batch: int, limit
 
 def _padded_targets(targets: torch.Tensor, target_lengths: torch.Tensor, batch: int) -> torch.Tensor:
     """Targets as n S (padded with 0 beyond each length): from (n, S) padded, or from the 1-D
-    concatenation of every sample's labels."""
+    concatenation of every sample's labels. Eager, S is the longest target; compiled (no shape may
+    depend on values), S is every label the targets hold."""
     op = "ctc_loss"
-    longest = int(target_lengths.max()) if target_lengths.numel() else 0
     if targets.ndim not in (1, 2):
         raise fail(
             RuntimeError,
@@ -92,6 +92,8 @@ def _padded_targets(targets: torch.Tensor, target_lengths: torch.Tensor, batch: 
             {"targets": ("n S", targets.shape)},
         )
     targets = targets.long()
+    eager = not torch.compiler.is_compiling()
+    longest = int(target_lengths.max()) if eager and batch else None
     if targets.ndim == 2:
         if targets.shape[0] != batch:
             raise fail(
@@ -101,7 +103,7 @@ def _padded_targets(targets: torch.Tensor, target_lengths: torch.Tensor, batch: 
                 "argument #2 'targets'",
                 {"targets": ("n S", targets.shape)},
             )
-        if targets.shape[1] < longest:
+        if longest is not None and targets.shape[1] < longest:
             raise fail(
                 RuntimeError,
                 op,
@@ -109,21 +111,23 @@ def _padded_targets(targets: torch.Tensor, target_lengths: torch.Tensor, batch: 
                 f"{targets.shape[1]} for argument #2 'targets'",
                 {"targets": ("n S", targets.shape)},
             )
-        return targets[:, :longest]
-    total = int(target_lengths.sum())
-    if targets.numel() != total:
+        return targets if longest is None else targets[:, :longest]
+    total = targets.numel()
+    if eager and total != int(target_lengths.sum()):
         raise fail(
             RuntimeError,
             op,
-            f"Expected tensor to have size {total} at dimension 0 (the sum of target_lengths), but got size "
-            f"{targets.numel()} for argument #2 'targets'",
+            f"Expected tensor to have size {int(target_lengths.sum())} at dimension 0 (the sum of "
+            f"target_lengths), but got size {total} for argument #2 'targets'",
             {"targets": ("Σ S", targets.shape)},
         )
-    position = torch.arange(longest)  # S
-    starts = target_lengths.cumsum(0) - target_lengths  # n
-    inside = position < target_lengths[:, None].to(targets.device)  # n S
-    index = (starts[:, None] + position).clamp_max(max(total - 1, 0)).to(targets.device)  # n S
-    return targets[index].masked_fill(~inside, 0) if total else targets.new_zeros(batch, longest)
+    if total == 0:
+        return targets.new_zeros(batch, 0)
+    lengths = target_lengths.to(targets.device)
+    position = torch.arange(total if longest is None else longest, device=targets.device)  # S
+    starts = lengths.cumsum(0) - lengths  # n: where each sample's labels begin
+    index = (starts[:, None] + position).clamp_max(total - 1)  # n S
+    return targets[index].masked_fill(position >= lengths[:, None], 0)
 
 
 def ctc_loss(

@@ -129,6 +129,12 @@ _TYPE_NAMES = {
 }
 
 
+def found(mask: torch.Tensor) -> bool:
+    """Whether any element of ``mask`` is set: a check on values, eager only (under torch.compile a
+    graph cannot branch on values, so a compiled loss skips it, as torch's kernels do on the GPU)."""
+    return not torch.compiler.is_compiling() and bool(mask.any())
+
+
 def type_name(dtype: torch.dtype) -> str:
     """torch's C++ name of a dtype, as its messages spell it: Long for torch.int64, Float for float32."""
     return _TYPE_NAMES.get(dtype, str(dtype).removeprefix("torch."))
@@ -283,7 +289,7 @@ def gaussian_nll_loss(
         var = var * torch.ones_like(input)
     elif not isinstance(var, torch.Tensor):
         raise TypeError(f"{op}: var must be a tensor or a float, got {type(var).__name__}")
-    elif torch.any(var < 0):
+    elif found(var < 0):
         raise ValueError(f"{op}: var has negative entry/entries")
     if var.shape != input.shape:
         one_short = input.shape[:-1] == var.shape

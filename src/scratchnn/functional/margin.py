@@ -21,7 +21,7 @@ import torch
 from .._args import check_floating, fail
 from .._contract import contract
 from .activation import logsigmoid
-from .loss import REDUCTIONS, _check_float_result, _reduce, _reduction, broadcast_shape, type_name
+from .loss import REDUCTIONS, _check_float_result, _reduce, _reduction, broadcast_shape, found, type_name
 
 __all__ = [
     "cosine_embedding_loss",
@@ -215,7 +215,7 @@ def multi_margin_loss(
             {"weight": ("c", weight.shape)},
         )
     y = target.reshape(samples, 1)  # n 1
-    if ((y < 0) | (y >= classes)).any():
+    if found((y < 0) | (y >= classes)):
         raise RuntimeError(f"{op}: target out of range (classes 0..{classes - 1})")
     hinge = (margin - x.gather(1, y) + x).clamp_min(0) ** p  # n c
     others = torch.arange(classes, device=x.device) != y  # n c: i ≠ y
@@ -253,7 +253,7 @@ def multilabel_margin_loss(
         )
     labels = target.reshape(samples, classes)  # n t: the list of target classes
     listed = (labels < 0).cumsum(1) == 0  # n t: before the first negative entry
-    if (listed & (labels >= classes)).any():
+    if found(listed & (labels >= classes)):
         raise RuntimeError(f"{op}: argument #2 'target' is out of range (classes 0..{classes - 1})")
     one_hot = (labels[:, :, None] == torch.arange(classes, device=x.device)) & listed[:, :, None]  # n t c
     count = one_hot.sum(1).to(x.dtype)  # n c: how often class j is listed
