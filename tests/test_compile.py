@@ -249,6 +249,10 @@ LOSSES: dict[str, Callable[[], tuple]] = {
         (randn(4, 3), randn(4, 3), randn(4, 3)),
     ),
     "CTCLoss": lambda: (*twin("CTCLoss"), ctc_inputs()),
+    "AdaptiveLogSoftmaxWithLoss": lambda: (
+        *twin("AdaptiveLogSoftmaxWithLoss", 8, 10, [3, 6]),
+        (randn(6, 8), torch.tensor([0, 9, 4, 2, 7, 5])),
+    ),
     "LinearCrossEntropyLoss": lambda: (
         *twin("LinearCrossEntropyLoss", 4, 3, bias=True),
         (randn(5, 4), classes(5, n=3)),

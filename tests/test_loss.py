@@ -1280,6 +1280,79 @@ def test_module_constructor_errors_as_torch(name, kwargs, error, match):
         getattr(torch_nn, name)(**kwargs)
 
 
+def asm_pair(*args, **kwargs):
+    torch.manual_seed(0)
+    theirs = torch_nn.AdaptiveLogSoftmaxWithLoss(*args, **kwargs, dtype=f64)
+    ours = nn.AdaptiveLogSoftmaxWithLoss(*args, **kwargs, dtype=f64)
+    ours.load_state_dict(theirs.state_dict())
+    return ours, theirs
+
+
+@pytest.mark.parametrize(
+    "cutoffs, div_value, head_bias", [([3, 6], 4.0, False), ([2], 2.0, True), ([1, 4, 8], 1.5, False)]
+)
+def test_adaptive_log_softmax_matches_torch(cutoffs, div_value, head_bias):
+    ours, theirs = asm_pair(8, 10, cutoffs, div_value=div_value, head_bias=head_bias)
+    assert repr(ours) == repr(theirs) and list(ours.state_dict()) == list(theirs.state_dict())
+    x, target = torch.randn(6, 8, dtype=f64), torch.tensor([0, 9, 4, 2, 7, 5])
+    ours_out, theirs_out = assert_matches_torch(ours, theirs, x, target), theirs(x, target)
+    assert type(ours_out) is type(theirs_out)
+    for module in (ours, theirs):
+        module.zero_grad()
+        module(x, target).loss.backward()
+    for (name, a), b in zip(ours.named_parameters(), theirs.parameters()):
+        assert_close(a.grad, b.grad, f"{name}.grad")
+    assert_matches_torch(ours.log_prob, theirs.log_prob, x)
+    assert torch.equal(ours.predict(x), theirs.predict(x))
+    assert_matches_torch(ours, theirs, x[0], target[0])  # unbatched
+
+
+ASM_ERRORS = [
+    (
+        (8, 10, []),
+        ValueError,
+        r"AdaptiveLogSoftmaxWithLoss: cutoffs should be a sequence of length larger than 0",
+    ),
+    (
+        (8, 10, [6, 3]),
+        ValueError,
+        r"AdaptiveLogSoftmaxWithLoss: cutoffs should be a sequence of unique, positive",
+    ),
+    ((8, 10, [3, 10]), ValueError, r"cutoffs should be .* got cutoffs=\[3, 10\] for n_classes=10"),
+    ((8, 10, [3, 3]), ValueError, r"AdaptiveLogSoftmaxWithLoss: cutoffs should be"),
+]
+
+
+@pytest.mark.parametrize("args, error, match", ASM_ERRORS)
+def test_adaptive_log_softmax_constructor_errors(args, error, match):
+    with pytest.raises(error, match=match):
+        nn.AdaptiveLogSoftmaxWithLoss(*args)
+    with pytest.raises(error):
+        torch_nn.AdaptiveLogSoftmaxWithLoss(*args)
+
+
+@pytest.mark.parametrize(
+    "x, target, match",
+    [
+        (torch.randn(3, 8), torch.tensor([0, 1]), r"Input and target should have the same size in the batch"),
+        (torch.randn(3, 2, 8), torch.tensor([0, 1, 2]), r"1D target tensor expects 2D input tensors"),
+        (torch.randn(3, 8), torch.tensor(1), r"0D target tensor expects 1D input tensors"),
+        (torch.randn(3, 8), torch.zeros(3, 1, dtype=torch.long), r"0D or 1D target tensor expected"),
+        (
+            torch.randn(3, 8),
+            torch.tensor([0, 10, 2]),
+            r"Target values should be in \[0, 9\], but values in range \[0, 10\]",
+        ),
+    ],
+)
+def test_adaptive_log_softmax_forward_errors(x, target, match):
+    ours, theirs = asm_pair(8, 10, [3, 6])
+    with pytest.raises(RuntimeError, match=rf"AdaptiveLogSoftmaxWithLoss: {match}"):
+        ours(x.double(), target)
+    with pytest.raises(RuntimeError):
+        theirs(x.double(), target)
+
+
 def test_legacy_module_arguments_warn_and_map():
     with pytest.warns(UserWarning, match="L1Loss: size_average and reduce args will be deprecated"):
         assert nn.L1Loss(size_average=False).reduction == "sum"

@@ -23,6 +23,7 @@ from .activation import (
     Tanh,
     Tanhshrink,
 )
+from .adaptive import AdaptiveLogSoftmaxWithLoss
 from .bilinear import Bilinear
 from .conv import Conv1d, Conv2d, Conv3d
 from .conv_transpose import (
@@ -200,6 +201,7 @@ __all__ += [
     "Unflatten",
 ]
 __all__ += [  # losses
+    "AdaptiveLogSoftmaxWithLoss",
     "BCELoss",
     "BCEWithLogitsLoss",
     "CTCLoss",
