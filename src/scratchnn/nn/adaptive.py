@@ -85,24 +85,20 @@ class AdaptiveLogSoftmaxWithLoss(nn.Module):
         self.shortlist_size = self.cutoffs[0]
         self.n_clusters = len(self.cutoffs) - 1
         self.head_size = self.shortlist_size + self.n_clusters
-        factory = {"device": device, "dtype": dtype}
-        self.head = Linear(in_features, self.head_size, bias=head_bias, **factory)
+        self.head = Linear(in_features, self.head_size, bias=head_bias, device=device, dtype=dtype)
         self.tail = nn.ModuleList()
         for j in range(self.n_clusters):
             hidden = int(in_features // (div_value ** (j + 1)))
             size = self.cutoffs[j + 1] - self.cutoffs[j]
-            self.tail.append(
-                nn.Sequential(
-                    Linear(in_features, hidden, bias=False, **factory),
-                    Linear(hidden, size, bias=False, **factory),
-                )
-            )
+            project = Linear(in_features, hidden, bias=False, device=device, dtype=dtype)  # i → h_j
+            score = Linear(hidden, size, bias=False, device=device, dtype=dtype)  # h_j → cluster size
+            self.tail.append(nn.Sequential(project, score))
 
     def reset_parameters(self) -> None:
         self.head.reset_parameters()
         for projection in self.tail:
-            for linear in projection:
-                linear.reset_parameters()
+            for linear in projection.children():
+                linear.reset_parameters()  # type: ignore[operator]
 
     def log_prob(self, input: torch.Tensor) -> torch.Tensor:
         """log p of every class: input (n, i) → (n, c)."""
