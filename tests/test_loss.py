@@ -923,6 +923,20 @@ ERRORS = [
     ),
     (
         "multilabel_margin_loss",
+        (torch.randn(4), torch.tensor([0, -1, 7, 0])),
+        {},
+        RuntimeError,
+        r"multilabel_margin_loss: argument #2 'target' is out of range",
+    ),
+    (
+        "multilabel_margin_loss",
+        (torch.randn(4), torch.tensor([0, -2, 1, 0])),
+        {},
+        RuntimeError,
+        r"multilabel_margin_loss: argument #2 'target' is out of range",
+    ),
+    (
+        "multilabel_margin_loss",
         (x34, torch.tensor([[0, 1, -1]] * 3)),
         {},
         RuntimeError,

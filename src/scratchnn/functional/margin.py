@@ -233,7 +233,8 @@ def multilabel_margin_loss(
     reduction: str = "mean",
 ) -> torch.Tensor:
     """Σ_{j ∈ y} Σ_{i ∉ y} max(0, 1 − (x_j − x_i)) / c: each target class should score a margin of 1
-    above each other class. The target lists class indices, ended by the first negative entry.
+    above each other class. The target lists class indices, ended by the first −1 (every entry,
+    listed or not, in [−1, c)).
 
     input (n, c) or (c,) · target (n, c) or (c,) of indices → loss (n,) or ()
 
@@ -252,8 +253,8 @@ def multilabel_margin_loss(
             {"input": ("n c", input.shape), "target": ("n c", target.shape)},
         )
     labels = target.reshape(samples, classes)  # n t: the list of target classes
-    listed = (labels < 0).cumsum(1) == 0  # n t: before the first negative entry
-    if found(listed & (labels >= classes)):
+    listed = (labels < 0).cumsum(1) == 0  # n t: before the first −1
+    if found((labels < -1) | (labels >= classes)):  # every entry, even past the end, as torch
         raise RuntimeError(f"{op}: argument #2 'target' is out of range (classes 0..{classes - 1})")
     one_hot = (labels[:, :, None] == torch.arange(classes, device=x.device)) & listed[:, :, None]  # n t c
     count = one_hot.sum(1).to(x.dtype)  # n c: how often class j is listed
