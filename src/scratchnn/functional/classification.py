@@ -19,7 +19,7 @@ import torch
 from .._args import check_floating, fail
 from .activation import logsigmoid
 from .linear import linear
-from .loss import _reduce, _reduction, broadcast_shape, found, type_name
+from .loss import apply_reduction, broadcast_shape, found, resolve_reduction, type_name
 from .softmax import log_softmax
 
 __all__ = [
@@ -114,7 +114,7 @@ def nll_loss(
     >>> nll_loss(logp, torch.tensor([1, 0]), reduction="none")
     tensor([1., 2.])
     """
-    reduction = _reduction("nll_loss", reduction, size_average, reduce)
+    reduction = resolve_reduction("nll_loss", reduction, size_average, reduce)
     return _nll("nll_loss", input, target, weight, ignore_index, reduction)
 
 
@@ -167,7 +167,7 @@ def cross_entropy(
     (tensor(0.2395), tensor(0.2395))
     """
     op = "cross_entropy"
-    reduction = _reduction(op, reduction, size_average, reduce)
+    reduction = resolve_reduction(op, reduction, size_average, reduce)
     check_floating(op, input)
     if input.shape == target.shape:
         return _cross_entropy_probabilities(input, target, weight, ignore_index, reduction, label_smoothing)
@@ -264,7 +264,7 @@ def binary_cross_entropy(
     tensor([  0.6931, 100.0000])
     """
     op = "binary_cross_entropy"
-    reduction = _reduction(op, reduction, size_average, reduce)
+    reduction = resolve_reduction(op, reduction, size_average, reduce)
     shapes = {"input": ("...", input.shape), "target": ("...", target.shape)}
     if target.shape != input.shape:
         raise fail(
@@ -286,7 +286,7 @@ def binary_cross_entropy(
     log_x = torch.log(input).clamp_min(_CLAMP_LOG)
     log_1mx = torch.log(1 - input).clamp_min(_CLAMP_LOG)
     loss = -(target * log_x + (1 - target) * log_1mx)
-    return _reduce(op, loss if weight is None else loss * weight, reduction)
+    return apply_reduction(op, loss if weight is None else loss * weight, reduction)
 
 
 def binary_cross_entropy_with_logits(
@@ -307,7 +307,7 @@ def binary_cross_entropy_with_logits(
     tensor([  0.6931, 100.0000])
     """
     op = "binary_cross_entropy_with_logits"
-    reduction = _reduction(op, reduction, size_average, reduce)
+    reduction = resolve_reduction(op, reduction, size_average, reduce)
     if target.shape != input.shape:
         raise fail(
             ValueError,
@@ -326,7 +326,9 @@ def binary_cross_entropy_with_logits(
     log_weight = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
     loss = (1 - target) * input - log_weight * logsigmoid(input)
     loss = loss if weight is None else loss * weight
-    return _reduce(op, loss.to(target.dtype), reduction)  # torch computes in place, in the target's dtype
+    return apply_reduction(
+        op, loss.to(target.dtype), reduction
+    )  # torch computes in place, in the target's dtype
 
 
 # --- linear + cross-entropy ----------------------------------------------------------------------

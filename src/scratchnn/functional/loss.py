@@ -62,7 +62,7 @@ def legacy_reduction(size_average: bool | None, reduce: bool | None, op: str) ->
     return reduction
 
 
-def _reduction(
+def resolve_reduction(
     op: str,
     reduction: str,
     size_average: bool | None = None,
@@ -84,7 +84,7 @@ def _reduction(
     return reduction
 
 
-def _reduce(op: str, loss: torch.Tensor, reduction: str) -> torch.Tensor:
+def apply_reduction(op: str, loss: torch.Tensor, reduction: str) -> torch.Tensor:
     """'mean' over every element (NaN when there is none, as torch), 'sum', or the loss itself."""
     if reduction == "mean":
         if not (loss.is_floating_point() or loss.is_complex()):
@@ -101,7 +101,7 @@ def _weighted(
 ) -> torch.Tensor:
     """``loss · weight`` reduced; 'mean' is Σ w·loss / Σ w (``mean='weights'``) or the plain mean."""
     if weight is None:
-        return _reduce(op, loss, reduction)
+        return apply_reduction(op, loss, reduction)
     if weight.shape != input.shape:
         raise fail(
             ValueError,
@@ -112,7 +112,7 @@ def _weighted(
     weighted = loss * weight
     if reduction == "mean" and mean == "weights":
         return weighted.sum() / weight.sum()
-    return _reduce(op, weighted, reduction)
+    return apply_reduction(op, weighted, reduction)
 
 
 _TYPE_NAMES = {
@@ -131,7 +131,7 @@ _TYPE_NAMES = {
 
 def found(mask: torch.Tensor) -> bool:
     """Whether any element of ``mask`` is set: a check on values, eager only (under torch.compile a
-    graph cannot branch on values, so a compiled loss skips it, as torch's kernels do on the GPU)."""
+    graph cannot branch on values, so a compiled loss skips it)."""
     return not torch.compiler.is_compiling() and bool(mask.any())
 
 
@@ -140,7 +140,7 @@ def type_name(dtype: torch.dtype) -> str:
     return _TYPE_NAMES.get(dtype, str(dtype).removeprefix("torch."))
 
 
-def _check_float_result(op: str, *tensors: torch.Tensor) -> None:
+def check_float_result(op: str, *tensors: torch.Tensor) -> None:
     """RuntimeError (torch's type) when an integer tensor would receive a floating-point result."""
     for tensor in tensors:
         if not (tensor.is_floating_point() or tensor.is_complex()):
@@ -191,7 +191,7 @@ def l1_loss(
     tensor(1.5000)
     """
     x, y = _pair("l1_loss", input, target)  # broadcast first, then the reduction: torch's order
-    reduction = _reduction("l1_loss", reduction, size_average, reduce)
+    reduction = resolve_reduction("l1_loss", reduction, size_average, reduce)
     return _weighted("l1_loss", (x - y).abs(), weight, input, reduction, mean="weights")
 
 
@@ -209,7 +209,7 @@ def mse_loss(
     tensor(2.5000)
     """
     x, y = _pair("mse_loss", input, target)
-    reduction = _reduction("mse_loss", reduction, size_average, reduce)
+    reduction = resolve_reduction("mse_loss", reduction, size_average, reduce)
     check_floating("mse_loss", x - y)  # an integer input with a floating-point target is fine
     return _weighted("mse_loss", (x - y) ** 2, weight, input, reduction, mean="weights")
 
@@ -232,13 +232,13 @@ def huber_loss(
     tensor([0.1250, 2.5000])
     """
     x, y = _pair("huber_loss", input, target)
-    reduction = _reduction("huber_loss", reduction)
+    reduction = resolve_reduction("huber_loss", reduction)
     if delta <= 0:
         raise RuntimeError(
             f"huber_loss: huber_loss does not support non-positive values for delta, got delta={delta}"
         )
     check_floating("huber_loss", x - y)
-    _check_float_result("huber_loss", input)
+    check_float_result("huber_loss", input)
     loss = _huber(x - y, delta).to(input.dtype)  # torch writes the loss in the input's dtype
     return _weighted("huber_loss", loss, weight, input, reduction, mean="elements")
 
@@ -257,14 +257,14 @@ def smooth_l1_loss(
     tensor([0.1250, 2.5000])
     """
     x, y = _pair("smooth_l1_loss", input, target)
-    reduction = _reduction("smooth_l1_loss", reduction, size_average, reduce)
+    reduction = resolve_reduction("smooth_l1_loss", reduction, size_average, reduce)
     if beta < 0:
         raise RuntimeError(
             f"smooth_l1_loss: smooth_l1_loss does not support negative values for beta, got beta={beta}"
         )
     check_floating("smooth_l1_loss", x - y)
     loss = (x - y).abs() if beta == 0 else _huber(x - y, beta) / beta
-    return _reduce("smooth_l1_loss", loss, reduction)
+    return apply_reduction("smooth_l1_loss", loss, reduction)
 
 
 def gaussian_nll_loss(
@@ -306,14 +306,14 @@ def gaussian_nll_loss(
             )
     if reduction not in REDUCTIONS:
         raise ValueError(f"{op}: {reduction} is not valid (expected one of {REDUCTIONS})")
-    _check_float_result(op, input, target, var)
+    check_float_result(op, input, target, var)
     var = var.clone()
     with torch.no_grad():
         var.clamp_(min=eps)  # a straight-through clamp: the value changes, the gradient does not
     loss = 0.5 * (torch.log(var) + (input - target) ** 2 / var)
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
-    return _reduce(op, loss, reduction)
+    return apply_reduction(op, loss, reduction)
 
 
 def poisson_nll_loss(
@@ -332,13 +332,13 @@ def poisson_nll_loss(
     >>> poisson_nll_loss(torch.tensor([0.0]), torch.tensor([1.0]))
     tensor(1.)
     """
-    reduction = _reduction("poisson_nll_loss", reduction, size_average, reduce)
+    reduction = resolve_reduction("poisson_nll_loss", reduction, size_average, reduce)
     broadcast_shape("poisson_nll_loss", input=input, target=target)
     loss = torch.exp(input) - target * input if log_input else input - target * torch.log(input + eps)
     if full:
         stirling = target * torch.log(target) - target + 0.5 * torch.log(2 * math.pi * target)
         loss = loss + stirling.masked_fill(target <= 1, 0)
-    return _reduce("poisson_nll_loss", loss, reduction)
+    return apply_reduction("poisson_nll_loss", loss, reduction)
 
 
 def kl_div(
@@ -361,7 +361,7 @@ def kl_div(
     if size_average is not None or reduce is not None:
         reduction = legacy_reduction(size_average, reduce, op)
     else:
-        reduction = _reduction(op, reduction, allowed=(*REDUCTIONS, "batchmean"))
+        reduction = resolve_reduction(op, reduction, allowed=(*REDUCTIONS, "batchmean"))
         if reduction == "mean":
             warn(
                 f"{op}: reduction: 'mean' divides the total loss by both the batch size and the support size."
@@ -380,4 +380,4 @@ def kl_div(
         loss = torch.xlogy(target, target) - target * input
     if reduction == "batchmean":
         return loss.sum() / input.shape[0] if input.ndim != 0 else loss.sum()
-    return _reduce(op, loss, reduction)
+    return apply_reduction(op, loss, reduction)

@@ -21,7 +21,15 @@ import torch
 from .._args import check_floating, fail
 from .._contract import contract
 from .activation import logsigmoid
-from .loss import REDUCTIONS, _check_float_result, _reduce, _reduction, broadcast_shape, found, type_name
+from .loss import (
+    REDUCTIONS,
+    apply_reduction,
+    broadcast_shape,
+    check_float_result,
+    found,
+    resolve_reduction,
+    type_name,
+)
 
 __all__ = [
     "cosine_embedding_loss",
@@ -55,12 +63,12 @@ def hinge_embedding_loss(
     tensor([0.3000, 0.7000])
     """
     op = "hinge_embedding_loss"
-    reduction = _reduction(op, reduction, size_average, reduce)
+    reduction = resolve_reduction(op, reduction, size_average, reduce)
     broadcast_shape(op, input=input, target=target)
     zeros = torch.zeros_like(input)
     below_margin = (margin - input).clamp_min(0).to(input.dtype)  # an integer input stays integer, as torch
     loss = torch.where(target != 1, below_margin, zeros) + torch.where(target != -1, input, zeros)
-    return _reduce(op, loss, reduction)
+    return apply_reduction(op, loss, reduction)
 
 
 def margin_ranking_loss(
@@ -78,7 +86,7 @@ def margin_ranking_loss(
     tensor(1.)
     """
     op = "margin_ranking_loss"
-    reduction = _reduction(op, reduction, size_average, reduce)
+    reduction = resolve_reduction(op, reduction, size_average, reduce)
     if not input1.ndim == input2.ndim == target.ndim:
         raise fail(
             RuntimeError,
@@ -91,7 +99,7 @@ def margin_ranking_loss(
             },
         )
     broadcast_shape(op, input1=input1, input2=input2, target=target)
-    return _reduce(op, (-target * (input1 - input2) + margin).clamp_min(0), reduction)
+    return apply_reduction(op, (-target * (input1 - input2) + margin).clamp_min(0), reduction)
 
 
 def soft_margin_loss(
@@ -107,7 +115,7 @@ def soft_margin_loss(
     tensor(0.6931)
     """
     op = "soft_margin_loss"
-    reduction = _reduction(op, reduction, size_average, reduce)
+    reduction = resolve_reduction(op, reduction, size_average, reduce)
     expanded = broadcast_shape(op, input=input, target=target)
     if expanded != input.shape:
         raise fail(
@@ -117,9 +125,9 @@ def soft_margin_loss(
             "(torch writes the loss in the input's shape)",
             {"input": ("...", input.shape), "target": ("...", target.shape)},
         )
-    _check_float_result(op, input)
+    check_float_result(op, input)
     loss = torch.log1p(torch.exp(-target * input)).to(input.dtype)  # in the input's dtype, as torch
-    return _reduce(op, loss, reduction)
+    return apply_reduction(op, loss, reduction)
 
 
 def multilabel_soft_margin_loss(
@@ -153,8 +161,8 @@ def multilabel_soft_margin_loss(
         loss = loss * weight
     class_dim = input.ndim - 1
     loss = loss.sum(class_dim) / input.shape[class_dim]  # n
-    reduction = _reduction(op, reduction, size_average, reduce)  # validated last, as torch
-    return _reduce(op, loss, reduction)
+    reduction = resolve_reduction(op, reduction, size_average, reduce)  # validated last, as torch
+    return apply_reduction(op, loss, reduction)
 
 
 def _check_margin_input(op: str, input: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, int]:
@@ -192,7 +200,7 @@ def multi_margin_loss(
     tensor(0.3250)
     """
     op = "multi_margin_loss"
-    reduction = _reduction(op, reduction, size_average, reduce)
+    reduction = resolve_reduction(op, reduction, size_average, reduce)
     if p not in (1, 2):
         raise ValueError(f"{op}: only p == 1 and p == 2 supported, got p={p}")
     if weight is not None and weight.ndim != 1:
@@ -222,7 +230,7 @@ def multi_margin_loss(
     if weight is not None:
         hinge = hinge * weight[y]
     loss = (hinge * others).sum(1) / classes  # n
-    return _reduce(op, loss if rank == 2 else loss.reshape(target.shape), reduction)
+    return apply_reduction(op, loss if rank == 2 else loss.reshape(target.shape), reduction)
 
 
 def multilabel_margin_loss(
@@ -242,7 +250,7 @@ def multilabel_margin_loss(
     tensor(0.8500)
     """
     op = "multilabel_margin_loss"
-    reduction = _reduction(op, reduction, size_average, reduce)
+    reduction = resolve_reduction(op, reduction, size_average, reduce)
     x, rank = _check_margin_input(op, input, target)  # n c
     samples, classes = x.shape
     if target.numel() != x.numel() or (rank and target.shape != input.shape):
@@ -262,7 +270,7 @@ def multilabel_margin_loss(
     hinge = (1 - x[:, :, None] + x[:, None, :]).clamp_min(0)  # n j i: 1 − (x_j − x_i)
     pairs = count[:, :, None] * (~is_target).to(x.dtype)[:, None, :]  # n j i: j listed (times), i not
     loss = contract("n j i, n j i -> n", hinge, pairs) / classes
-    return _reduce(op, loss if rank == 2 else loss.reshape(()), reduction)
+    return apply_reduction(op, loss if rank == 2 else loss.reshape(()), reduction)
 
 
 def cosine_embedding_loss(
@@ -283,7 +291,7 @@ def cosine_embedding_loss(
     tensor(1.)
     """
     op = "cosine_embedding_loss"
-    reduction = _reduction(op, reduction, size_average, reduce)
+    reduction = resolve_reduction(op, reduction, size_average, reduce)
     shapes = {"input1": ("n d", input1.shape), "input2": ("n d", input2.shape), "target": ("n", target.shape)}
     if target.ndim > 1:
         raise fail(RuntimeError, op, "0D or 1D target tensor expected, multi-target not supported", shapes)
@@ -305,7 +313,7 @@ def cosine_embedding_loss(
     loss = torch.where(target == 1, 1 - cos, zeros) + torch.where(
         target == -1, (cos - margin).clamp_min(0), zeros
     )
-    return _reduce(op, loss, reduction)
+    return apply_reduction(op, loss, reduction)
 
 
 # --- triplets ------------------------------------------------------------------------------------
@@ -374,10 +382,10 @@ def triplet_margin_loss(
     tensor(1.)
     """
     op = "triplet_margin_loss"
-    reduction = _reduction(op, reduction, size_average, reduce)
+    reduction = resolve_reduction(op, reduction, size_average, reduce)
     _check_triplet(op, margin, anchor, positive, negative)
     loss = _triplet(lambda u, v: _pairwise_distance(u, v, p, eps), anchor, positive, negative, margin, swap)
-    return _reduce(op, loss, reduction)
+    return apply_reduction(op, loss, reduction)
 
 
 def triplet_margin_with_distance_loss(
@@ -405,4 +413,4 @@ def triplet_margin_with_distance_loss(
         )
     _check_triplet(op, margin, anchor, positive, negative)
     distance = _pairwise_distance if distance_function is None else distance_function
-    return _reduce(op, _triplet(distance, anchor, positive, negative, margin, swap), reduction)
+    return apply_reduction(op, _triplet(distance, anchor, positive, negative, margin, swap), reduction)
