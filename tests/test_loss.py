@@ -1437,3 +1437,36 @@ def test_random_configurations_valid_or_not_behave_as_torch(data, name):
         ours = getattr(F, name)(x, y, reduction=reduction)
     single = torch.float32 in (x.dtype, y.dtype)  # torch computes some terms in float32, then promotes
     assert_close(ours, theirs, rtol=1e-5 if single else None, atol=1e-5 if single else None)
+
+
+TRIPLES = [
+    "margin_ranking_loss",
+    "cosine_embedding_loss",
+    "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
+]
+
+
+@settings(max_examples=200)
+@given(st.data(), st.sampled_from(TRIPLES))
+def test_random_three_input_configurations_behave_as_torch(data, name):
+    """Three inputs of random shapes (matching or not) and reductions: torch's exception type with a
+    message naming the op, or torch's result."""
+    seeded(data)
+    shapes = [shape(data, 0, 3) for _ in range(3)]
+    if data.draw(st.booleans(), label="first two alike"):
+        shapes[1] = shapes[0]
+    tensors = [torch.randn(s, dtype=f64) for s in shapes]
+    if name == "cosine_embedding_loss":
+        tensors[2] = torch.randint(0, 2, shapes[2]).double() * 2 - 1
+    reduction = data.draw(st.sampled_from(["none", "mean", "sum", "avg"]), label="reduction")
+    kwargs = {"reduction": reduction}
+    if name.startswith("triplet"):
+        kwargs["margin"] = data.draw(st.sampled_from([1.0, 0.0, -1.0]), label="margin")
+    try:
+        theirs = getattr(torch_F, name)(*tensors, **kwargs)
+    except Exception as error:
+        with pytest.raises(type(error), match=rf"^{name}: "):
+            getattr(F, name)(*tensors, **kwargs)
+        return
+    assert_close(getattr(F, name)(*tensors, **kwargs), theirs)

@@ -14,6 +14,7 @@ Legend: n batch, c classes, d features, x input, y target, w weight; a p n ancho
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import torch
@@ -345,18 +346,30 @@ def _check_triplet(
 
 
 def _triplet(
+    op: str,
     distance: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     anchor: torch.Tensor,
     positive: torch.Tensor,
     negative: torch.Tensor,
     margin: float,
     swap: bool,
+    *,
+    pairwise: bool,
 ) -> torch.Tensor:
-    """max(0, margin + d(a, p) − d(a, n)); ``swap`` uses min(d(a, n), d(p, n)) for the negative."""
+    """max(0, margin + d(a, p) − d(a, n)); ``swap`` uses min(d(a, n), d(p, n)) for the negative.
+    ``pairwise``: ``distance`` is the pairwise distance, so each pair it meets must broadcast."""
+    if pairwise:
+        broadcast_shape(op, anchor=anchor, positive=positive)
+        broadcast_shape(op, anchor=anchor, negative=negative)
+        if swap:
+            broadcast_shape(op, positive=positive, negative=negative)
     to_positive = distance(anchor, positive)
     to_negative = distance(anchor, negative)
     if swap:
-        to_negative = torch.minimum(to_negative, distance(positive, negative))
+        to_swapped = distance(positive, negative)
+        broadcast_shape(op, **{"d(a, n)": to_negative, "d(p, n)": to_swapped})
+        to_negative = torch.minimum(to_negative, to_swapped)
+    broadcast_shape(op, **{"d(a, p)": to_positive, "d(a, n)": to_negative})
     return (margin + to_positive - to_negative).clamp_min(0)
 
 
@@ -384,7 +397,8 @@ def triplet_margin_loss(
     op = "triplet_margin_loss"
     reduction = resolve_reduction(op, reduction, size_average, reduce)
     _check_triplet(op, margin, anchor, positive, negative)
-    loss = _triplet(lambda u, v: _pairwise_distance(u, v, p, eps), anchor, positive, negative, margin, swap)
+    distance = functools.partial(_pairwise_distance, p=p, eps=eps)
+    loss = _triplet(op, distance, anchor, positive, negative, margin, swap, pairwise=True)
     return apply_reduction(op, loss, reduction)
 
 
@@ -413,4 +427,7 @@ def triplet_margin_with_distance_loss(
         )
     _check_triplet(op, margin, anchor, positive, negative)
     distance = _pairwise_distance if distance_function is None else distance_function
-    return apply_reduction(op, _triplet(distance, anchor, positive, negative, margin, swap), reduction)
+    loss = _triplet(
+        op, distance, anchor, positive, negative, margin, swap, pairwise=distance_function is None
+    )
+    return apply_reduction(op, loss, reduction)
