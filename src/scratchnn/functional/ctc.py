@@ -184,17 +184,15 @@ def ctc_loss(
     extended[:, 1::2] = labels
     skip = torch.zeros_like(extended, dtype=torch.bool)  # n s
     skip[:, 2:] = (extended[:, 2:] != blank) & (extended[:, 2:] != extended[:, :-2])
-    emit = lp.gather(2, extended.expand(frames, batch, positions))  # t n s: log p_t(l'_s)
+    emit = lp.gather(2, extended.expand(frames, batch, positions)).unbind(0)  # t × (n s): log p_t(l'_s)
 
     # the scan over time: α_0 = emit_0 on (blank, l1), then one _step per frame while the input lasts
-    start = torch.full_like(emit[0], _NEG_INF) if frames else lp.new_full((batch, positions), _NEG_INF)
-    alpha = start
-    if frames:
-        first = torch.arange(positions, device=lp.device) < 2  # s
-        alpha = torch.where(first, emit[0], start)
+    start = lp.new_full((batch, positions), _NEG_INF)
+    first = torch.arange(positions, device=lp.device) < 2  # s
+    alpha = torch.where(first, emit[0], start) if frames else start  # n s
     lasting = input_lengths.to(lp.device)[:, None]  # n 1
-    for t in range(1, frames):
-        alpha = torch.where(t < lasting, _step(alpha, emit[t], skip), alpha)
+    for t, frame in enumerate(emit[1:], start=1):
+        alpha = torch.where(t < lasting, _step(alpha, frame, skip), alpha)
 
     # log p(l | x) = log(e^α(2S) + e^α(2S − 1)) at the last frame; an empty input emits only the empty target
     ends = (2 * target_lengths).to(lp.device)[:, None]  # n 1
