@@ -783,6 +783,13 @@ ERRORS = [
     ),
     (
         "binary_cross_entropy",
+        (torch.rand(3), torch.tensor([0.0, 1.5, 1.0])),
+        {},
+        RuntimeError,
+        r"binary_cross_entropy: all elements of target should be between 0 and 1",
+    ),
+    (
+        "binary_cross_entropy",
         (torch.rand(3), torch.rand(3, 1)),
         {},
         ValueError,

@@ -281,10 +281,11 @@ def binary_cross_entropy(
             f"{op}: Found dtype {target.dtype} for target but expected {input.dtype} (the input's)"
         )
     check_floating(op, input)
-    if found((input < 0) | (input > 1) | input.isnan()):
-        raise RuntimeError(f"{op}: all elements of input should be between 0 and 1")
+    for name, tensor in (("input", input), ("target", target)):
+        if found((tensor < 0) | (tensor > 1) | tensor.isnan()):
+            raise RuntimeError(f"{op}: all elements of {name} should be between 0 and 1")
     log_x = torch.log(input).clamp_min(_CLAMP_LOG)
-    log_1mx = torch.log(1 - input).clamp_min(_CLAMP_LOG)
+    log_1mx = torch.log1p(-input).clamp_min(_CLAMP_LOG)
     loss = -(target * log_x + (1 - target) * log_1mx)
     return apply_reduction(op, loss if weight is None else loss * weight, reduction)
 
