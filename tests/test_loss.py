@@ -1271,6 +1271,18 @@ def test_linear_cross_entropy_module_matches_torch(bias, out_features):
 
 
 MODULE_ERRORS = [
+    (
+        "TripletMarginLoss",
+        {"margin": 0.0},
+        ValueError,
+        r"TripletMarginLoss: expected margin to be greater than 0",
+    ),
+    (
+        "MultiMarginLoss",
+        {"weight": torch.ones(2, 2)},
+        ValueError,
+        r"MultiMarginLoss: expected weight to be None or 1D",
+    ),
     ("MultiMarginLoss", {"p": 3}, ValueError, r"MultiMarginLoss: only p == 1 and p == 2 supported"),
     (
         "TripletMarginWithDistanceLoss",

@@ -335,7 +335,7 @@ class MultiMarginLoss(_WeightedLoss):
             raise ValueError(f"MultiMarginLoss: only p == 1 and p == 2 supported, got p={p}")
         if weight is not None and weight.dim() != 1:
             raise ValueError(
-                f"MultiMarginLoss: weight must be one-dimensional, got shape {tuple(weight.shape)}"
+                f"MultiMarginLoss: expected weight to be None or 1D tensor, got {weight.dim()}D instead"
             )
         self.p = p
         self.margin = margin
