@@ -365,6 +365,16 @@ def test_triplet_margin_with_distance_loss_matches_torch(data, dtype, reduction,
     )
 
 
+@pytest.mark.parametrize(
+    "name, target",
+    [("multi_margin_loss", torch.tensor([1])), ("multilabel_margin_loss", torch.tensor([[1, -1, 0]]))],
+)
+def test_margin_kinks_have_torchs_zero_gradient(name, target):
+    x = torch.tensor([[0.0, 1.0, 0.0]], dtype=f64)  # margin − x_y + x_i = 0 exactly
+    both(name, x, target)
+    assert not torch.autograd.grad(getattr(F, name)(x.requires_grad_(), target), x)[0].any()
+
+
 # --- gradcheck -----------------------------------------------------------------------------------
 
 

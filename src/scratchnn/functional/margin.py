@@ -182,6 +182,12 @@ def _check_margin_input(op: str, input: torch.Tensor, target: torch.Tensor) -> t
     return input.reshape(-1, input.shape[-1] if input.ndim else 1), input.ndim
 
 
+def _positive_part(z: torch.Tensor) -> torch.Tensor:
+    """max(0, z) with gradient 0 at z = 0, as torch's multi-class margin kernels (``clamp_min``
+    would pass the gradient there)."""
+    return torch.where(z > 0, z, 0)
+
+
 def multi_margin_loss(
     input: torch.Tensor,
     target: torch.Tensor,
@@ -226,7 +232,7 @@ def multi_margin_loss(
     y = target.reshape(samples, 1)  # n 1
     if found((y < 0) | (y >= classes)):
         raise RuntimeError(f"{op}: target out of range (classes 0..{classes - 1})")
-    hinge = (margin - x.gather(1, y) + x).clamp_min(0) ** p  # n c
+    hinge = _positive_part(margin - x.gather(1, y) + x) ** p  # n c
     others = torch.arange(classes, device=x.device) != y  # n c: i ≠ y
     if weight is not None:
         hinge = hinge * weight[y]
@@ -268,7 +274,7 @@ def multilabel_margin_loss(
     one_hot = (labels[:, :, None] == torch.arange(classes, device=x.device)) & listed[:, :, None]  # n t c
     count = one_hot.sum(1).to(x.dtype)  # n c: how often class j is listed
     is_target = count > 0
-    hinge = (1 - x[:, :, None] + x[:, None, :]).clamp_min(0)  # n j i: 1 − (x_j − x_i)
+    hinge = _positive_part(1 - x[:, :, None] + x[:, None, :])  # n j i: 1 − (x_j − x_i)
     pairs = count[:, :, None] * (~is_target).to(x.dtype)[:, None, :]  # n j i: j listed (times), i not
     loss = contract("n j i, n j i -> n", hinge, pairs) / classes
     return apply_reduction(op, loss if rank == 2 else loss.reshape(()), reduction)
