@@ -267,6 +267,31 @@ def test_losses_are_routed(call, op):
     torch.testing.assert_close(loss, expected)
 
 
+@pytest.mark.parametrize(
+    "call, op",
+    [
+        (lambda x, y: torch.kl_div(x.log_softmax(1), torch.full_like(x, 0.25), 2), "kl_div"),
+        (
+            lambda x, y: torch.binary_cross_entropy_with_logits(x, torch.full_like(x, 0.3), None, None, 0),
+            "binary_cross_entropy_with_logits",
+        ),
+        (lambda x, y: torch._C._nn.nll_loss(x.log_softmax(1), y, None, 1, -100), "nll_loss"),
+        (
+            lambda x, y: torch.ctc_loss(x.log_softmax(1)[:, None], y[None, :2], [3], [2], 0, 1, False),
+            "ctc_loss",
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_native_loss_spellings_pass_the_reduction_enum(call, op):
+    """torch's native spellings take the reduction as torch's enum (0 none, 1 mean, 2 sum)."""
+    x, y = torch.randn(3, 4), torch.tensor([1, 3, 2])
+    with scratchnn.mode(strict=True) as m:
+        loss = call(x, y)
+    assert m.routed[op] == 1 and sum(m.fallback.values()) == 0
+    torch.testing.assert_close(loss, call(x, y))
+
+
 def test_arguments_the_scratch_op_cannot_take_fall_back_with_the_reason():
     a, out = torch.randn(2, 2), torch.empty(2, 2)
     with scratchnn.mode() as m:

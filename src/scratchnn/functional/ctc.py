@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import torch
 
 from .._args import check_floating, fail
-from .loss import REDUCTIONS, found
+from .loss import found, resolve_reduction
 
 __all__ = ["ctc_loss"]
 
@@ -154,10 +154,7 @@ def ctc_loss(
     True
     """
     op = "ctc_loss"
-    if reduction not in REDUCTIONS:
-        raise ValueError(
-            f"{op}: {reduction} is not a valid value for reduction (expected one of {REDUCTIONS})"
-        )
+    reduction = resolve_reduction(op, reduction)
     if isinstance(input_lengths, torch.Tensor) != isinstance(target_lengths, torch.Tensor):
         raise TypeError(f"{op}: input_lengths and target_lengths must both be tensors or both tuples of ints")
     check_floating(op, log_probs)

@@ -70,7 +70,10 @@ def resolve_reduction(
     allowed: tuple[str, ...] = REDUCTIONS,
 ) -> str:
     """The reduction to apply: from the legacy arguments when either is given; ValueError (torch's
-    type) for an unknown one; ``'elementwise_mean'`` is torch's deprecated name of ``'mean'``."""
+    type) for an unknown one; ``'elementwise_mean'`` is torch's deprecated name of ``'mean'``; 0, 1,
+    2 are torch's enum for none, mean, sum (its native spellings, ``torch.kl_div`` …, pass it)."""
+    if isinstance(reduction, int) and not isinstance(reduction, bool) and 0 <= reduction < len(REDUCTIONS):
+        reduction = REDUCTIONS[reduction]
     if size_average is not None or reduce is not None:
         return legacy_reduction(size_average, reduce, op)
     if reduction == "elementwise_mean":
