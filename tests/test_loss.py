@@ -1248,6 +1248,13 @@ def test_modules_match_torch(name, args, kwargs, inputs):
         assert_matches_torch(ours, theirs, *inputs(), grad=grad)
 
 
+def test_nll_loss_2d_is_deprecated_as_in_torch():
+    with pytest.warns(FutureWarning, match=r"NLLLoss2d: `NLLLoss2d` has been deprecated"):
+        nn.NLLLoss2d()
+    with pytest.warns(FutureWarning, match=r"`NLLLoss2d` has been deprecated"):
+        torch_nn.NLLLoss2d()
+
+
 def test_weight_buffers_load_both_ways():
     ours, theirs = (
         nn.BCEWithLogitsLoss(pos_weight=torch.ones(3)),

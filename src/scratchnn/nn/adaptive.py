@@ -37,7 +37,7 @@ class AdaptiveLogSoftmaxWithLoss(nn.Module):
 
     forward(input (n, i) or (i,), target (n,) or ()) → (output: log p(target) (n,) or (), loss ())
 
-    >>> asm = AdaptiveLogSoftmaxWithLoss(8, 10, cutoffs=[3, 6])
+    >>> asm = AdaptiveLogSoftmaxWithLoss(8, 10, cutoffs=[3, 6], div_value=2.0)
     >>> x, y = torch.randn(4, 8), torch.tensor([0, 4, 9, 2])
     >>> out = asm(x, y)
     >>> out.output.shape, torch.allclose(out.output, asm.log_prob(x).gather(1, y[:, None]).squeeze(1))

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 import torch
 from torch import nn
+from typing_extensions import deprecated
 
 from .. import functional as F
 from ..functional.loss import legacy_reduction
@@ -147,8 +148,13 @@ class NLLLoss(_WeightedLoss):
         )
 
 
+@deprecated(
+    "NLLLoss2d: `NLLLoss2d` has been deprecated. Please use `NLLLoss` instead as a drop-in replacement "
+    "and see https://pytorch.org/docs/main/nn.html#torch.nn.NLLLoss for more details.",
+    category=FutureWarning,
+)
 class NLLLoss2d(NLLLoss):
-    """torch's older name of :class:`NLLLoss` for (n, c, h, w) inputs."""
+    """torch's older name of :class:`NLLLoss` for (n, c, h, w) inputs, deprecated with torch's warning."""
 
 
 class CrossEntropyLoss(_WeightedLoss):
