@@ -452,16 +452,21 @@ def test_edge_cases_as_torch(name, args, kwargs):
     assert_close(ours, theirs, rtol=1e-3 if ours.dtype == torch.float16 else None)
 
 
-@pytest.mark.parametrize("size_average", [None, True, False])
-@pytest.mark.parametrize("reduce", [None, True, False])
-@pytest.mark.parametrize("name", ["l1_loss", "mse_loss", "cross_entropy", "kl_div", "multi_margin_loss"])
+LEGACY = [(a, r) for a in (None, True, False) for r in (None, True, False) if (a, r) != (None, None)]
+LEGACY_OPS = [
+    "l1_loss", "mse_loss", "smooth_l1_loss", "cross_entropy", "nll_loss", "kl_div", "poisson_nll_loss",
+    "binary_cross_entropy_with_logits", "soft_margin_loss", "multi_margin_loss",
+    "multilabel_soft_margin_loss",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("size_average, reduce", LEGACY)
+@pytest.mark.parametrize("name", LEGACY_OPS)
 def test_legacy_size_average_and_reduce_map_as_torch_with_its_warning(name, size_average, reduce):
-    x, y = torch.randn(3, 4, dtype=f64), torch.randn(3, 4, dtype=f64)
-    if name in ("cross_entropy", "multi_margin_loss"):
+    x, y = torch.randn(3, 4, dtype=f64), torch.rand(3, 4, dtype=f64)
+    if name in ("cross_entropy", "nll_loss", "multi_margin_loss"):
         y = torch.tensor([0, 3, 1])
     legacy = {"size_average": size_average, "reduce": reduce}
-    if size_average is None and reduce is None:
-        return
     with pytest.warns(UserWarning, match=rf"{name}: size_average and reduce args will be deprecated"):
         ours = getattr(F, name)(x, y, **legacy)
     with pytest.warns(UserWarning, match="size_average and reduce args will be deprecated"):
