@@ -146,8 +146,6 @@ def test_nll_and_cross_entropy_with_class_indices_match_torch(data, dtype, reduc
         fixed["weight"] = torch.rand(classes, dtype=dtype) + 0.1
     if name == "cross_entropy":
         kwargs["label_smoothing"] = data.draw(st.sampled_from([0.0, 0.1, 1.0]))
-    if reduction == "mean" and kwargs.get("label_smoothing", 0) > 0 and (target == ignore_index).all():
-        return  # every target ignored: 0/0, NaN on both sides (tested below)
     both(name, x, target, fixed=fixed, **kwargs)
 
 
@@ -236,8 +234,6 @@ def test_linear_cross_entropy_matches_torch(data, dtype, reduction):
         ignore_index = data.draw(st.sampled_from([None, 1]))
     kwargs = {"linear_bias": b, "reduction": reduction, "ignore_index": ignore_index}
     kwargs["label_smoothing"] = data.draw(st.sampled_from([0.0, 0.2]))
-    if reduction == "mean" and ignore_index is not None and (target == ignore_index).all():
-        kwargs["ignore_index"] = None
     both("linear_cross_entropy", x, w, target, **kwargs)
 
 
