@@ -231,6 +231,80 @@ MODULES |= {
     # the cells' base class has no forward (in torch neither): its subclass GRUCell exercises it
     "RNNCellBase-as-GRUCell": same("GRUCell", 2, 3, args=(3, 4), bias=False),
 }
+
+
+def rand(*shape: int) -> torch.Tensor:
+    return torch.rand(*shape, generator=_generator)
+
+
+def classes(*shape: int, n: int = 5) -> torch.Tensor:
+    return torch.randint(0, n, shape, generator=_generator)
+
+
+def signs(*shape: int) -> torch.Tensor:
+    return torch.randint(0, 2, shape, generator=_generator) * 2 - 1
+
+
+def ctc_inputs() -> tuple:
+    log_probs = randn(7, 2, 5).log_softmax(2)
+    return log_probs, torch.tensor([[1, 2, 2], [3, 1, 0]]), torch.tensor([7, 6]), torch.tensor([3, 2])
+
+
+LOSSES: dict[str, Callable[[], tuple]] = {
+    "L1Loss": lambda: (*twin("L1Loss"), (randn(3, 4), randn(3, 4))),
+    "MSELoss": lambda: (*twin("MSELoss", reduction="sum"), (randn(3, 4), randn(3, 4))),
+    "HuberLoss": lambda: (*twin("HuberLoss", delta=0.5), (randn(3, 4), randn(3, 4))),
+    "SmoothL1Loss": lambda: (*twin("SmoothL1Loss", beta=0.5), (randn(3, 4), randn(3, 4))),
+    "KLDivLoss": lambda: (
+        *twin("KLDivLoss", reduction="batchmean"),
+        (randn(3, 4).log_softmax(1), rand(3, 4)),
+    ),
+    "PoissonNLLLoss": lambda: (*twin("PoissonNLLLoss", full=True), (randn(3, 4), 3 * rand(3, 4))),
+    "GaussianNLLLoss": lambda: (*twin("GaussianNLLLoss"), (randn(3, 4), randn(3, 4), rand(3, 1) + 0.1)),
+    "NLLLoss": lambda: (*twin("NLLLoss", weight=rand(5)), (randn(4, 5).log_softmax(1), classes(4))),
+    "NLLLoss2d": lambda: (*twin("NLLLoss2d"), (randn(2, 5, 3, 3).log_softmax(1), classes(2, 3, 3))),
+    "CrossEntropyLoss": lambda: (
+        *twin("CrossEntropyLoss", weight=rand(5), label_smoothing=0.1),
+        (randn(4, 5, 3), torch.tensor([[0, 4, -100], [1, 2, 3], [4, 4, 0], [2, 1, 0]])),
+    ),
+    "CrossEntropyLoss-probabilities": lambda: (
+        *twin("CrossEntropyLoss"),
+        (randn(4, 5), rand(4, 5).softmax(1)),
+    ),
+    "BCELoss": lambda: (*twin("BCELoss", weight=rand(4)), (0.05 + 0.9 * rand(3, 4), rand(3, 4))),
+    "BCEWithLogitsLoss": lambda: (*twin("BCEWithLogitsLoss", pos_weight=rand(4)), (randn(3, 4), rand(3, 4))),
+    "HingeEmbeddingLoss": lambda: (*twin("HingeEmbeddingLoss"), (randn(3, 4), signs(3, 4))),
+    "MarginRankingLoss": lambda: (*twin("MarginRankingLoss", margin=0.2), (randn(6), randn(6), signs(6))),
+    "MultiMarginLoss": lambda: (*twin("MultiMarginLoss", p=2, weight=rand(5)), (randn(4, 5), classes(4))),
+    "MultiLabelMarginLoss": lambda: (
+        *twin("MultiLabelMarginLoss"),
+        (randn(2, 4), torch.tensor([[3, 0, -1, 1], [1, 2, 0, -1]])),
+    ),
+    "MultiLabelSoftMarginLoss": lambda: (*twin("MultiLabelSoftMarginLoss"), (randn(3, 4), rand(3, 4))),
+    "SoftMarginLoss": lambda: (*twin("SoftMarginLoss"), (randn(3, 4), signs(3, 4))),
+    "CosineEmbeddingLoss": lambda: (
+        *twin("CosineEmbeddingLoss", margin=0.1),
+        (randn(4, 3), randn(4, 3), signs(4)),
+    ),
+    "TripletMarginLoss": lambda: (
+        *twin("TripletMarginLoss", swap=True),
+        (randn(4, 3), randn(4, 3), randn(4, 3)),
+    ),
+    "TripletMarginWithDistanceLoss": lambda: (
+        *twin("TripletMarginWithDistanceLoss", margin=0.5),
+        (randn(4, 3), randn(4, 3), randn(4, 3)),
+    ),
+    "CTCLoss": lambda: (*twin("CTCLoss"), ctc_inputs()),
+    "AdaptiveLogSoftmaxWithLoss": lambda: (
+        *twin("AdaptiveLogSoftmaxWithLoss", 8, 10, [3, 6]),
+        (randn(6, 8), torch.tensor([0, 9, 4, 2, 7, 5])),
+    ),
+    "LinearCrossEntropyLoss": lambda: (
+        *twin("LinearCrossEntropyLoss", 4, 3, bias=True),
+        (randn(5, 4), classes(5, n=3)),
+    ),
+}
+MODULES.update(LOSSES)
 # Modules whose forward differs between train and eval: both modes compile.
 MODED: dict[str, Callable[[], tuple]] = {
     "Dropout": same("Dropout", 4, 50, args=(0.3,)),
@@ -529,6 +603,42 @@ FUNCTIONAL: dict[str, Callable[[], tuple[tuple, dict]]] = {
     "rnn_tanh": _recurrent("rnn_tanh", num_layers=2),
     "rnn_relu": _recurrent("rnn_relu", bidirectional=True),
     **{name: _cell(name) for name in ("lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell")},
+    # losses (weights, which torch does not differentiate, are in the module cases, as buffers)
+    "l1_loss": lambda: ((randn(3, 4), randn(3, 4)), {}),
+    "mse_loss": lambda: ((randn(3, 4), randn(4)), {}),
+    "huber_loss": lambda: ((randn(3, 4), randn(3, 4)), {"delta": 2.0}),
+    "smooth_l1_loss": lambda: ((randn(3, 4), randn(3, 4)), {"beta": 0.0}),
+    "kl_div": lambda: ((randn(3, 4).log_softmax(1), randn(3, 4).log_softmax(1)), {"log_target": True}),
+    "poisson_nll_loss": lambda: ((rand(3, 4) + 0.1, 3 * rand(3, 4)), {"log_input": False}),
+    "gaussian_nll_loss": lambda: ((randn(3, 4), randn(3, 4), rand(3, 4) + 0.1), {"full": True}),
+    "nll_loss": lambda: ((randn(2, 5, 3).log_softmax(1), classes(2, 3)), {"ignore_index": 1}),
+    "cross_entropy": lambda: ((randn(4, 5), classes(4)), {"label_smoothing": 0.2}),
+    "cross_entropy-probabilities": lambda: ((randn(2, 5, 3), rand(2, 5, 3).softmax(1)), {}),
+    "binary_cross_entropy": lambda: ((0.05 + 0.9 * rand(3, 4), rand(3, 4)), {"reduction": "sum"}),
+    "binary_cross_entropy_with_logits": lambda: ((randn(3, 4), rand(3, 4)), {}),
+    "hinge_embedding_loss": lambda: ((randn(3, 4), signs(3, 4)), {"margin": 0.5}),
+    "margin_ranking_loss": lambda: ((randn(6), randn(6), signs(6)), {}),
+    "multi_margin_loss": lambda: ((randn(4, 5), classes(4)), {"margin": 0.5}),
+    "multilabel_margin_loss": lambda: ((randn(4), torch.tensor([2, 2, -1, 0])), {}),
+    "multilabel_soft_margin_loss": lambda: ((randn(3, 4), rand(3, 4)), {"reduction": "none"}),
+    "soft_margin_loss": lambda: ((randn(3, 4), signs(3, 4)), {}),
+    "cosine_embedding_loss": lambda: ((randn(4, 3), randn(4, 3), signs(4)), {}),
+    "triplet_margin_loss": lambda: ((randn(4, 3), randn(4, 3), randn(4, 3)), {"p": 1.0}),
+    "triplet_margin_with_distance_loss": lambda: ((randn(4, 3), randn(4, 3), randn(4, 3)), {"swap": True}),
+    "ctc_loss": lambda: (ctc_inputs(), {"reduction": "sum"}),
+    "ctc_loss-concatenated": lambda: (
+        (
+            randn(7, 2, 5).log_softmax(2),
+            torch.tensor([1, 2, 2, 3, 1]),
+            torch.tensor([7, 6]),
+            torch.tensor([3, 2]),
+        ),
+        {"zero_infinity": True},
+    ),
+    "linear_cross_entropy": lambda: (
+        (randn(5, 4), randn(3, 2, 4), classes(5, 2, n=3)),
+        {"label_smoothing": 0.1},
+    ),
 }
 
 

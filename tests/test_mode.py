@@ -287,26 +287,78 @@ def test_in_place_on_a_leaf_that_requires_grad_raises_as_in_torch():
 
 
 def test_a_layer_op_without_twin_is_a_fallback():
-    logits, target = torch.randn(3, 4), torch.tensor([0, 3, 1])
+    x = torch.randn(3, 4)
     with scratchnn.mode() as m:
-        loss = torch_F.cross_entropy(logits, target)
-    torch.testing.assert_close(loss, torch_F.cross_entropy(logits, target))
-    assert m.fallback == {"torch.nn.functional.cross_entropy": 1}
-    assert (
-        "fallback  torch.nn.functional.cross_entropy ×1  (scratchnn.functional has no such op)" in m.report()
-    )
+        out = torch_F.softmin(x, dim=1)
+    torch.testing.assert_close(out, torch_F.softmin(x, dim=1))
+    assert m.fallback == {"torch.nn.functional.softmin": 1}
+    assert "fallback  torch.nn.functional.softmin ×1  (scratchnn.functional has no such op)" in m.report()
 
 
 def test_strict_raises_on_the_first_fallback():
-    with pytest.raises(NativeFallbackError, match=r"torch\.nn\.functional\.cross_entropy would run natively"):
+    with pytest.raises(NativeFallbackError, match=r"torch\.nn\.functional\.softmin would run natively"):
         with scratchnn.mode(strict=True):
-            torch_F.cross_entropy(torch.randn(3, 4), torch.tensor([0, 3, 1]))
+            torch_F.softmin(torch.randn(3, 4), dim=1)
 
 
 def test_strict_allows_listed_ops():
-    with scratchnn.mode(strict=True, allow=("cross_entropy",)) as m:
-        torch_F.cross_entropy(torch.randn(3, 4) @ torch.eye(4), torch.tensor([0, 3, 1]))
-    assert m.fallback == {"torch.nn.functional.cross_entropy": 1} and m.routed == {"matmul": 1}
+    with scratchnn.mode(strict=True, allow=("softmin",)) as m:
+        torch_F.softmin(torch.randn(3, 4) @ torch.eye(4), dim=1)
+    assert m.fallback == {"torch.nn.functional.softmin": 1} and m.routed == {"matmul": 1}
+
+
+@pytest.mark.parametrize(
+    "call, op",
+    [
+        (lambda x, y: torch_F.cross_entropy(x, y), "cross_entropy"),
+        (lambda x, y: torch.nn.CrossEntropyLoss(label_smoothing=0.1)(x, y), "cross_entropy"),
+        (lambda x, y: torch_F.nll_loss(x.log_softmax(1), y), "nll_loss"),
+        (lambda x, y: torch.nn.MSELoss()(x, torch.zeros_like(x)), "mse_loss"),
+        (
+            lambda x, y: torch_F.binary_cross_entropy_with_logits(x, torch.full_like(x, 0.3)),
+            "binary_cross_entropy_with_logits",
+        ),
+        (
+            lambda x, y: torch_F.kl_div(x.log_softmax(1), torch.full_like(x, 0.25), reduction="batchmean"),
+            "kl_div",
+        ),
+        (lambda x, y: torch_F.ctc_loss(x.log_softmax(1)[:, None], y[None, :2], (3,), (2,)), "ctc_loss"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_losses_are_routed(call, op):
+    x, y = torch.randn(3, 4, requires_grad=True), torch.tensor([1, 3, 2])
+    with scratchnn.mode(strict=True) as m:
+        loss = call(x, y)
+    loss.backward()
+    assert m.routed[op] == 1 and sum(m.fallback.values()) == 0
+    expected = call(x.detach().requires_grad_(), y)
+    torch.testing.assert_close(loss, expected)
+
+
+@pytest.mark.parametrize(
+    "call, op",
+    [
+        (lambda x, y: torch.kl_div(x.log_softmax(1), torch.full_like(x, 0.25), 2), "kl_div"),
+        (
+            lambda x, y: torch.binary_cross_entropy_with_logits(x, torch.full_like(x, 0.3), None, None, 0),
+            "binary_cross_entropy_with_logits",
+        ),
+        (lambda x, y: torch._C._nn.nll_loss(x.log_softmax(1), y, None, 1, -100), "nll_loss"),
+        (
+            lambda x, y: torch.ctc_loss(x.log_softmax(1)[:, None], y[None, :2], [3], [2], 0, 1, False),
+            "ctc_loss",
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_native_loss_spellings_pass_the_reduction_enum(call, op):
+    """torch's native spellings take the reduction as torch's enum (0 none, 1 mean, 2 sum)."""
+    x, y = torch.randn(3, 4), torch.tensor([1, 3, 2])
+    with scratchnn.mode(strict=True) as m:
+        loss = call(x, y)
+    assert m.routed[op] == 1 and sum(m.fallback.values()) == 0
+    torch.testing.assert_close(loss, call(x, y))
 
 
 def test_arguments_the_scratch_op_cannot_take_fall_back_with_the_reason():

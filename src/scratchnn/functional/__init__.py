@@ -55,8 +55,16 @@ from .attention import sdpa_backend as sdpa_backend  # an older name of scratchn
 from .bilinear import (
     bilinear,
 )
+from .classification import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    linear_cross_entropy,
+    nll_loss,
+)
 from .conv import conv1d, conv2d, conv3d
 from .conv_transpose import conv_transpose1d, conv_transpose2d, conv_transpose3d
+from .ctc import ctc_loss
 from .distance import cosine_similarity, pairwise_distance, pdist
 from .dropout import (
     alpha_dropout,
@@ -81,6 +89,26 @@ from .fractional_pooling import (
 from .grid_sample import affine_grid, grid_sample
 from .interpolate import interpolate, upsample, upsample_bilinear, upsample_nearest
 from .linear import addbmm, addmm, addmv, baddbmm, bmm, einsum, grouped_mm, linear, matmul, mm, mv
+from .loss import (
+    gaussian_nll_loss,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    poisson_nll_loss,
+    smooth_l1_loss,
+)
+from .margin import (
+    cosine_embedding_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+    triplet_margin_with_distance_loss,
+)
 from .morphology import closing2d, dilation2d, erosion2d, gradient2d, opening2d, tophat2d
 from .multihead import multi_head_attention_forward
 from .normalization import (
@@ -273,6 +301,31 @@ __all__ += [  # the tensor products torch has beside matmul
     "einsum",
     "grouped_mm",
     "mv",
+]
+
+__all__ += [  # losses
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cosine_embedding_loss",
+    "cross_entropy",
+    "ctc_loss",
+    "gaussian_nll_loss",
+    "hinge_embedding_loss",
+    "huber_loss",
+    "kl_div",
+    "l1_loss",
+    "linear_cross_entropy",
+    "margin_ranking_loss",
+    "mse_loss",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
+    "multilabel_soft_margin_loss",
+    "nll_loss",
+    "poisson_nll_loss",
+    "smooth_l1_loss",
+    "soft_margin_loss",
+    "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
 ]
 
 # Every op checks its tensor arguments' types first (torch's TypeError, naming the argument), and

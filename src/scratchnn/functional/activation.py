@@ -57,8 +57,8 @@ __all__ = [
     "softsign",
     "tanh",
     "tanhshrink",
-    "threshold_",
     "threshold",
+    "threshold_",
 ]
 
 SELU_ALPHA = 1.6732632423543772848170429916717

@@ -11,6 +11,7 @@ documents, and so does ``alpha = 0`` for the product where torch's kernels skip 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -57,7 +58,7 @@ def linear(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None 
             f"input has {input.shape[-1]} features but weight expects {features}",
             {"input": ("... i", input.shape), "weight": ("o i" if weight.ndim == 2 else "i", weight.shape)},
         )
-    x = input.reshape(-1, features)  # b i
+    x = input.reshape(math.prod(input.shape[:-1]), features)  # b i (not -1: i may be 0)
     if bias is not None and _fused_bias(x, weight, bias):
         # fast form: the bias rides in the GEMM, out = bias + x @ weightᵀ
         return torch.addmm(bias, x, weight.t()).reshape(*input.shape[:-1], weight.shape[0])
