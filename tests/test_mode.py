@@ -286,25 +286,30 @@ def test_in_place_on_a_leaf_that_requires_grad_raises_as_in_torch():
 # --- fallbacks and strict ----------------------------------------------------------------------
 
 
+def _slow_conv3d(x: torch.Tensor) -> torch.Tensor:
+    """A layer op scratchnn has no twin of: torch's internal slow 3-d convolution kernel."""
+    return torch._C._nn.slow_conv3d(x, torch.ones(2, 2, 1, 1, 1), (1, 1, 1))
+
+
 def test_a_layer_op_without_twin_is_a_fallback():
-    x = torch.randn(3, 4)
+    x = torch.randn(1, 2, 3, 3, 3)
     with scratchnn.mode() as m:
-        out = torch_F.softmin(x, dim=1)
-    torch.testing.assert_close(out, torch_F.softmin(x, dim=1))
-    assert m.fallback == {"torch.nn.functional.softmin": 1}
-    assert "fallback  torch.nn.functional.softmin ×1  (scratchnn.functional has no such op)" in m.report()
+        out = _slow_conv3d(x)
+    torch.testing.assert_close(out, _slow_conv3d(x))
+    assert m.fallback == {"torch._C._nn.slow_conv3d": 1}
+    assert "fallback  torch._C._nn.slow_conv3d ×1  (scratchnn.functional has no such op)" in m.report()
 
 
 def test_strict_raises_on_the_first_fallback():
-    with pytest.raises(NativeFallbackError, match=r"torch\.nn\.functional\.softmin would run natively"):
+    with pytest.raises(NativeFallbackError, match=r"torch\._C\._nn\.slow_conv3d would run natively"):
         with scratchnn.mode(strict=True):
-            torch_F.softmin(torch.randn(3, 4), dim=1)
+            _slow_conv3d(torch.randn(1, 2, 3, 3, 3))
 
 
 def test_strict_allows_listed_ops():
-    with scratchnn.mode(strict=True, allow=("softmin",)) as m:
-        torch_F.softmin(torch.randn(3, 4) @ torch.eye(4), dim=1)
-    assert m.fallback == {"torch.nn.functional.softmin": 1} and m.routed == {"matmul": 1}
+    with scratchnn.mode(strict=True, allow=("slow_conv3d",)) as m:
+        _slow_conv3d(torch.randn(1, 2, 3, 3, 3) @ torch.eye(3))
+    assert m.fallback == {"torch._C._nn.slow_conv3d": 1} and m.routed == {"matmul": 1}
 
 
 @pytest.mark.parametrize(

@@ -108,7 +108,7 @@ def recording(*, torch_calls: bool = False) -> Iterator[list[Step]]:
     ...     _ = F.linear(x, w, b)
     >>> for step in steps:
     ...     print(f"{step.kind:<9} {step.text:<16} {step.inputs} -> {step.output}")
-    torch     x.reshape(-1, 3) [(2, 3)] -> (2, 3)
+    torch     x.reshape(2, 3)  [(2, 3)] -> (2, 3)
     contract  b i, o i -> b o  [(2, 3), (4, 3)] -> (2, 4)
     torch     x.reshape(2, 4)  [(2, 4)] -> (2, 4)
     torch     x.add(y)         [(2, 4), (4,)] -> (2, 4)

@@ -542,13 +542,14 @@ class ScratchMode(TorchFunctionMode):
         """What ran where, as text.
 
         >>> import torch, scratchnn
-        >>> with scratchnn.mode() as m:
-        ...     _ = torch.nn.functional.cross_entropy(torch.randn(2, 3) @ torch.eye(3), torch.tensor([0, 2]))
+        >>> weight = torch.ones(2, 2, 1, 1, 1)
+        >>> with scratchnn.mode() as m:  # slow_conv3d: one of torch's internal kernels, no twin
+        ...     _ = torch._C._nn.slow_conv3d(torch.randn(1, 2, 3, 3, 3) @ torch.eye(3), weight, 1)
         >>> print(m.report())  # doctest: +NORMALIZE_WHITESPACE
         scratchnn.mode: 1 call routed to scratch ops, 1 native layer call
           routed    matmul ×1
-          fallback  torch.nn.functional.cross_entropy ×1  (scratchnn.functional has no such op)
-          passed    3 primitive calls (torch.eye, torch.randn, torch.tensor)
+          fallback  torch._C._nn.slow_conv3d ×1  (scratchnn.functional has no such op)
+          passed    2 primitive calls (torch.eye, torch.randn)
         """
         routed, fallback = sum(self.routed.values()), sum(self.fallback.values())
         lines = [
@@ -578,12 +579,12 @@ def mode(strict: bool = False, *, allow: Iterable[str] = ()) -> ScratchMode:
     """Route torch's layer ops to scratchnn inside a ``with`` block (see the module docstring).
 
     ``strict=True`` raises :class:`NativeFallbackError` on the first layer op that would run
-    natively; ``allow`` names ops (``"cross_entropy"`` or a full name) exempt from that.
+    natively; ``allow`` names ops (``"slow_conv3d"`` or a full name) exempt from that.
 
     >>> import torch, scratchnn
     >>> with scratchnn.mode(strict=True):  # doctest: +ELLIPSIS
-    ...     torch.nn.functional.cross_entropy(torch.randn(2, 3), torch.tensor([0, 2]))
+    ...     torch._C._nn.slow_conv3d(torch.randn(1, 2, 3, 3, 3), torch.ones(2, 2, 1, 1, 1), 1)
     Traceback (most recent call last):
-    scratchnn.mode.NativeFallbackError: scratchnn.mode(strict=True): torch.nn.functional.cross_entropy ...
+    scratchnn.mode.NativeFallbackError: scratchnn.mode(strict=True): torch._C._nn.slow_conv3d ...
     """
     return ScratchMode(strict=strict, allow=allow)
