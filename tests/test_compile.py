@@ -478,6 +478,7 @@ UNARY = [
 ]  # fmt: skip
 FUNCTIONAL: dict[str, Callable[[], tuple[tuple, dict]]] = {
     **{name: unary() for name in UNARY},
+    "conv_tbc": lambda: ((randn(7, 2, 3), randn(3, 3, 4), randn(4), 1), {}),
     "softmax": unary(dim=-1),
     "log_softmax": unary(dim=1),
     "normalize": unary(dim=1),

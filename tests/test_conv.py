@@ -244,3 +244,55 @@ def test_torch_raises_the_same_types():
     ]:
         with pytest.raises(RuntimeError):
             call()
+
+
+# --- conv_tbc: the (time, batch, channel) layout ------------------------------------------------
+
+
+@given(
+    steps=st.integers(1, 9),
+    kernel=st.integers(1, 4),
+    pad=st.integers(-2, 3),
+    batch=st.integers(1, 3),
+    c_in=st.integers(1, 3),
+    c_out=st.integers(1, 3),
+)
+@settings(max_examples=40, deadline=None)
+def test_conv_tbc_matches_torch(steps, kernel, pad, batch, c_in, c_out):
+    x, w, b = (
+        torch.randn(steps, batch, c_in, dtype=torch.float64),
+        torch.randn(kernel, c_in, c_out, dtype=torch.float64),
+        torch.randn(c_out, dtype=torch.float64),
+    )
+    if steps + 2 * pad - kernel + 1 < 0:
+        with pytest.raises(RuntimeError, match=r"conv_tbc: the output would have -\d+ time steps"):
+            F.conv_tbc(x, w, b, pad)
+        with pytest.raises(RuntimeError):
+            torch.conv_tbc(x, w, b, pad)
+        return
+    assert_matches_torch(F.conv_tbc, torch.conv_tbc, x, w, b, pad)
+
+
+def test_conv_tbc_gradcheck():
+    x = torch.randn(5, 2, 3, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(2, 3, 2, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(2, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda *t: F.conv_tbc(*t, 1), (x, w, b))
+
+
+@pytest.mark.parametrize(
+    "shapes, message",
+    [
+        (((7, 2), (3, 3, 4), (4,)), "conv_tbc: Input must have 3 dims: time, batch, in_channel"),
+        (((7, 2, 3), (3, 3), (4,)), "conv_tbc: Weight tensor must have 3 dims"),
+        (((7, 2, 3), (3, 3, 4), (4, 1)), "conv_tbc: Bias must be 1-D"),
+        (((7, 2, 3), (3, 5, 4), (4,)), r"conv_tbc: Input dim 2 \(input channels\) is not == dim 1"),
+        (((7, 2, 3), (3, 3, 4), (5,)), "conv_tbc: Bias size must equal dim 2 in the weight tensor"),
+    ],
+)
+def test_conv_tbc_errors(shapes, message):
+    tensors = [torch.randn(shape) for shape in shapes]
+    with pytest.raises(RuntimeError, match=message):
+        F.conv_tbc(*tensors)
+    with pytest.raises(RuntimeError):
+        torch.conv_tbc(*tensors)

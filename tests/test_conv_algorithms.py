@@ -283,3 +283,17 @@ def test_forward_mode_ad_and_torch_func_use_the_formula():
     assert algorithms.supports(x, w, None)
     with fwAD.dual_level():
         assert not algorithms.supports(fwAD.make_dual(x, tangents[0]), w, None)
+
+
+@pytest.mark.parametrize("name", ["shift-gemm", "unfold-gemm", "shift-mac"])
+@pytest.mark.parametrize("shape, order", [((2, 1, 2), (1, 2, 0)), ((7, 6, 1, 3), (2, 3, 0, 1))])
+def test_an_input_stored_in_another_order_is_read_by_its_strides(name, shape, order):
+    """A batch of one whose positions are not the innermost stride (a permuted view): the flat
+    layout is then a view with strides, and the offset classes must step in those strides."""
+    x = torch.randn(shape, dtype=torch.float64).permute(order)
+    c_in, kernel = x.shape[1], [2] * (x.ndim - 2)
+    groups = c_in if name == "shift-mac" else 1  # shift-mac: depthwise
+    w = torch.randn(c_in if groups > 1 else 3, 1 if groups > 1 else c_in, *kernel, dtype=torch.float64)
+    op, reference = (F.conv1d, torch_F.conv1d) if x.ndim == 3 else (F.conv2d, torch_F.conv2d)
+    with scratchnn.settings(conv=name):
+        assert_matches_torch(op, reference, x, w, groups=groups)

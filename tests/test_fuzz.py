@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from scratchnn._comparison import leaves, mismatch, tensors_in, tolerance
 from scratchnn.check import cases
 from test_compile import MODULES
 
-EXAMPLES = 12  # per op and per module in the default run; the slow run draws 10× as many
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))  # per op and module; the slow run draws 10× as many
 
 MUTATIONS = (
     "none",
@@ -53,6 +54,7 @@ MUTATIONS = (
     "number",
     "channels last",
     "non-contiguous",
+    "transposed layout",
 )
 DTYPES = (torch.int64, torch.int32, torch.bool, torch.complex64, torch.float16, torch.float32, torch.uint8)
 NUMBERS = (-1, 0, -2.5, math.nan, math.inf, -math.inf, 100)
@@ -240,6 +242,15 @@ def mutate(data: st.DataObject, mutation: str, args: tuple, kwargs: dict) -> tup
         if tensor.ndim not in formats:
             return args, kwargs
         return _set(args, kwargs, slot, tensor.contiguous(memory_format=formats[tensor.ndim]))
+    if mutation == "transposed layout":  # the same values, stored last dims first (column-major)
+        if tensor.ndim < 2:
+            return args, kwargs
+        return _set(
+            args,
+            kwargs,
+            slot,
+            tensor.permute(*reversed(range(tensor.ndim))).contiguous().permute(*reversed(range(tensor.ndim))),
+        )
     if mutation == "non-contiguous":
         if tensor.ndim == 0:
             return args, kwargs

@@ -190,5 +190,7 @@ def test_a_training_step_runs_on_scratch_layers_and_equals_torch(name):
     losses = _train(ours, step, mode)
     assert not mode.fallback and mode.routed
     torch.testing.assert_close(torch.tensor(losses), torch.tensor(expected), rtol=1e-9, atol=1e-12)
-    for (key, mine), (_, theirs) in zip(ours.state_dict().items(), reference.state_dict().items(), strict=True):
+    for (key, mine), (_, theirs) in zip(
+        ours.state_dict().items(), reference.state_dict().items(), strict=True
+    ):
         assert_close(mine, theirs, f"{key} after three optimizer steps")

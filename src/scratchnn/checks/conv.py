@@ -46,3 +46,20 @@ for n, ours, theirs in [
             for batched, bias in ((True, True), (False, False))
         ],
     )
+
+
+def make_tbc(steps: int, kernel: int, pad: int, generator: torch.Generator):
+    x = torch.randn(steps, 2, 3, generator=generator, dtype=torch.float64)  # t b c_in
+    w = torch.randn(kernel, 3, 4, generator=generator, dtype=torch.float64)  # k c_in c_out
+    return (x, w, torch.randn(4, generator=generator, dtype=torch.float64), pad), {}
+
+
+register(
+    "conv_tbc",
+    F.conv_tbc,
+    torch_F.conv_tbc,
+    [
+        partial(make_tbc, steps, kernel, pad)
+        for steps, kernel, pad in [(7, 3, 0), (6, 2, 1), (5, 1, 2), (8, 3, -1)]
+    ],
+)

@@ -62,7 +62,7 @@ from .classification import (
     linear_cross_entropy,
     nll_loss,
 )
-from .conv import conv1d, conv2d, conv3d
+from .conv import conv1d, conv2d, conv3d, conv_tbc
 from .conv_transpose import conv_transpose1d, conv_transpose2d, conv_transpose3d
 from .ctc import ctc_loss
 from .distance import cosine_similarity, pairwise_distance, pdist
@@ -159,6 +159,7 @@ __all__ = [
     "conv1d",
     "conv2d",
     "conv3d",
+    "conv_tbc",
     "dropout",
     "dropout1d",
     "dropout2d",

@@ -49,6 +49,7 @@ __all__ = [
     "conv_formula",
     "conv_nd",
     "conv_padding",
+    "conv_tbc",
     "convolve",
     "current_algorithm",
 ]
@@ -285,3 +286,54 @@ def conv3d(
     torch.Size([1, 3, 2, 2, 3])
     """
     return conv_nd(input, weight, bias, stride, padding, dilation, groups, 3, "conv3d")
+
+
+def conv_tbc(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, pad: int = 0) -> torch.Tensor:
+    """A 1-d convolution in the (time, batch, channel) layout: conv1d with the axes moved.
+
+    input (t, b, c_in) · weight (k, c_in, c_out) + bias (c_out) → (t + 2·pad − k + 1, b, c_out);
+    a negative ``pad`` crops that many steps at both ends, as torch's kernel does.
+
+    >>> conv_tbc(torch.randn(7, 2, 3), torch.randn(3, 3, 4), torch.randn(4), 1).shape
+    torch.Size([7, 2, 4])
+    """
+    shapes = {"input": ("t b c_in", input.shape), "weight": ("k c_in c_out", weight.shape)}
+    if input.ndim != 3:
+        raise fail(RuntimeError, "conv_tbc", "Input must have 3 dims: time, batch, in_channel", shapes)
+    if weight.ndim != 3:
+        raise fail(
+            RuntimeError,
+            "conv_tbc",
+            "Weight tensor must have 3 dims: kernel_width, in_channels, out_channels.",
+            shapes,
+        )
+    if bias.ndim != 1:
+        raise fail(RuntimeError, "conv_tbc", "Bias must be 1-D", {**shapes, "bias": ("c_out", bias.shape)})
+    if input.shape[2] != weight.shape[1]:
+        raise fail(
+            RuntimeError,
+            "conv_tbc",
+            "Input dim 2 (input channels) is not == dim 1 in the weight tensor",
+            shapes,
+        )
+    if bias.shape[0] != weight.shape[2]:
+        raise fail(
+            RuntimeError,
+            "conv_tbc",
+            "Bias size must equal dim 2 in the weight tensor (output channels).",
+            {**shapes, "bias": ("c_out", bias.shape)},
+        )
+    steps = input.shape[0] + 2 * pad - weight.shape[0] + 1
+    if steps < 0:
+        raise fail(
+            RuntimeError, "conv_tbc", f"the output would have {steps} time steps (t + 2·pad − k + 1)", shapes
+        )
+    if steps == 0:  # torch: an empty result
+        return input.new_zeros(0, input.shape[1], weight.shape[2]) + 0 * (
+            input.sum() + weight.sum() + bias.sum()
+        )
+    x = input.narrow(0, -pad, input.shape[0] + 2 * pad) if pad < 0 else input  # crop both ends
+    x = rearrange(x, "t b c_in -> b c_in t")
+    w = rearrange(weight, "k c_in c_out -> c_out c_in k")
+    out = conv_nd(x, w, bias, 1, max(pad, 0), 1, 1, 1, "conv_tbc")  # b c_out t'
+    return rearrange(out, "b c_out t -> t b c_out").contiguous()

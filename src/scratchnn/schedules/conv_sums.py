@@ -83,7 +83,7 @@ def _class_view(flat: torch.Tensor, layout: FlatLayout, group: tuple, start: int
     source = flat[:, :, phase]  # g c_in m
     return source.as_strided(
         (*source.shape[:2], *counts, stop - start),
-        (*source.stride()[:2], *steps, source.stride(2)),
+        (*source.stride()[:2], *(step * source.stride(2) for step in steps), source.stride(2)),
         source.storage_offset() + (start + first) * source.stride(2),
     )
 
