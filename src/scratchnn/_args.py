@@ -278,11 +278,14 @@ def channels_last_format(*tensors: torch.Tensor | None) -> torch.memory_format |
     return None
 
 
-def in_memory_format(out: torch.Tensor, layout: torch.memory_format | None) -> torch.Tensor:
+def in_memory_format(
+    out: torch.Tensor, layout: torch.memory_format | None, otherwise_contiguous: bool = False
+) -> torch.Tensor:
     """``out`` stored in ``layout`` (a channels-last format from :func:`channels_last_format`), as
-    torch's kernels return it; unchanged when ``layout`` is None or does not fit ``out``'s rank."""
+    torch's kernels return it; when ``layout`` is None or does not fit ``out``'s rank, ``out``
+    unchanged (or contiguous, with ``otherwise_contiguous``: kernels that write a fresh tensor)."""
     if layout is None or out.ndim != {torch.channels_last: 4, torch.channels_last_3d: 5}[layout]:
-        return out
+        return out.contiguous() if otherwise_contiguous else out
     return out.contiguous(memory_format=layout)
 
 

@@ -131,6 +131,8 @@ def relu(input: torch.Tensor, inplace: bool = False) -> torch.Tensor:
     >>> relu(torch.tensor([-1.0, 0.0, 2.0]))
     tensor([0., 0., 2.])
     """
+    if input.dtype == torch.bool:
+        raise RuntimeError("relu: Boolean inputs not supported for relu")
     return _apply(lambda x: torch.where(x <= 0, 0, x), input, inplace)
 
 
@@ -140,7 +142,15 @@ def relu6(input: torch.Tensor, inplace: bool = False) -> torch.Tensor:
     >>> relu6(torch.tensor([-1.0, 3.0, 7.0]))
     tensor([0., 3., 6.])
     """
+    _check_hardtanh_input("relu6", input, 0)
     return _apply(lambda x: _hardtanh(x, 0, 6), input, inplace)
+
+
+def _check_hardtanh_input(op: str, input: torch.Tensor, low: float) -> None:
+    if input.dtype == torch.bool:
+        raise RuntimeError(f"{op}: Bool inputs not supported for hardtanh")
+    if input.dtype == torch.uint8 and low < 0:
+        raise RuntimeError(f"{op}: cannot do hardtanh on an unsigned type with negative limits")
 
 
 def _hardtanh(x: torch.Tensor, low: float, high: float) -> torch.Tensor:
@@ -163,6 +173,7 @@ def hardtanh(
         raise ValueError(
             f"hardtanh: min_val cannot be greater than max_val, got min_val={min_val}, max_val={max_val}"
         )
+    _check_hardtanh_input("hardtanh", input, min_val)
     return _apply(lambda x: _hardtanh(x, min_val, max_val), input, inplace)
 
 
@@ -268,6 +279,11 @@ def _sigmoid(x: torch.Tensor) -> torch.Tensor:
     )
 
 
+def _as_floating(x: torch.Tensor) -> torch.Tensor:
+    """Integer and bool input in the default float dtype, as torch's sigmoid and tanh promote it."""
+    return x if x.is_floating_point() or x.is_complex() else x.to(torch.get_default_dtype())
+
+
 def _real(x: torch.Tensor) -> torch.Tensor:
     """The real part of a complex ``x`` (where the branches of sigmoid and tanh split), else x."""
     return x.real if x.is_complex() else x
@@ -279,7 +295,7 @@ def sigmoid(input: torch.Tensor) -> torch.Tensor:
     >>> sigmoid(torch.tensor([0.0, 2.0]))
     tensor([0.5000, 0.8808])
     """
-    return _apply(_sigmoid, input)
+    return _apply(_sigmoid, _as_floating(input))
 
 
 def _tanh(x: torch.Tensor) -> torch.Tensor:
@@ -298,7 +314,7 @@ def tanh(input: torch.Tensor) -> torch.Tensor:
     >>> tanh(torch.tensor([0.0, 1.0]))
     tensor([0.0000, 0.7616])
     """
-    return _apply(_tanh, input)
+    return _apply(_tanh, _as_floating(input))
 
 
 def tanhshrink(input: torch.Tensor) -> torch.Tensor:
@@ -347,7 +363,7 @@ def logsigmoid(input: torch.Tensor) -> torch.Tensor:
     >>> logsigmoid(torch.tensor([0.0, -100.0]))
     tensor([  -0.6931, -100.0000])
     """
-    return _apply(lambda x: -_softplus_exact(-x), input, floating_only="logsigmoid")
+    return _apply(lambda x: -_softplus_exact(-x), input, floating_only="logsigmoid").contiguous()  # as torch
 
 
 def gelu(input: torch.Tensor, *, approximate: str = "none") -> torch.Tensor:

@@ -122,6 +122,14 @@ class ConvArgs:
         kernel = tuple(weight.shape[2:])
         shapes = {"input": (self.input_legend, input.shape), "weight": (self.weight_legend, weight.shape)}
         channels = input.shape[0 if self.unbatched else 1]
+        if weight.shape[0] < groups:  # no output channels at all, or fewer than one per group
+            raise fail(
+                RuntimeError,
+                op,
+                f"Given groups={groups}, expected weight to be at least {groups} at dimension 0, "
+                f"but got weight of size {list(weight.shape)}",
+                shapes,
+            )
         if weight.shape[0] % groups:
             raise fail(
                 RuntimeError,
@@ -137,6 +145,8 @@ class ConvArgs:
                 f"(weight.shape[1] × groups, groups={groups})",
                 shapes,
             )
+        if input.dtype == torch.bool:  # torch: no kernel for bool, before the dtype check
+            raise NotImplementedError(f"{op}: not implemented for torch.bool input")
         check_same_dtype(op, input=input, weight=weight, bias=bias)
         if bias is not None and tuple(bias.shape) != (weight.shape[0],):
             raise fail(

@@ -44,7 +44,6 @@ import torch
 from .. import schedules
 from .._args import (
     channels_last_format,
-    check_floating,
     check_non_negative,
     check_positive,
     check_rank,
@@ -113,6 +112,14 @@ class ConvTransposeArgs:
         shapes = {"input": (self.input_legend, input.shape), "weight": (self.weight_legend, weight.shape)}
         if any(k == 0 for k in weight.shape[1:]):
             raise fail(RuntimeError, op, "weight must be non-empty (c_out and every kernel size > 0)", shapes)
+        if weight.shape[0] < groups:  # no input channels at all, or fewer than one per group
+            raise fail(
+                RuntimeError,
+                op,
+                f"Given groups={groups}, expected weight to be at least {groups} at dimension 0, "
+                f"but got weight of size {list(weight.shape)}",
+                shapes,
+            )
         if weight.shape[0] % groups:
             raise fail(
                 RuntimeError,
@@ -129,7 +136,9 @@ class ConvTransposeArgs:
                 f"(weight.shape[0] = g·c_in)",
                 shapes,
             )
-        check_floating(op, input)  # torch: NotImplementedError for integer input, before the dtype check
+        if not (input.is_floating_point() or input.is_complex() or input.dtype == torch.int64):
+            # torch has no kernel for these; int64 and complex fail its dtype check instead
+            raise NotImplementedError(f"{op}: not implemented for {input.dtype} input (floating point only)")
         check_same_dtype(op, input=input, weight=weight, bias=bias)
         self.out_channels = weight.shape[1] * groups
         if bias is not None and tuple(bias.shape) != (self.out_channels,):

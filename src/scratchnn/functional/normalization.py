@@ -115,7 +115,7 @@ def _channel_affine(
     """out · weight + bias with (c,) parameters broadcast over b c ..., in the input's dtype."""
     weight = None if weight is None else _per_channel(weight, input.ndim)
     bias = None if bias is None else _per_channel(bias, input.ndim)
-    return _affine(out, weight, bias).to(input.dtype)
+    return _affine(out, weight, bias).to(input.dtype).contiguous()  # torch's kernel: a contiguous result
 
 
 def _with_running_stats(
@@ -220,7 +220,9 @@ def batch_norm(
     else:
         assert running_mean is not None and running_var is not None  # checked above; for the type checker
         out = _with_running_stats(input, running_mean, running_var, eps)
-    return in_memory_format(_channel_affine(out, input, weight, bias), channels_last_format(input))
+    return in_memory_format(
+        _channel_affine(out, input, weight, bias), channels_last_format(input), otherwise_contiguous=True
+    )
 
 
 def instance_norm(
@@ -335,7 +337,9 @@ def group_norm(
         grouped = rearrange(_compute(input), "b (g c) ... -> b g (c ...)", g=num_groups)
         out, _, _ = _standardize(grouped, [-1], eps)
         out = out.reshape(input.shape)  # b (g c) ...
-    return in_memory_format(_channel_affine(out, input, weight, bias), channels_last_format(input))
+    return in_memory_format(
+        _channel_affine(out, input, weight, bias), channels_last_format(input), otherwise_contiguous=True
+    )
 
 
 def _trailing_shape(op: str, input: torch.Tensor, normalized_shape: Sequence[int] | int, separator: str):
@@ -415,7 +419,8 @@ def rms_norm(
     if eps is None:
         eps = torch.finfo(x.dtype).eps
     out = x * torch.rsqrt((x * x).mean(dims, keepdim=True) + eps)
-    return (out if weight is None else out * weight).to(input.dtype)  # one rounding, as torch
+    out = (out if weight is None else out * weight).to(input.dtype)  # one rounding, as torch
+    return out.contiguous()
 
 
 def local_response_norm(

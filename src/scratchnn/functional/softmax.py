@@ -86,7 +86,8 @@ def _softmax(x: torch.Tensor, dim: int) -> torch.Tensor:
 
 def _as(result: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """Round a float32 result of half/bfloat16 input back; otherwise the result itself."""
-    return result if result.dtype == dtype else result.to(dtype)
+    result = result if result.dtype == dtype else result.to(dtype)
+    return result.contiguous()  # torch's softmax kernels write a contiguous result, whatever the input
 
 
 def _shift(x: torch.Tensor, dim: int) -> torch.Tensor:
