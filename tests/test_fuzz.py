@@ -391,7 +391,7 @@ deliberate(
     ("gelu", "GELU"), _has_positive_inf, "gelu(+inf) is +inf, the formula's limit; torch's kernel: NaN"
 )
 deliberate(
-    ("instance_norm", "InstanceNorm1d"),
+    ("instance_norm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"),
     _first_tensor_empty,
     "an empty batch gives an empty result; torch: IndexError",
 )
@@ -409,6 +409,20 @@ deliberate(
     ("pixel_shuffle", "pixel_unshuffle", "PixelShuffle", "PixelUnshuffle"),
     _first_tensor_is(torch.channels_last_3d, 5),
     "a channels_last_3d input is computed as the contiguous one is; torch: 'Unsupported memory format'",
+)
+deliberate(
+    ("elu", "elu_", "celu", "celu_", "ELU", "CELU"),
+    lambda args, kwargs: any(
+        isinstance(v, float) and not math.isfinite(v) for v in [*args[1:], *kwargs.values()]
+    ),
+    "a NaN or infinite alpha gives the formula's value (NaN, or a division by it); torch's kernel other ones",
+)
+deliberate(
+    ("local_response_norm", "LocalResponseNorm"),
+    lambda args, kwargs: (
+        bool(tensors_in([args, kwargs])) and tensors_in([args, kwargs])[0].dtype == torch.int64
+    ),
+    "int64 input is refused (floating point only); torch averages it with integer pooling",
 )
 deliberate(
     ("max_pool3d", "avg_pool3d", "lp_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d"),

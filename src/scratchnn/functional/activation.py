@@ -438,6 +438,8 @@ def glu(input: torch.Tensor, dim: int = -1) -> torch.Tensor:
     >>> glu(torch.tensor([[1.0, 2.0, 0.0, 100.0]]))
     tensor([[0.5000, 2.0000]])
     """
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise TypeError(f"glu: argument 'dim' (position 2) must be int, not {type(dim).__name__}")
     if input.ndim == 0:
         raise RuntimeError("glu: glu does not support scalars because halving size must be even")
     if not -input.ndim <= dim < input.ndim:

@@ -166,7 +166,7 @@ def scaled_dot_product_attention(
         out = schedules.attention.blocked_attention(
             query, key, value, attn_mask, dropout_p, is_causal, scale, batch, tiles
         )
-    return out if out.dtype == dtype else out.to(dtype)
+    return (out if out.dtype == dtype else out.to(dtype)).contiguous()  # torch returns a contiguous tensor
 
 
 def _shapes(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> dict[str, tuple[str, torch.Size]]:

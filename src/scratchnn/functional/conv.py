@@ -145,7 +145,9 @@ class ConvArgs:
                 f"(weight.shape[1] × groups, groups={groups})",
                 shapes,
             )
-        if input.dtype == torch.bool:  # torch: no kernel for bool, before the dtype check
+        if (
+            input.dtype == torch.bool and bias is None
+        ):  # torch: no kernel for bool (with a bias: a dtype error)
             raise NotImplementedError(f"{op}: not implemented for torch.bool input")
         check_same_dtype(op, input=input, weight=weight, bias=bias)
         if bias is not None and tuple(bias.shape) != (weight.shape[0],):

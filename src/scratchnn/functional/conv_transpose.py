@@ -139,7 +139,7 @@ class ConvTransposeArgs:
         if not (input.is_floating_point() or input.is_complex() or input.dtype == torch.int64):
             # torch has no kernel for these; int64 and complex fail its dtype check instead
             raise NotImplementedError(f"{op}: not implemented for {input.dtype} input (floating point only)")
-        check_same_dtype(op, input=input, weight=weight, bias=bias)
+        check_same_dtype(op, input=input, weight=weight)  # a bias of another dtype is cast, as torch does
         self.out_channels = weight.shape[1] * groups
         if bias is not None and tuple(bias.shape) != (self.out_channels,):
             raise fail(
@@ -228,6 +228,10 @@ def transpose(
 ) -> torch.Tensor:
     """A batched transposed convolution on validated arguments: the literal form's zero insertion,
     the formula, or the adjoint convolution's schedule (``schedules/conv.py``)."""
+    if not torch.compiler.is_compiling() and not bool(torch.isfinite(weight).all()):
+        # the zero-inserted and adjoint forms multiply an infinite tap by zeros (NaN) where the
+        # formula, like torch, sums only the real contributions
+        return transposed_formula(x, weight, bias, geometry, groups)
     if current_settings().form == "literal":
         return zero_insertion_formula(x, weight, bias, geometry, groups)
     schedule = schedules.conv.choose_transposed(x, weight, bias, geometry, groups)
@@ -252,6 +256,8 @@ def conv_transpose_nd(
     """The N-d transposed convolution behind conv_transpose1d/2d/3d: arguments → geometry → transpose."""
     args = ConvTransposeArgs(op, input, weight, bias, stride, padding, output_padding, groups, dilation, n)
     x = input.unsqueeze(0) if args.unbatched else input
+    if bias is not None and bias.dtype != input.dtype:  # torch casts a bias of another dtype
+        bias = bias.to(input.dtype)
     out = transpose(x, weight, bias, args.geometry, groups)
     if args.unbatched:
         return out.squeeze(0)

@@ -47,6 +47,8 @@ _C_NAMES = {
 def _check_probability(p: float, op: str) -> None:
     if p < 0.0 or p > 1.0:
         raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
+    if math.isnan(p):  # past torch's Python check, its kernel refuses it (in evaluation too)
+        raise RuntimeError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
 
 
 def _noisy(

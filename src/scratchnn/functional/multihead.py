@@ -124,8 +124,8 @@ def multi_head_attention_forward(
             f"multi_head_attention_forward: key has batch size {key.shape[1]} but query has {bsz} "
             f"(query {tuple(query.shape)}, key {tuple(key.shape)}: (l, b, e) and (s, b, e))"
         )
-    if out_proj_weight.ndim != 2:  # torch: IndexError, from its shape arithmetic
-        raise IndexError(
+    if out_proj_weight.ndim != 2:  # torch: IndexError from its shape arithmetic (1-d), else RuntimeError
+        raise (IndexError if out_proj_weight.ndim < 2 else RuntimeError)(
             f"multi_head_attention_forward: out_proj_weight must be 2-d (e_out, e), got shape "
             f"{tuple(out_proj_weight.shape)}"
         )

@@ -115,7 +115,7 @@ def _channel_affine(
     """out · weight + bias with (c,) parameters broadcast over b c ..., in the input's dtype."""
     weight = None if weight is None else _per_channel(weight, input.ndim)
     bias = None if bias is None else _per_channel(bias, input.ndim)
-    return _affine(out, weight, bias).to(input.dtype).contiguous()  # torch's kernel: a contiguous result
+    return _affine(out, weight, bias).to(input.dtype)
 
 
 def _with_running_stats(
@@ -300,6 +300,10 @@ def group_norm(
             f"Expected at least 2 dimensions for input tensor but received {input.ndim}",
             {"input": ("b (g c) ...", input.shape)},
         )
+    if isinstance(num_groups, bool) or not isinstance(num_groups, int):
+        raise TypeError(
+            f"group_norm: argument 'num_groups' (position 2) must be int, not {type(num_groups).__name__}"
+        )
     if num_groups == 0:
         raise ZeroDivisionError("group_norm: integer division or modulo by zero (num_groups=0)")
     batch, channels = input.shape[0], input.shape[1]
@@ -394,7 +398,7 @@ def layer_norm(
     check_floating("layer_norm", input)
     dims = list(range(input.ndim - len(shape), input.ndim))
     out = _standardize(_compute(input), dims, eps)[0] if input.numel() else input * 1
-    return _affine(out, weight, bias).to(input.dtype)
+    return _affine(out, weight, bias).to(input.dtype).contiguous()  # torch's kernel: a contiguous result
 
 
 def rms_norm(
@@ -444,6 +448,10 @@ def local_response_norm(
         )
     check_positive((size,), "size", "local_response_norm")
     check_floating("local_response_norm", input)  # torch's average pool refuses integers
+    if input.ndim > 3 and input.dtype == torch.float16:  # torch averages with its 3-d pool: no half kernel
+        raise NotImplementedError(
+            "local_response_norm: not implemented for torch.float16 input of 4 or more dims"
+        )
     if input.numel() == 0:
         return input
     squares = rearrange(input * input, "b c ... -> b (...) c")  # b r c

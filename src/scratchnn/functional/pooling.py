@@ -320,6 +320,8 @@ def _avg_pool(
     """
     args = PoolArgs(op, input, n, kernel_size, stride, padding, 1, ceil_mode)
     _check_dtype(input, op, integers=torch.int64)
+    if n == 3 and input.dtype == torch.float16:  # torch's 3-d average pool has no half kernel on CPU
+        raise NotImplementedError(f"{op}: not implemented for torch.float16 input (3-d average pooling)")
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError(f"{op}: divisor_override must not be zero")
     if n == 3 and any(size < k for size, k in zip(args.spatial, args.kernel_size)):  # torch's 3-D rule

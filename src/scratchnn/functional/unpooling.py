@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .._args import check_positive, check_rank, fail, ntuple
+from .._args import channels_last_format, check_positive, check_rank, fail, in_memory_format, ntuple
 from .._windows import Geometry
 from .pooling import IntOrTuple, _check_dtype, input_legend
 
@@ -91,7 +91,10 @@ def _max_unpool(
             f"has {plane} cells"
         )
     out = values.new_zeros(*values.shape[:-1], plane).scatter(-1, flat_indices, values)  # b c (H W)
-    return out.view(*values.shape[:-1], *sizes)
+    out = out.view(*values.shape[:-1], *sizes)
+    return (
+        in_memory_format(out, channels_last_format(input)) if n == 2 else out
+    )  # torch's 2-d keeps channels last
 
 
 def max_unpool1d(
