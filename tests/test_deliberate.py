@@ -90,3 +90,20 @@ def test_batch_norm_backward_with_a_channels_last_gradient_of_batch_one():
     assert (torch_strided[0] - torch_contiguous[0]).abs().max() > 1e-3  # torch disagrees with itself
     for mine, reference in zip(ours, torch_contiguous):
         assert torch.allclose(mine, reference, rtol=1e-10, atol=1e-10)
+
+
+def test_local_response_norm_of_int64_input_is_refused():
+    x = torch.arange(2 * 6 * 3 * 3).view(2, 6, 3, 3)
+    assert (
+        torch_F.local_response_norm(x, 2).dtype == torch.float32
+    )  # torch: integer average pooling, then float
+    with pytest.raises(NotImplementedError, match=r"local_response_norm: not implemented for torch\.int64"):
+        F.local_response_norm(x, 2)
+
+
+def test_elu_with_a_nan_alpha_follows_the_formula():
+    x = torch.tensor([0.0, 2.0], dtype=torch.float64)
+    for ours, theirs in ((F.elu, torch_F.elu), (F.celu, torch_F.celu)):
+        assert theirs(x, alpha=math.nan)[0] == 0  # torch's kernel at 0
+        assert ours(x, alpha=math.nan)[0].isnan()  # alpha · (e⁰ − 1) = NaN · 0
+        assert torch.equal(ours(x, alpha=math.nan)[1:], theirs(x, alpha=math.nan)[1:])
