@@ -21,6 +21,7 @@ IN_PLACE = [
     ("leaky_relu_", {"negative_slope": 0.2}),
     ("hardtanh_", {"min_val": -0.5, "max_val": 2.0}),
     ("threshold_", {"threshold": 0.5, "value": -2.0}),
+    ("rrelu_", {"lower": 0.2, "upper": 0.6}),
 ]
 
 

@@ -479,6 +479,7 @@ UNARY = [
 FUNCTIONAL: dict[str, Callable[[], tuple[tuple, dict]]] = {
     **{name: unary() for name in UNARY},
     "conv_tbc": lambda: ((randn(7, 2, 3), randn(3, 3, 4), randn(4), 1), {}),
+    "rrelu_": lambda: ((randn(2, 4, 6),), {"lower": 0.2, "upper": 0.6}),  # eval: in place, deterministic
     "softmax": unary(dim=-1),
     "log_softmax": unary(dim=1),
     "normalize": unary(dim=1),

@@ -12,12 +12,13 @@ from ._settings import FORMS, Settings, current_settings, settings
 from .compare import compare
 from .convert import convert
 from .explain import explain
-from .mode import mode
+from .mode import NativeFallbackError, mode
 
 __version__ = "0.1.0"
 
 __all__ = [
     "FORMS",
+    "NativeFallbackError",
     "Settings",
     "compare",
     "contraction",

@@ -49,8 +49,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
-
 __all__ = [
     "ATTENTION_FORMS",
     "CONV_ALGORITHMS",
@@ -92,10 +90,14 @@ DEFAULTS = Settings()
 _current: ContextVar[Settings] = ContextVar("scratchnn_settings", default=DEFAULTS)
 
 
-@torch.compiler.assume_constant_result
 def current_settings() -> Settings:
     """The settings in effect (under ``torch.compile``: read once, when a function is traced)."""
     return _current.get()
+
+
+# torch.compiler.assume_constant_result(current_settings), which only sets this mark, without the
+# import of torch._dynamo it makes (most of ``import scratchnn``'s time otherwise)
+current_settings._dynamo_marked_constant = True  # type: ignore[attr-defined]
 
 
 def settings(**changes: Any) -> AbstractContextManager[Settings]:

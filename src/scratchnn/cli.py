@@ -24,6 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scratchnn", description="PyTorch layers from scratch, checked against torch."
     )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"scratchnn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)

@@ -142,6 +142,7 @@ IN_PLACE: dict[str, list[dict[str, Any]]] = {
     "leaky_relu_": [{}, {"negative_slope": 0.2}],
     "hardtanh_": [{}, {"min_val": -2.0, "max_val": 0.5}],
     "threshold_": [{"threshold": 0.5, "value": -2.0}],
+    "rrelu_": [{}, {"lower": 0.2, "upper": 0.6}],
 }
 for name, options in IN_PLACE.items():
     makers = [with_options(**kwargs) for kwargs in options] + [values((5,), special=False)]

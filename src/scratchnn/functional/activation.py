@@ -48,6 +48,7 @@ __all__ = [
     "relu6",
     "relu_",
     "rrelu",
+    "rrelu_",
     "selu",
     "selu_",
     "sigmoid",
@@ -568,6 +569,18 @@ def rrelu(
         return leaky_relu(input, (lower + upper) / 2, inplace)
     slope = torch.empty_like(input).uniform_(lower, upper)  # one draw per element
     return _apply(lambda x: torch.where(x <= 0, x * slope.to(x.dtype), x), input, inplace)
+
+
+def rrelu_(
+    input: torch.Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False
+) -> torch.Tensor:
+    """``rrelu(input, lower, upper, training, inplace=True)``.
+
+    >>> x = torch.tensor([-2.0, 3.0])
+    >>> rrelu_(x, 0.25, 0.75) is x, x
+    (True, tensor([-1.,  3.]))
+    """
+    return rrelu(input, lower, upper, training, inplace=True)
 
 
 def gumbel_softmax(

@@ -319,3 +319,32 @@ __all__ += [  # losses
     "TripletMarginLoss",
     "TripletMarginWithDistanceLoss",
 ]
+
+# torch.nn's containers, parameters and helpers, re-exported (outside __all__: they hold layers and
+# compute nothing), so that ``import scratchnn.nn as nn`` runs a script written for torch.nn, whose
+# ``nn.functional`` is then scratchnn's. SyncBatchNorm is torch's own (README: deliberately left out).
+import sys as _sys  # noqa: E402
+
+from torch.nn import (  # noqa: E402, F401
+    Buffer,
+    Container,
+    DataParallel,
+    Module,
+    ModuleDict,
+    ModuleList,
+    Parameter,
+    ParameterDict,
+    ParameterList,
+    Sequential,
+    SyncBatchNorm,
+    UninitializedBuffer,
+    UninitializedParameter,
+    init,
+    parallel,
+    parameter,
+    utils,
+)
+
+from .. import functional  # noqa: E402
+
+_sys.modules[f"{__name__}.functional"] = functional  # ``import scratchnn.nn.functional as F`` works too
