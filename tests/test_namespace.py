@@ -94,3 +94,38 @@ def test_nn_functional_is_scratchnns():
     import scratchnn.nn.functional as F
 
     assert snn.functional is scratchnn.functional and F is scratchnn.functional
+
+
+# README, "Deliberately left out": torch's own (re-exported) or not a layer
+LEFT_OUT_MODULES = {"CrossMapLRN2d"}
+TORCHS_OWN_MODULES = {
+    "Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict", "Container",
+    "DataParallel", "SyncBatchNorm",
+}  # fmt: skip
+LEFT_OUT_FUNCTIONAL = {
+    "scaled_mm", "scaled_grouped_mm", "handle_torch_function", "has_torch_function",
+    "has_torch_function_unary", "has_torch_function_variadic", "boolean_dispatch", "assert_int_or_pair",
+    "Optional",
+}  # fmt: skip
+
+
+def test_every_torch_nn_module_has_a_twin():
+    modules = {
+        name
+        for name in dir(torch.nn)
+        if isinstance(getattr(torch.nn, name), type) and issubclass(getattr(torch.nn, name), torch.nn.Module)
+    }
+    missing = {name for name in modules if not hasattr(snn, name)}
+    assert missing == LEFT_OUT_MODULES
+    assert all(getattr(snn, name) is getattr(torch.nn, name) for name in TORCHS_OWN_MODULES)
+    twins = modules - LEFT_OUT_MODULES - TORCHS_OWN_MODULES
+    assert all(getattr(snn, name) is not getattr(torch.nn, name) for name in twins)
+
+
+def test_every_public_torch_functional_callable_has_a_twin():
+    import torch.nn.functional as torch_F
+
+    public = {name for name in dir(torch_F) if not name.startswith("_") and callable(getattr(torch_F, name))}
+    public -= {name for name in public if isinstance(getattr(torch_F, name), type)}
+    missing = {name for name in public if name not in scratchnn.functional.__all__}
+    assert missing == LEFT_OUT_FUNCTIONAL
