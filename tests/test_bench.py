@@ -174,3 +174,14 @@ def test_cli_runs_a_filtered_quick_bench(tmp_path, capsys):
         "benchmarks.json",
     }
     assert main(["bench", "--case", "no such case"]) == 2
+
+
+def test_without_matplotlib_the_table_and_json_are_still_written(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
+    status = main(
+        ["bench", "--quick", "--case", "bmm", "--no-memory", "--repeats", "2", "--out", str(tmp_path)]
+    )
+    captured = capsys.readouterr()
+    assert status == 0
+    assert {p.name for p in tmp_path.iterdir()} == {"benchmarks-table.md", "benchmarks.json"}
+    assert "no plot: matplotlib is not installed (pip install 'scratchnn[demo]')" in captured.err

@@ -65,3 +65,20 @@ def test_module_entry_point_help():
         [sys.executable, "-m", "scratchnn", "--help"], capture_output=True, text=True, check=True
     )
     assert "check" in result.stdout
+
+
+def test_check_on_cuda_without_cuda_fails_once(capsys, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert cli.main(["check", "relu", "--device", "cuda"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip() == "scratchnn check: --device 'cuda': this torch has no CUDA device"
+    assert captured.out == ""
+
+
+def test_check_does_not_print_torchs_warnings(capsys):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert cli.main(["check", "conv2d"]) == 0  # its cases include padding='same' with even kernels
+    assert not [w for w in caught if issubclass(w.category, UserWarning)]

@@ -386,7 +386,11 @@ def test_cli_without_arguments_uses_the_first_check_case(capsys: pytest.CaptureF
         (["conv2d", "--input", "1,3,8,8"], "explain: conv2d needs --weight"),
         (
             ["conv2d", "--input", "1,3,8,a"],
-            "explain: --input is a tensor: give its shape, e.g. 1,3,8,8; got '1,3,8,a'",
+            "explain: --input is a tensor: give its shape, e.g. 1,3,8,8 or 1x3x8x8; got '1,3,8,a'",
+        ),
+        (  # not read as (1, 3, 8)
+            ["conv2d", "--input", "1,3,x,8"],
+            "explain: --input is a tensor: give its shape, e.g. 1,3,8,8 or 1x3x8x8; got '1,3,x,8'",
         ),
         (["conv2d", "--input", "1,3:complex"], "explain: --input: unknown dtype 'complex'"),
         (

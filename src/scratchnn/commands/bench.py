@@ -109,7 +109,6 @@ def run(args: argparse.Namespace) -> int:
     print()
     print("\n".join(report.lines()))
     args.out.mkdir(parents=True, exist_ok=True)
-    plot(results, args.out / "benchmarks.png", title=f"scratchnn / native — {machine}")
     (args.out / "benchmarks-table.md").write_text(format_markdown(results) + "\n")
     (args.out / "benchmarks.json").write_text(
         json.dumps(
@@ -134,10 +133,13 @@ def run(args: argparse.Namespace) -> int:
             indent=1,
         )
     )
-    written = ", ".join(
-        str(args.out / name) for name in ("benchmarks.png", "benchmarks-table.md", "benchmarks.json")
-    )
-    print(f"\nwrote {written}")
+    names = ["benchmarks-table.md", "benchmarks.json"]
+    try:  # the table and the JSON are written first: a missing plotting library loses nothing else
+        plot(results, args.out / "benchmarks.png", title=f"scratchnn / native — {machine}")
+        names.insert(0, "benchmarks.png")
+    except ImportError:
+        print("no plot: matplotlib is not installed (pip install 'scratchnn[demo]')", file=sys.stderr)
+    print(f"\nwrote {', '.join(str(args.out / name) for name in names)}")
     return 1 if any(r.status.startswith("error") for r in results) else 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 import torch
 
@@ -39,8 +40,14 @@ def run(args: argparse.Namespace) -> int:
     except RuntimeError as exc:
         print(f"scratchnn check: --device {args.device!r}: {exc}", file=sys.stderr)
         return 2
+    if device.type == "cuda" and not torch.cuda.is_available():
+        print(f"scratchnn check: --device {args.device!r}: this torch has no CUDA device", file=sys.stderr)
+        return 2
     try:
-        with contraction(args.form):
+        with contraction(args.form), warnings.catch_warnings():
+            warnings.simplefilter(
+                "ignore", UserWarning
+            )  # torch's own notes (e.g. padding='same') are not findings
             rows = check.run(args.ops or None, tolerance=args.tolerance, seed=args.seed, device=device)
     except KeyError as exc:
         print(exc.args[0], file=sys.stderr)

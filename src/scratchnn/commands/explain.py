@@ -9,9 +9,9 @@
 
 The op's arguments follow its name, spelled as in its signature (``--kernel-size`` or
 ``--kernel_size``). Tensors are given by their shape, random values fill them:
-``--input 1,3,8,8``; a dtype after a colon: ``--attn-mask 5,5:bool``; integers below a bound:
-``--input 2,7:long:10``; ``--bias None`` leaves one out. Other arguments are Python literals:
-``--stride 2``, ``--padding 1,2``, ``--padding same``, ``--is-causal True``.
+``--input 1,3,8,8`` or ``--input 1x3x8x8``; a dtype after a colon: ``--attn-mask 5,5:bool``;
+integers below a bound: ``--input 2,7:long:10``; ``--bias None`` leaves one out. Other
+arguments are Python literals: ``--stride 2``, ``--padding 1,2``, ``--padding same``, ``--is-causal True``.
 
 Arguments left out take the op's defaults. The attention ops build what the query's shape
 implies: ``scaled_dot_product_attention`` uses the query's shape for a missing key and value;
@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import ast
 import inspect
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -228,11 +229,11 @@ def parse_tensor(text: str, name: str = "tensor") -> TensorSpec | None:
         return None
     shape_text, _, rest = text.partition(":")
     dtype_text, _, high_text = rest.partition(":")
-    shape_text = shape_text.strip().strip("()[]").replace("x", ",").replace("×", ",")
-    try:
-        shape = tuple(int(part) for part in shape_text.split(",") if part.strip())
-    except ValueError:
-        raise UsageError(f"--{name} is a tensor: give its shape, e.g. 1,3,8,8; got {text!r}") from None
+    shape_text = shape_text.strip().strip("()[]").strip().removesuffix(",")  # "(5,)" is (5,)
+    parts = re.split(r"\s*[,x×]\s*", shape_text) if shape_text else []
+    if not all(part.isdigit() for part in parts):  # "1,3,x,8" is a mistake, not (1, 3, 8)
+        raise UsageError(f"--{name} is a tensor: give its shape, e.g. 1,3,8,8 or 1x3x8x8; got {text!r}")
+    shape = tuple(int(part) for part in parts)
     if any(size < 0 for size in shape):
         raise UsageError(f"--{name}: sizes must be non-negative, got {text!r}")
     dtype = None
