@@ -194,7 +194,7 @@ def test_compare_reports_shape_mismatch_and_torch_errors() -> None:
     refused = _compare("ref", torch.zeros(2), refuse, (), {})
     assert refused.ok is False and refused.message == "torch raised RuntimeError: no"
     partial = _compare("the op check cases' reference (f)", torch.zeros(2), lambda: refuse_type(), (), {})
-    assert partial.ok is None and "does not take these arguments (no structure)" in partial.message
+    assert partial.ok is None and "does not take these arguments (TypeError: no structure)" in partial.message
     nan = torch.tensor([float("nan"), float("inf"), 1.0])
     assert _compare("ref", nan, lambda: nan.clone(), (), {}).max_abs_error == 0.0
 
@@ -458,3 +458,16 @@ def test_cli_multi_head_attention_defaults(capsys: pytest.CaptureFixture[str]) -
     assert (
         "query (5, 2, 16) float32" in first and "num_heads=2" in first and "in_proj_weight (48, 16)" in first
     )
+
+
+def test_a_custom_semiring_has_no_reference_rather_than_a_failure():
+    semiring = F.get_semiring("max-plus")
+    custom = F.Semiring("mine", semiring.combine, semiring.reduce)
+    d = scratchnn.explain(
+        "semiring_conv2d", torch.randn(1, 2, 5, 5), torch.randn(3, 2, 3, 3), semiring=custom
+    )
+    assert d.check.ok is None
+    assert str(d.check).startswith(
+        "torch check: none (no reference: the semiring_conv2d check cases' reference"
+    )
+    assert "FAILED" not in str(d)
