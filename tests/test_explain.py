@@ -471,3 +471,15 @@ def test_a_custom_semiring_has_no_reference_rather_than_a_failure():
         "torch check: none (no reference: the semiring_conv2d check cases' reference"
     )
     assert "FAILED" not in str(d)
+
+
+def test_a_plain_torch_model_is_explained_on_scratch_ops():
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(144, 5)
+    )
+    d = scratchnn.explain(model, torch.randn(2, 3, 8, 8))
+    assert "(torch.nn layers run on scratch ops, under scratchnn.mode())" in d.call
+    kinds = [step.kind for step in d.steps]
+    assert "contract" in kinds and "windows" in kinds  # the convolution's formula, not a torch call
+    assert d.check.reference == "torch.nn.Sequential" and d.check.ok
+    assert not any(step.text.startswith("torch.nn.functional.") for step in d.steps)  # nothing ran natively

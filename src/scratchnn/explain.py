@@ -27,6 +27,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import math
@@ -182,7 +183,9 @@ def explain(op: str | Callable[..., Any] | torch.nn.Module, /, *args: Any, **kwa
     the window view), unless the call is inside ``with scratchnn.contraction(form):``, which
     chooses: ``contraction("fast")`` shows the fast form's schedule (a GEMM algorithm for conv).
     Modules are checked against their torch.nn twin: every ``scratchnn.nn`` layer in it replaced by
-    the torch.nn layer of the same name, with the same state_dict.
+    the torch.nn layer of the same name, with the same state_dict. A module with torch.nn layers (a
+    plain torch model) runs under ``scratchnn.mode()``: its layer calls run on scratch ops, whose
+    steps are shown, and the check compares them with torch's own layers.
 
     >>> import torch, scratchnn
     >>> d = scratchnn.explain(scratchnn.nn.Linear(3, 2), torch.randn(5, 3))
@@ -213,10 +216,14 @@ def explain(op: str | Callable[..., Any] | torch.nn.Module, /, *args: Any, **kwa
     rng_before = torch.random.get_rng_state()
     chosen = "form" in current_settings().chosen  # inside an explicit scratchnn.settings(form=...)
     handles = _module_markers(module) if module is not None else []
+    routed = module is not None and _has_torch_layers(module)
+    if routed:  # a torch model: its layer calls run on scratch ops, so their steps show
+        call += "   (torch.nn layers run on scratch ops, under scratchnn.mode())"
     try:
         with settings(form=None if chosen else "literal"), recording(torch_calls=True) as steps:
             form = current_settings().form
-            result = fn(*args, **kwargs)
+            with _routing() if routed else contextlib.nullcontext():
+                result = fn(*args, **kwargs)
     finally:
         for handle in handles:
             handle.remove()
@@ -234,6 +241,20 @@ def explain(op: str | Callable[..., Any] | torch.nn.Module, /, *args: Any, **kwa
 
 
 # --- what to run, and what to compare with ------------------------------------------------------
+
+
+def _has_torch_layers(module: torch.nn.Module) -> bool:
+    """Whether a module (or one inside it) is a torch.nn layer rather than a scratchnn.nn twin."""
+    containers = (torch.nn.Sequential, torch.nn.ModuleList, torch.nn.ModuleDict)
+    return any(
+        type(m).__module__.startswith("torch.nn") and not isinstance(m, containers) for m in module.modules()
+    )
+
+
+def _routing() -> Any:
+    from .mode import mode
+
+    return mode()
 
 
 def _resolve(op: Any) -> tuple[str, Callable[..., Any], torch.nn.Module | None]:
