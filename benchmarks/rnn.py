@@ -10,6 +10,8 @@ median time per side and their ratio (ours / torch).
     .venv/bin/python benchmarks/rnn.py                # 30 interleaved repeats
     .venv/bin/python benchmarks/rnn.py --repeats 10 --json
     .venv/bin/python benchmarks/rnn.py --no-mkldnn
+    .venv/bin/python benchmarks/rnn.py --steps 128 --batch 32 --input 512 --hidden 512 --layers 1
+                                                      # the issue's target shape
 """
 
 from __future__ import annotations
@@ -41,12 +43,13 @@ def step(module: torch.nn.Module, x: torch.Tensor) -> float:
     return elapsed
 
 
-def measure(name: str, repeats: int) -> dict[str, float]:
+def measure(name: str, repeats: int, shape: tuple[int, int, int, int, int]) -> dict[str, float]:
+    steps, batch, features, hidden, layers = shape
     torch.manual_seed(0)
-    theirs = getattr(torch.nn, name)(INPUT, HIDDEN, num_layers=LAYERS)
-    ours = getattr(snn, name)(INPUT, HIDDEN, num_layers=LAYERS)
+    theirs = getattr(torch.nn, name)(features, hidden, num_layers=layers)
+    ours = getattr(snn, name)(features, hidden, num_layers=layers)
     ours.load_state_dict(theirs.state_dict())
-    x = torch.randn(STEPS, BATCH, INPUT)
+    x = torch.randn(steps, batch, features)
     for module in (ours, theirs):  # warm-up
         step(module, x)
     times: dict[str, list[float]] = {"ours": [], "torch": []}
@@ -63,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--steps", type=int, default=STEPS)
+    parser.add_argument("--batch", type=int, default=BATCH)
+    parser.add_argument("--input", type=int, default=INPUT)
+    parser.add_argument("--hidden", type=int, default=HIDDEN)
+    parser.add_argument("--layers", type=int, default=LAYERS)
     parser.add_argument(
         "--no-mkldnn",
         action="store_true",
@@ -71,12 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.backends.mkldnn.enabled = not args.no_mkldnn
-    results = {name: measure(name, args.repeats) for name in ("LSTM", "GRU")}
+    shape = (args.steps, args.batch, args.input, args.hidden, args.layers)
+    results = {name: measure(name, args.repeats, shape) for name in ("LSTM", "GRU")}
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
     print(
-        f"forward+backward, ({STEPS}, {BATCH}, {INPUT}) float32, {LAYERS} layers of {HIDDEN}, "
+        f"forward+backward, ({args.steps}, {args.batch}, {args.input}) float32, {args.layers} layers of "
+        f"{args.hidden}, "
         f"{args.threads} threads, median of {args.repeats} interleaved runs"
     )
     for name, result in results.items():
