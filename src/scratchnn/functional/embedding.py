@@ -138,6 +138,10 @@ def embedding(
         and input.numel()
         and (input.min() < 0 or input.max() >= weight.size(0))
     ):
+        if weight.size(0) == 0:  # torch's index_select on an empty table
+            raise RuntimeError(
+                "embedding: index_select(): self indexing axis dim should be positive (weight has 0 rows)"
+            )
         bad = input[(input < 0) | (input >= weight.size(0))][0].item()
         raise IndexError(
             f"embedding: index out of range in self: index {bad} for {weight.size(0)} embeddings"
