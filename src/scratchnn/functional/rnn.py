@@ -491,8 +491,8 @@ def _group_params(
     grouped = []
     for k in range(0, len(params), stride):
         w_ih, w_hh, *rest = params[k : k + stride]
-        biases = (rest[0], rest[1]) if has_biases else (None, None)
-        grouped.append(Weights(w_ih, w_hh, *biases, rest[-1] if has_projections else None))
+        b_ih, b_hh = (rest[0], rest[1]) if has_biases else (None, None)
+        grouped.append(Weights(w_ih, w_hh, b_ih, b_hh, rest[-1] if has_projections else None))
     return grouped
 
 
