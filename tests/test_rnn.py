@@ -897,6 +897,12 @@ ODD_CALLS = {  # id: (op, call, error or None (torch returns), our message)
         RuntimeError,
         r"lstm: dropout probability has to be between 0 and 1, but got 1.5",
     ),
+    "no layers": (
+        "lstm",
+        lambda: _set(_set(_set(_layer_call("lstm"), 1, (_double(0, 3, 4), _double(0, 3, 4))), 2, []), 4, 0),
+        RuntimeError,
+        r"lstm: num_layers=0 leaves no final state to stack",
+    ),
     "batch_first 1-d input": (
         "rnn_tanh",
         lambda: _set(_set(_layer_call("rnn_tanh"), 0, _double(3)), 8, True),

@@ -82,14 +82,11 @@ Step = Callable[[Tensor, State, Weights], State]
 
 def _input_gates(op: str, x: Tensor, w_ih: Tensor, b_ih: Tensor | None) -> Tensor:
     """x W_ihᵀ + b_ih for every row of x at once: (…, i), (g·h, i) -> (…, g·h), checked as torch's
-    ``linear`` checks it (a 2-D x takes the bias inside one fused multiply-add, of one dtype)."""
+    ``linear`` checks it (its fused multiply-add takes a bias of x's dtype only)."""
     shapes = {"input": ("… i", x.shape), "w_ih": ("(g h) i", w_ih.shape)}
     if x.ndim == 0 or w_ih.ndim != 2:
         raise fail(RuntimeError, op, "the input projection needs a >= 1-D input and a 2-D w_ih", shapes)
-    if x.ndim == 2 and b_ih is not None:
-        check_same_dtype(op, input=x, w_ih=w_ih, b_ih=b_ih)
-    else:
-        check_same_dtype(op, input=x, w_ih=w_ih)
+    check_same_dtype(op, input=x, w_ih=w_ih, b_ih=b_ih)
     if x.shape[-1] != w_ih.shape[1]:
         raise fail(
             RuntimeError, op, f"input has {x.shape[-1]} features but w_ih expects {w_ih.shape[1]}", shapes
@@ -450,11 +447,12 @@ def _stack(
 
 
 def _folded(weights: Weights) -> Weights:
-    """b_hh added to b_ih: the input gates then carry both biases."""
-    if weights.b_hh is None:
+    """b_hh added to b_ih: the input gates then carry both biases (two of one shape and dtype only,
+    so that odd ones fail where torch's do)."""
+    b_ih, b_hh = weights.b_ih, weights.b_hh
+    if b_ih is None or b_hh is None or b_ih.shape != b_hh.shape or b_ih.dtype != b_hh.dtype:
         return weights
-    b_ih = weights.b_hh if weights.b_ih is None else weights.b_ih + weights.b_hh
-    return Weights(weights.w_ih, weights.w_hh, b_ih, None, weights.w_hr)
+    return Weights(weights.w_ih, weights.w_hh, b_ih + b_hh, None, weights.w_hr)
 
 
 def _batch_sizes(op: str, batch_sizes: Tensor, data: Tensor) -> list[int]:
@@ -604,6 +602,8 @@ def _recurrent(op: str, args: tuple[Any, ...]) -> tuple[Tensor, State]:
     out, finals = _stack(
         op, input, batch_sizes, hiddens, weights, int(num_layers), float(dropout), train, bidirectional
     )
+    if not finals:
+        raise RuntimeError(f"{op}: num_layers=0 leaves no final state to stack (l·d = 0)")
     stacked = tuple(torch.stack(parts) for parts in zip(*finals))  # (l·d, b, ·) each
     return (out.transpose(0, 1) if batch_first else out), stacked
 
