@@ -903,6 +903,20 @@ ODD_CALLS = {  # id: (op, call, error or None (torch returns), our message)
         RuntimeError,
         r"lstm: num_layers=0 leaves no final state to stack",
     ),
+    "layer integer b_ih": (
+        "lstm",
+        lambda: (
+            (call := _layer_call("lstm")) and _set(call, 2, [*call[2][:2], call[2][2].long(), call[2][3]])
+        ),
+        RuntimeError,
+        r"lstm: expected the same dtype for input, w_ih, b_ih, but .* b_ih is torch.int64",
+    ),
+    "packed, 1-d w_ih": (
+        "gru",
+        lambda: (call := _layer_call("gru", lengths=(3, 2))) and _set(call, 3, [call[3][0][0], *call[3][1:]]),
+        RuntimeError,
+        r"gru: the input projection needs a >= 1-D input and a 2-D w_ih",
+    ),
     "batch_first 1-d input": (
         "rnn_tanh",
         lambda: _set(_set(_layer_call("rnn_tanh"), 0, _double(3)), 8, True),

@@ -84,15 +84,23 @@ def _input_gates(op: str, x: Tensor, w_ih: Tensor, b_ih: Tensor | None) -> Tenso
     """x W_ihᵀ + b_ih for every row of x at once: (…, i), (g·h, i) -> (…, g·h), checked as torch's
     ``linear`` checks it (its fused multiply-add takes a bias of x's dtype only)."""
     shapes = {"input": ("… i", x.shape), "w_ih": ("(g h) i", w_ih.shape)}
-    if x.ndim == 0 or w_ih.ndim != 2:
-        raise fail(RuntimeError, op, "the input projection needs a >= 1-D input and a 2-D w_ih", shapes)
-    check_same_dtype(op, input=x, w_ih=w_ih, b_ih=b_ih)
-    if x.shape[-1] != w_ih.shape[1]:
+    if x.ndim == 0 or w_ih.ndim not in (1, 2) or (w_ih.ndim == 1 and x.ndim == 2 and b_ih is not None):
         raise fail(
-            RuntimeError, op, f"input has {x.shape[-1]} features but w_ih expects {w_ih.shape[1]}", shapes
+            RuntimeError,
+            op,
+            "the input projection needs a >= 1-D input and a 2-D w_ih (a 1-D one: no bias on 2-D rows)",
+            shapes,
+        )
+    check_same_dtype(op, input=x, w_ih=w_ih, b_ih=b_ih)
+    if x.shape[-1] != w_ih.shape[-1]:
+        raise fail(
+            RuntimeError, op, f"input has {x.shape[-1]} features but w_ih expects {w_ih.shape[-1]}", shapes
         )
     rows = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])  # n i (not -1: i may be 0)
-    gates = contract("n i, gh i -> n gh", rows, w_ih).reshape(*x.shape[:-1], w_ih.shape[0])
+    if w_ih.ndim == 1:  # one gate column, dropped (torch's linear allows it)
+        gates = contract("n i, i -> n", rows, w_ih).reshape(x.shape[:-1])
+    else:
+        gates = contract("n i, gh i -> n gh", rows, w_ih).reshape(*x.shape[:-1], w_ih.shape[0])
     return gates if b_ih is None else gates.add_(b_ih)  # in place: b_ih broadcasts into (…, g·h)
 
 
