@@ -153,12 +153,12 @@ def _gru_step(x_gates: Tensor, state: State, weights: Weights) -> State:
     return (torch.addcmul(new, update, h - new),)  # (1 − z) n + z h
 
 
-# name → (step, gate blocks, whether b_hh may be folded into the input gates)
-_MODES: dict[str, tuple[Step, int, bool]] = {
-    "rnn_tanh": (_tanh_step, 1, True),
-    "rnn_relu": (_relu_step, 1, True),
-    "lstm": (_lstm_step, 4, True),
-    "gru": (_gru_step, 3, False),  # b_hn sits inside r ⊙ (…): it stays in the step
+# name → (step, whether b_hh may be folded into the input gates)
+_MODES: dict[str, tuple[Step, bool]] = {
+    "rnn_tanh": (_tanh_step, True),
+    "rnn_relu": (_relu_step, True),
+    "lstm": (_lstm_step, True),
+    "gru": (_gru_step, False),  # b_hn sits inside r ⊙ (…): it stays in the step
 }
 
 
@@ -223,7 +223,7 @@ def _check_cell_weights(op: str, w_ih: Tensor, w_hh: Tensor, gates: int, hidden_
 def _cell(
     mode: str, input: Tensor, hx: State, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None, b_hh: Tensor | None
 ) -> State:
-    step, _, _ = _MODES[mode]
+    step, _ = _MODES[mode]
     return step(_input_gates(f"{mode}_cell", input, w_ih, b_ih), hx, Weights(w_ih, w_hh, b_ih, b_hh))
 
 
@@ -418,7 +418,7 @@ def _stack(
 ) -> tuple[Tensor, list[State]]:
     """Layer after layer, each direction from its own initial state; the last layer's output and
     every layer's and direction's final states (row layer · d + direction)."""
-    step, _, fold_bias = _MODES[op]
+    step, fold_bias = _MODES[op]
     directions = 2 if bidirectional else 1
     if bidirectional and (len(hiddens) % 2 or len(weights) % 2):
         raise RuntimeError(
