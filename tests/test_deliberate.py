@@ -107,3 +107,35 @@ def test_elu_with_a_nan_alpha_follows_the_formula():
         assert theirs(x, alpha=math.nan)[0] == 0  # torch's kernel at 0
         assert ours(x, alpha=math.nan)[0].isnan()  # alpha · (e⁰ − 1) = NaN · 0
         assert torch.equal(ours(x, alpha=math.nan)[1:], theirs(x, alpha=math.nan)[1:])
+
+
+def _gru_params(bidirectional: bool, bias: bool = True) -> list[torch.Tensor]:
+    module = torch.nn.GRU(3, 4, bias=bias, bidirectional=bidirectional).double()
+    return [p.detach() for p in module.parameters()]
+
+
+def test_packed_batch_sizes_must_be_1d_and_sum_to_the_rows_of_data():
+    data, h0 = torch.randn(6, 3, dtype=torch.float64), torch.randn(2, 2, 4, dtype=torch.float64)
+    params = _gru_params(bidirectional=True)
+    short = torch.tensor([2])  # 2 rows of 6: torch's forward direction reads rows 0-1, its reverse rows 4-5
+    out, _ = torch.gru(data, short, h0, params, True, 1, 0.0, False, True)
+    forward, _ = torch.gru(data[:2], short, h0[:1], params[:4], True, 1, 0.0, False, False)
+    reverse, _ = torch.gru(data[4:], short, h0[1:], params[4:], True, 1, 0.0, False, False)  # one step
+    assert torch.allclose(out[:, :4], forward) and torch.allclose(out[:, 4:], reverse)
+    with pytest.raises(RuntimeError, match="gru: batch_sizes sum to 2, but data has other rows"):
+        F.gru(data, short, h0, params, True, 1, 0.0, False, True)
+    flat = torch.tensor([[2, 2, 1, 1]])  # torch: one step of batch 2 (the memory's first element)
+    assert torch.gru(data, flat, h0[:1], params[:4], True, 1, 0.0, False, False)[0].shape == (2, 4)
+    with pytest.raises(RuntimeError, match="gru: batch_sizes must be a non-empty 1-D tensor"):
+        F.gru(data, flat, h0[:1], params[:4], True, 1, 0.0, False, False)
+
+
+def test_a_bool_input_to_a_recurrent_layer_is_a_runtime_error():
+    x, h0 = torch.ones(3, 4, 3, dtype=torch.bool), torch.randn(1, 3, 4, dtype=torch.float64)
+    params = _gru_params(bidirectional=False, bias=False)
+    with pytest.raises(NotImplementedError, match="bmm"):  # batch_first: torch's matmul cannot fold x
+        torch.gru(x, h0, params, False, 1, 0.0, False, False, True)
+    with pytest.raises(RuntimeError):  # torch, the same input laid out time-major
+        torch.gru(x.transpose(0, 1).contiguous(), h0, params, False, 1, 0.0, False, False, False)
+    with pytest.raises(RuntimeError, match="gru: expected the same dtype for input, w_ih"):
+        F.gru(x, h0, params, False, 1, 0.0, False, False, True)

@@ -430,6 +430,49 @@ deliberate(
     "an unbatched 4-d channels-last input is computed; torch: 'Unsupported memory format'",
 )
 
+# recurrent layers (torch.lstm & co.): the packed overload is (data, batch_sizes, hx, params, ...)
+RECURRENT_LAYERS = ("gru", "lstm", "rnn_relu", "rnn_tanh")
+
+
+def _packed_batch_sizes(args: tuple, kwargs: dict) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """(data, batch_sizes) of a packed call of a recurrent layer (params, a list, comes 4th), else None."""
+    if len(args) < 4 or not isinstance(args[3], list | tuple):
+        return None
+    data, batch_sizes = args[0], args[1]
+    if not isinstance(data, torch.Tensor) or not isinstance(batch_sizes, torch.Tensor):
+        return None
+    return data, batch_sizes
+
+
+def _batch_sizes_off_the_data(args: tuple, kwargs: dict) -> bool:
+    packed = _packed_batch_sizes(args, kwargs)
+    if packed is None:
+        return False
+    data, batch_sizes = packed
+    if batch_sizes.dtype != torch.int64 or batch_sizes.ndim == 0 or batch_sizes.numel() == 0:
+        return False  # both raise alike (0-d, dtype); an empty one crashes torch (CRASHES_TORCH)
+    rows = data.shape[0] if data.ndim else -1
+    return batch_sizes.ndim != 1 or not batch_sizes.is_contiguous() or int(batch_sizes.sum()) != rows
+
+
+def _bool_input(args: tuple, kwargs: dict) -> bool:
+    return bool(args) and isinstance(args[0], torch.Tensor) and args[0].dtype == torch.bool
+
+
+deliberate(
+    RECURRENT_LAYERS,
+    _batch_sizes_off_the_data,
+    "a packed call's batch_sizes must be a 1-D tensor summing to data's rows (RuntimeError); torch "
+    "reads its memory ignoring shape and strides, and then runs the forward direction on the first "
+    "rows of data and the reverse direction on the last ones",
+)
+deliberate(
+    RECURRENT_LAYERS,
+    _bool_input,
+    "a bool input is a RuntimeError (its dtype is not the weights'); torch raises NotImplementedError "
+    "instead when its matmul takes the bmm path (an input it cannot fold into a matrix: batch_first)",
+)
+
 
 def _argument(args: tuple, kwargs: dict, position: int, name: str) -> Any:
     return kwargs[name] if name in kwargs else (args[position] if len(args) > position else None)
@@ -441,6 +484,19 @@ CRASHES_TORCH: dict[str, Callable[[tuple, dict], bool]] = {
         isinstance(offsets := _argument(args, kwargs, 2, "offsets"), torch.Tensor) and offsets.numel() == 0
     ),
 }
+
+
+def _empty_batch_sizes(args: tuple, kwargs: dict) -> bool:  # torch reads batch_sizes[0] regardless
+    packed = _packed_batch_sizes(args, kwargs)
+    return (
+        packed is not None
+        and packed[1].dtype == torch.int64
+        and packed[1].ndim > 0
+        and packed[1].numel() == 0
+    )
+
+
+CRASHES_TORCH.update(dict.fromkeys(RECURRENT_LAYERS, _empty_batch_sizes))
 
 
 def _fuzz(data: st.DataObject, starts: list[Start], failures: list[str]) -> None:

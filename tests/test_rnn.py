@@ -97,9 +97,7 @@ def test_cell_state_errors():
             RuntimeError, match=r"lstm_cell: lstm_cell expects two hidden states \(h, c\), got 1"
         ):
             ours.lstm_cell(x, (h,), w_ih, w_hh)
-        with pytest.raises(
-            IndexError, match=r"lstm_cell: input must be 2-D \(b, features\), got a 1-D tensor"
-        ):
+        with pytest.raises(IndexError, match=r"lstm_cell: input has no dim 1: it is a 1-D tensor"):
             ours.lstm_cell(x[0], (h, c), w_ih, w_hh)
         with pytest.raises(IndexError):
             theirs.lstm_cell(x[0], (h, c), w_ih, w_hh)
@@ -618,26 +616,33 @@ def test_functional_argument_errors():
     x, hx = torch.randn(5, 2, 3), (torch.zeros(1, 2, 4), torch.zeros(1, 2, 4))
     with pytest.raises(
         RuntimeError,
-        match=r"lstm: expected 4 weights \(1 layers × directions of w_ih, w_hh, b_ih, b_hh\), got 3",
+        match=r"lstm: got an incorrect number of RNN parameters: 3 is no multiple of 4 "
+        r"\(w_ih, w_hh, b_ih, b_hh per layer and direction\)",
     ):
         F.lstm(x, hx, weights[:3], True, 1, 0.0, False, False, False)
     with pytest.raises(RuntimeError):
         torch.lstm(x, hx, weights[:3], True, 1, 0.0, False, False, False)
-    with pytest.raises(IndexError, match=r"lstm: input must be 3-D, got a 2-D tensor"):
-        F.lstm(x[0], hx, weights, True, 1, 0.0, False, False, False)
-    with pytest.raises(IndexError):
-        torch.lstm(x[0], hx, weights, True, 1, 0.0, False, False, False)
-    with pytest.raises(
-        RuntimeError,
-        match=r"lstm: input.size\(-1\) must be equal to the input size of layer 0. Expected 3, got 6",
-    ):
+    with pytest.raises(RuntimeError, match=r"lstm: input has 6 features but w_ih expects 3"):
         F.lstm(torch.randn(5, 2, 6), hx, weights, True, 1, 0.0, False, False, False)
-    with pytest.raises(
-        RuntimeError, match=r"gru: hx must be 1 3-D tensor\(s\) \(l·d, b, h\), got shapes \[\(2, 4\)\]"
-    ):
-        F.gru(x, torch.zeros(2, 4), torch_nn.GRU(3, 4)._flat_weights, True, 1, 0.0, False, False, False)
-    with pytest.raises(IndexError, match=r"lstm: packed data must be 2-D, got a 3-D tensor"):
-        F.lstm(x, torch.tensor([2] * 5), hx, weights, True, 1, 0.0, False, False)
+    with pytest.raises(RuntimeError):  # float64: torch's float32 (oneDNN) kernel skips this check
+        torch.lstm(
+            torch.randn(5, 2, 6, dtype=torch.float64),
+            tuple(h.double() for h in hx),
+            [w.double() for w in weights],
+            *(True, 1, 0.0, False, False, False),
+        )
+    with pytest.raises(RuntimeError, match=r"lstm: Expected more hidden states in stacked_rnn: num_layers=2"):
+        F.lstm(x, hx, weights, True, 2, 0.0, False, False, False)
+    with pytest.raises(RuntimeError):
+        torch.lstm(x, hx, weights, True, 2, 0.0, False, False, False)
+    with pytest.raises(IndexError, match=r"lstm: hx\[0\] has no dim 2: it is a 2-D tensor"):
+        F.lstm(x, (hx[0][0], hx[1]), weights, True, 1, 0.0, False, False, False)
+    with pytest.raises(IndexError):
+        torch.lstm(x, (hx[0][0], hx[1]), weights, True, 1, 0.0, False, False, False)
+    with pytest.raises(RuntimeError, match=r"lstm: Expected sequence length to be larger than 0 in RNN"):
+        F.lstm(x[:0], hx, weights, True, 1, 0.0, False, False, False)
+    with pytest.raises(RuntimeError, match=r"Expected sequence length to be larger than 0 in RNN"):
+        torch.lstm(x[:0], hx, weights, True, 1, 0.0, False, False, False)
 
 
 @settings(max_examples=40)
@@ -696,8 +701,12 @@ def test_scratchnn_explain_runs_the_first_check_case(op, capsys):
 
 def test_remaining_messages():
     x, (h, c), w_ih, w_hh, *_ = cell_args("lstm_cell", 2, 3, 4, False, torch.float64)
-    with pytest.raises(IndexError, match=r"lstm_cell: hx\[1\] must be 2-D \(b, features\), got a 3-D tensor"):
+    with pytest.raises(
+        RuntimeError, match=r"lstm_cell: Input batch size 2 doesn't match hidden1 batch size 1"
+    ):
         F.lstm_cell(x, (h, c[None]), w_ih, w_hh)
+    with pytest.raises(RuntimeError):
+        torch.lstm_cell(x, (h, c[None]), w_ih, w_hh)
     with pytest.raises(
         RuntimeError, match=r"gru_cell: hidden0 has inconsistent hidden_size: got 5, expected 4"
     ):
@@ -709,3 +718,248 @@ def test_remaining_messages():
         torch_nn.LSTM(3, 4).check_input(torch.randn(5, 3), None)
     with pytest.raises(RuntimeError, match=r"LSTM: input must have 2 dimensions, got 3"):
         lstm.check_input(torch.randn(5, 2, 3), torch.tensor([2] * 5))
+
+
+# ---------------------------------------------------------------------------------------------
+# Odd calls of the ATen-signature functions (the differential fuzzer's findings): scratchnn raises
+# the exception torch raises, or returns what torch returns.
+
+
+def _double(*shape):
+    return torch.randn(*shape, dtype=torch.float64)
+
+
+def _cell_call(op, batch=3, input_size=4, hidden=5):
+    gates = GATES[op.removesuffix("_cell")] * hidden
+    x, h = _double(batch, input_size), _double(batch, hidden)
+    hx = (h, _double(batch, hidden)) if op == "lstm_cell" else h
+    return [x, hx, _double(gates, input_size), _double(gates, hidden), _double(gates), _double(gates)]
+
+
+def _layer_call(op, steps=4, batch=3, num_layers=1, bidirectional=False, lengths=None):
+    module = getattr(torch_nn, {"lstm": "LSTM", "gru": "GRU"}.get(op, "RNN"))
+    kwargs = {"nonlinearity": op.removeprefix("rnn_")} if op.startswith("rnn") else {}
+    params = [
+        p.detach().double()
+        for p in module(3, 4, num_layers, bidirectional=bidirectional, **kwargs).parameters()
+    ]
+    rows = batch if lengths is None else len(lengths)
+    h0 = _double(num_layers * (1 + bidirectional), rows, 4)
+    hx = (h0, _double(*h0.shape)) if op == "lstm" else h0
+    flags = [True, num_layers, 0.0, False, bidirectional]
+    if lengths is not None:
+        batch_sizes = torch.tensor([sum(n > t for n in lengths) for t in range(lengths[0])])
+        return [_double(sum(lengths), 3), batch_sizes, hx, params, *flags]
+    return [_double(steps, batch, 3), hx, params, *flags, False]
+
+
+def _set(call, index, value):
+    call[index] = value
+    return call
+
+
+ODD_CALLS = {  # id: (op, call, error or None (torch returns), our message)
+    "cell input as a list": (
+        "rnn_tanh_cell",
+        lambda: _set(_cell_call("rnn_tanh_cell"), 0, _double(3, 4).tolist()),
+        TypeError,
+        r"rnn_tanh_cell: argument 'input' \(position 1\) must be Tensor, not list",
+    ),
+    "lstm_cell hx holding a list": (
+        "lstm_cell",
+        lambda: _set(_cell_call("lstm_cell"), 1, [_double(3, 5).tolist(), _double(3, 5)]),
+        TypeError,
+        r"lstm_cell: argument 'hx' \(position 2\) must be tuple of Tensors, not list of Tensor, list",
+    ),
+    "cell bool input": (
+        "gru_cell",
+        lambda: _set(_cell_call("gru_cell"), 0, torch.ones(3, 4, dtype=torch.bool)),
+        RuntimeError,
+        r"gru_cell: expected the same dtype for input, w_ih, b_ih, but input is torch.bool",
+    ),
+    "cell integer bias": (
+        "gru_cell",
+        lambda: _set(_cell_call("gru_cell"), 4, torch.ones(15, dtype=torch.int64)),
+        RuntimeError,
+        r"gru_cell: expected the same dtype for input, w_ih, b_ih, but .* b_ih is torch.int64",
+    ),
+    "cell w_ih of one row": (
+        "rnn_tanh_cell",
+        lambda: _set(_cell_call("rnn_tanh_cell"), 2, _double(1, 4)),
+        RuntimeError,
+        r"rnn_tanh_cell: w_ih first dim must be 1 \* hidden_size = 5, but got 1",
+    ),
+    "cell 3-d input of one feature": (
+        "gru_cell",
+        lambda: _set(_cell_call("gru_cell", 1, 1, 2), 0, _double(1, 1, 1)),
+        RuntimeError,
+        r"gru_cell: The size of tensor a \(2\) must match the size of tensor b \(6\)",
+    ),
+    "cell 1-d state": (
+        "gru_cell",
+        lambda: _set(_cell_call("gru_cell"), 1, _double(5)),
+        RuntimeError,
+        r"gru_cell: Input batch size 3 doesn't match hidden0 batch size 5",
+    ),
+    "cell 1-d w_hh": (
+        "rnn_relu_cell",
+        lambda: _set(_cell_call("rnn_relu_cell"), 3, _double(5)),
+        IndexError,
+        r"rnn_relu_cell: w_hh has no dim 1: it is a 1-D tensor",
+    ),
+    "layer input as a list": (
+        "gru",
+        lambda: _set(_layer_call("gru"), 0, _double(4, 3, 3).tolist()),
+        TypeError,
+        r"gru: argument 'input' \(position 1\) must be Tensor, not list",
+    ),
+    "gru hx as a list": (
+        "gru",
+        lambda: _set(_layer_call("gru"), 1, _double(1, 3, 4).tolist()),
+        TypeError,
+        r"gru: argument 'hx' \(position 2\) must be Tensor, not list",
+    ),
+    "lstm hx as one tensor": (
+        "lstm",
+        lambda: _set(_layer_call("lstm"), 1, _double(1, 3, 4)),
+        TypeError,
+        r"lstm: argument 'hx' \(position 2\) must be tuple of Tensors, not Tensor",
+    ),
+    "batch_sizes as a list": (
+        "lstm",
+        lambda: _set(_layer_call("lstm", lengths=(3, 2)), 1, [2, 2, 1]),
+        TypeError,
+        r"lstm: argument 'batch_sizes' \(position 2\) must be Tensor, not list",
+    ),
+    "num_layers nan": (
+        "rnn_tanh",
+        lambda: _set(_layer_call("rnn_tanh"), 4, math.nan),
+        TypeError,
+        r"rnn_tanh: argument 'num_layers' \(position 5\) must be int, not float",
+    ),
+    "params holding a list": (
+        "gru",
+        lambda: _set(_layer_call("gru"), 2, [_double(12, 3).tolist(), *_layer_call("gru")[2][1:]]),
+        TypeError,
+        r"gru: argument 'params' \(position 3\) must be tuple of Tensors, not list",
+    ),
+    "an input batch of 1 broadcasts to the states'": (
+        "gru",
+        lambda: _set(_layer_call("gru"), 0, _double(4, 1, 3)),
+        None,
+        None,
+    ),
+    "a state batch of 1 does not broadcast": (
+        "gru",
+        lambda: _set(_layer_call("gru"), 1, _double(1, 1, 4)),
+        RuntimeError,
+        r"gru: output with shape \[1, 4\] doesn't match the broadcast shape \[3, 4\]",
+    ),
+    "rnn_tanh 2-d input broadcasts to every state": (
+        "rnn_tanh",
+        lambda: _set(_layer_call("rnn_tanh"), 0, _double(4, 3)),
+        None,
+        None,
+    ),
+    "gru 2-d input": (
+        "gru",
+        lambda: _set(_layer_call("gru"), 0, _double(4, 3)),
+        IndexError,
+        r"gru: Dimension out of range",
+    ),
+    "no states": (
+        "gru",
+        lambda: _set(_layer_call("gru"), 1, _double(0, 3, 4)),
+        RuntimeError,
+        r"gru: Expected more hidden states in stacked_rnn: num_layers=1 × 1 directions, got 0",
+    ),
+    "one state for two directions": (
+        "gru",
+        lambda: _set(_layer_call("gru", bidirectional=True), 1, _double(1, 3, 4)),
+        RuntimeError,
+        r"gru: Odd number of params or hiddens given to a bidirectional RNN: 1 states, 2 weight groups",
+    ),
+    "int32 batch_sizes": (
+        "rnn_relu",
+        lambda: (call := _layer_call("rnn_relu", lengths=(3, 1))) and _set(call, 1, call[1].int()),
+        RuntimeError,
+        r"rnn_relu: expected batch_sizes of dtype torch.int64, got torch.int32",
+    ),
+    "0-d batch_sizes": (
+        "gru",
+        lambda: _set(_layer_call("gru", lengths=(3, 1)), 1, torch.tensor(4)),
+        IndexError,
+        r"gru: batch_sizes has no dim 0: it is a 0-D tensor",
+    ),
+    "dropout 1.5 between layers": (
+        "lstm",
+        lambda: _set(_set(_layer_call("lstm", num_layers=2), 5, 1.5), 6, True),
+        RuntimeError,
+        r"lstm: dropout probability has to be between 0 and 1, but got 1.5",
+    ),
+    "no layers": (
+        "lstm",
+        lambda: _set(_set(_set(_layer_call("lstm"), 1, (_double(0, 3, 4), _double(0, 3, 4))), 2, []), 4, 0),
+        RuntimeError,
+        r"lstm: num_layers=0 leaves no final state to stack",
+    ),
+    "layer integer b_ih": (
+        "lstm",
+        lambda: (
+            (call := _layer_call("lstm")) and _set(call, 2, [*call[2][:2], call[2][2].long(), call[2][3]])
+        ),
+        RuntimeError,
+        r"lstm: expected the same dtype for input, w_ih, b_ih, but .* b_ih is torch.int64",
+    ),
+    "packed, 1-d w_ih": (
+        "gru",
+        lambda: (call := _layer_call("gru", lengths=(3, 2))) and _set(call, 3, [call[3][0][0], *call[3][1:]]),
+        RuntimeError,
+        r"gru: the input projection needs a >= 1-D input and a 2-D w_ih",
+    ),
+    "batch_first 1-d input": (
+        "rnn_tanh",
+        lambda: _set(_set(_layer_call("rnn_tanh"), 0, _double(3)), 8, True),
+        IndexError,
+        r"rnn_tanh: input has no dim 1: it is a 1-D tensor",
+    ),
+    "packed, a state batch of 1": (
+        "lstm",
+        lambda: _set(_layer_call("lstm", lengths=(3, 2)), 2, (_double(1, 1, 4), _double(1, 1, 4))),
+        RuntimeError,
+        r"lstm: The expanded size of the tensor \(1\) must match the existing size \(2\)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", ODD_CALLS)
+def test_odd_calls_raise_or_return_like_torch(case):
+    op, make, error, match = ODD_CALLS[case]
+    torch.manual_seed(0)
+    call = make()
+    if error is None:
+        ours, theirs = getattr(F, op)(*call), getattr(torch, op)(*call)
+        assert len(ours) == len(theirs)
+        for a, b in zip(ours, theirs):
+            assert_close(a, b)
+        return
+    with pytest.raises(error, match=match):
+        getattr(F, op)(*call)
+    with pytest.raises(error):
+        getattr(torch, op)(*call)
+
+
+def test_an_empty_batch_sizes_is_a_runtime_error():  # torch reads batch_sizes[0] anyway (and may crash)
+    call = _set(_layer_call("gru", lengths=(3, 1)), 1, torch.zeros(0, dtype=torch.int64))
+    with pytest.raises(RuntimeError, match=r"gru: batch_sizes must be a non-empty 1-D tensor"):
+        F.gru(*call)
+
+
+def test_the_fuzzer_copies_a_packed_sequence_as_one():
+    from scratchnn._comparison import leaves
+
+    packed = pack_sequence([torch.randn(3, 2), torch.randn(1, 2)])
+    copied = leaves((packed,), grad=True)[0]
+    assert isinstance(copied, PackedSequence) and copied.data.requires_grad
+    assert torch.equal(copied.data, packed.data) and torch.equal(copied.batch_sizes, packed.batch_sizes)
+    assert copied.data.data_ptr() != packed.data.data_ptr()

@@ -65,6 +65,8 @@ def leaves(value: Any, grad: bool, device: torch.device | str | None = None) -> 
         if isinstance(value, torch.Tensor):
             leaf = value.detach().to(device, copy=True) if device is not None else value.detach().clone()
             return leaf.requires_grad_(grad and (leaf.is_floating_point() or leaf.is_complex()))
+        if isinstance(value, tuple) and hasattr(value, "_fields"):  # a named tuple (PackedSequence …)
+            return type(value)(*(copy(v) for v in value))
         if isinstance(value, tuple | list):
             return type(value)(copy(v) for v in value)
         if isinstance(value, dict):

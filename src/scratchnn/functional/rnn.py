@@ -12,11 +12,14 @@ gate blocks side by side.
                h' = (1 − z) n + z h                                               g = 3
 
 A layer computes the input half of the gates for every time step at once (one contraction over
-the n rows), then runs the recurrence as a loop over time with one matrix multiply per step.
-A sequence is always handled in torch's packed layout: the rows of step t are the first
-``batch_sizes[t]`` sequences (the longest first), stacked time-major; a padded (t, b, i) batch is
-the packed one with ``batch_sizes = [b] * t``. When a shorter sequence ends, its state is kept
-aside as its final state; the reverse direction starts each sequence at its own last step.
+all rows), then runs the recurrence as a loop over time with one matrix multiply per step; the
+hidden half is added *into* the step's hidden gates, as torch's cells do, so a step's input may
+broadcast to the state's batch but not the other way round.
+
+A packed sequence (``batch_sizes``) holds at step t the first ``batch_sizes[t]`` sequences (the
+longest first), stacked time-major; a padded (t, b, i) batch is unbound along t. When a shorter
+sequence ends, its state is kept aside as its final state; the reverse direction starts each
+sequence at its own last step.
 
 Layers stack: layer l + 1 reads layer l's output (both directions concatenated, b (d·p)), with
 dropout between layers when training. The states ``hx`` are (l·d, b, p) (and c (l·d, b, h)),
@@ -24,17 +27,21 @@ row ``layer · d + direction``. ``params`` is torch's flat list, per layer and d
 ``w_ih, w_hh[, b_ih, b_hh][, w_hr]``.
 
 The functions take torch's ATen signatures (``torch.lstm``, ``torch.gru_cell`` …, which torch.nn's
-modules call), so :func:`scratchnn.mode` routes torch.nn.LSTM & co. here.
+modules call), so :func:`scratchnn.mode` routes torch.nn.LSTM & co. here. They check what torch's
+CPU kernels check, in the same order, and raise the same exception types.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from .._args import fail
+from .._args import check_same_dtype, fail
 from .._contract import contract
 from .dropout import dropout as _dropout
 
@@ -51,58 +58,98 @@ __all__ = [
 
 Tensor = torch.Tensor
 State = tuple[Tensor, ...]  # (h,) or, for the LSTM, (h, c)
-# One time step: (input gates (b, g·h), state, w_hh, b_hh, w_hr) → new state; the output is state[0].
-Step = Callable[[Tensor, State, Tensor, Tensor | None, Tensor | None], State]
+
+
+@dataclass(frozen=True)
+class Weights:
+    """One layer and direction of ``params``: w_ih (g·h, i), w_hh (g·h, p), b_ih b_hh (g·h,),
+    w_hr (p, h) (an LSTM with projections only)."""
+
+    w_ih: Tensor
+    w_hh: Tensor
+    b_ih: Tensor | None = None
+    b_hh: Tensor | None = None
+    w_hr: Tensor | None = None
+
+
+# One time step: (input half of the gates (b, g·h), state, weights) → new state; the output is state[0].
+Step = Callable[[Tensor, State, Weights], State]
+
+
+# ---------------------------------------------------------------------------------------------
+# The two halves of the gates.
+
+
+def _input_gates(op: str, x: Tensor, w_ih: Tensor, b_ih: Tensor | None) -> Tensor:
+    """x W_ihᵀ + b_ih for every row of x at once: (…, i), (g·h, i) -> (…, g·h), checked as torch's
+    ``linear`` checks it (its fused multiply-add takes a bias of x's dtype only)."""
+    shapes = {"input": ("… i", x.shape), "w_ih": ("(g h) i", w_ih.shape)}
+    if x.ndim == 0 or w_ih.ndim not in (1, 2) or (w_ih.ndim == 1 and x.ndim == 2 and b_ih is not None):
+        raise fail(
+            RuntimeError,
+            op,
+            "the input projection needs a >= 1-D input and a 2-D w_ih (a 1-D one: no bias on 2-D rows)",
+            shapes,
+        )
+    check_same_dtype(op, input=x, w_ih=w_ih, b_ih=b_ih)
+    if x.shape[-1] != w_ih.shape[-1]:
+        raise fail(
+            RuntimeError, op, f"input has {x.shape[-1]} features but w_ih expects {w_ih.shape[-1]}", shapes
+        )
+    rows = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])  # n i (not -1: i may be 0)
+    if w_ih.ndim == 1:  # one gate column, dropped (torch's linear allows it)
+        gates = contract("n i, i -> n", rows, w_ih).reshape(x.shape[:-1])
+    else:
+        gates = contract("n i, gh i -> n gh", rows, w_ih).reshape(*x.shape[:-1], w_ih.shape[0])
+    return gates if b_ih is None else gates.add_(b_ih)  # in place: b_ih broadcasts into (…, g·h)
+
+
+def _hidden_gates(h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
+    """h W_hhᵀ + b_hh: b p, (g h) p -> b (g h). A plain matmul: it runs once per time step."""
+    if h.ndim == 2 and b_hh is not None:
+        return torch.addmm(b_hh, h, w_hh.t())
+    gates = torch.matmul(h, w_hh.t())
+    return gates if b_hh is None else gates.add_(b_hh)
+
+
+def _gates(x_gates: Tensor, h: Tensor, weights: Weights) -> Tensor:
+    """The step's hidden gates plus its input gates, added into the hidden ones: one fused
+    multiply-add when b_hh already sits in x_gates (a layer folds it in)."""
+    if weights.b_hh is None and h.ndim == 2:
+        return torch.addmm(x_gates, h, weights.w_hh.t())
+    return _hidden_gates(h, weights.w_hh, weights.b_hh).add_(x_gates)
 
 
 # ---------------------------------------------------------------------------------------------
 # The cells, on the input half of the gates (x W_ihᵀ + b_ih, precomputed).
 
 
-def _hidden_gates(h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
-    """h W_hhᵀ + b_hh: b p, (g h) p -> b (g h). A plain matmul: it runs once per time step."""
-    return h @ w_hh.mT if b_hh is None else torch.addmm(b_hh, h, w_hh.mT)
+def _tanh_step(x_gates: Tensor, state: State, weights: Weights) -> State:
+    return (torch.tanh(_gates(x_gates, state[0], weights)),)
 
 
-def _gates(x_gates: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
-    """x_gates + h W_hhᵀ (+ b_hh): one fused multiply-add per step when b_hh is already in x_gates."""
-    if b_hh is None:
-        return torch.addmm(x_gates, h, w_hh.mT)
-    return x_gates + _hidden_gates(h, w_hh, b_hh)
+def _relu_step(x_gates: Tensor, state: State, weights: Weights) -> State:
+    return (torch.relu(_gates(x_gates, state[0], weights)),)
 
 
-def _tanh_step(
-    x_gates: Tensor, state: State, w_hh: Tensor, b_hh: Tensor | None, w_hr: Tensor | None
-) -> State:
-    return (torch.tanh(_gates(x_gates, state[0], w_hh, b_hh)),)
-
-
-def _relu_step(
-    x_gates: Tensor, state: State, w_hh: Tensor, b_hh: Tensor | None, w_hr: Tensor | None
-) -> State:
-    return (torch.relu(_gates(x_gates, state[0], w_hh, b_hh)),)
-
-
-def _lstm_step(
-    x_gates: Tensor, state: State, w_hh: Tensor, b_hh: Tensor | None, w_hr: Tensor | None
-) -> State:
+def _lstm_step(x_gates: Tensor, state: State, weights: Weights) -> State:
     h, c = state
-    gates = _gates(x_gates, h, w_hh, b_hh)  # b (4 h): i f c̃ o
+    gates = _gates(x_gates, h, weights)  # b (4 h): i f c̃ o
     sigmoids = torch.sigmoid(gates)  # one kernel for i f o (the c̃ block of it goes unused)
     input_gate, forget_gate, _, output_gate = sigmoids.chunk(4, dim=1)
     candidate = torch.tanh(gates.chunk(4, dim=1)[2])
     c = torch.addcmul(forget_gate * c, input_gate, candidate)  # f c + i c̃
     h = output_gate * torch.tanh(c)  # b h
-    return (h if w_hr is None else h @ w_hr.mT, c)  # b p: b h, p h -> b p
+    return (h if weights.w_hr is None else torch.matmul(h, weights.w_hr.t()), c)  # b h, p h -> b p
 
 
-def _gru_step(x_gates: Tensor, state: State, w_hh: Tensor, b_hh: Tensor | None, w_hr: Tensor | None) -> State:
+def _gru_step(x_gates: Tensor, state: State, weights: Weights) -> State:
     (h,) = state
-    h_gates = _hidden_gates(h, w_hh, b_hh)  # b (3 h)
-    x_reset_update, x_new = x_gates.split([2 * h.shape[1], h.shape[1]], dim=1)
-    h_reset_update, h_new = h_gates.split([2 * h.shape[1], h.shape[1]], dim=1)
-    reset, update = torch.sigmoid(x_reset_update + h_reset_update).chunk(2, dim=1)  # one kernel for r z
-    new = torch.tanh(torch.addcmul(x_new, reset, h_new))  # x_n + r (h W_hnᵀ + b_hn)
+    x_parts = x_gates.unsafe_chunk(3, 1)  # x_r x_z x_n, each b h
+    h_parts = _hidden_gates(h, weights.w_hh, weights.b_hh).unsafe_chunk(3, 1)  # h_r h_z h_n
+    reset = torch.sigmoid(h_parts[0].add_(x_parts[0]))  # the x half added into the h half, as torch
+    update = torch.sigmoid(h_parts[1].add_(x_parts[1]))
+    new = torch.tanh(torch.addcmul(x_parts[2], reset, h_parts[2]))  # x_n + r (h W_hnᵀ + b_hn)
     return (torch.addcmul(new, update, h - new),)  # (1 − z) n + z h
 
 
@@ -115,71 +162,78 @@ _MODES: dict[str, tuple[Step, bool]] = {
 }
 
 
-def _input_gates(x: Tensor, w_ih: Tensor, bias: Tensor | None) -> Tensor:
-    """x W_ihᵀ + bias for all rows at once: n i, (g h) i -> n (g h)."""
-    gates = contract("n i, gh i -> n gh", x, w_ih)
-    return gates if bias is None else gates + bias
-
-
 # ---------------------------------------------------------------------------------------------
-# The cell functions (one step, torch's ATen signatures).
+# The cell functions (one step, torch's ATen signatures), checked in torch's order.
 
 
-def _check_cell(op: str, input: Tensor, hx: Sequence[Tensor], w_ih: Tensor, w_hh: Tensor) -> None:
-    """torch's checks of a cell call: 2-D input and states, input size i of w_ih, state size of
-    w_hh, one batch size."""
-    shapes = {"input": ("b i", input.shape), "w_ih": ("(g h) i", w_ih.shape), "w_hh": ("(g h) p", w_hh.shape)}
-    for name, tensor in {"input": input, **{f"hx[{k}]": h for k, h in enumerate(hx)}}.items():
-        if tensor.ndim != 2:
-            raise fail(
-                IndexError, op, f"{name} must be 2-D (b, features), got a {tensor.ndim}-D tensor", shapes
-            )
-    if input.shape[1] != w_ih.shape[1]:
+def _size(op: str, name: str, tensor: Tensor, dim: int, legend: str) -> int:
+    """``tensor.size(dim)``, or torch's IndexError naming the argument."""
+    if not -tensor.ndim <= dim < tensor.ndim:
+        raise fail(
+            IndexError,
+            op,
+            f"{name} has no dim {dim}: it is a {tensor.ndim}-D tensor",
+            {name: (legend, tensor.shape)},
+        )
+    return tensor.shape[dim]
+
+
+def _check_cell_input(op: str, input: Tensor, w_ih: Tensor) -> None:
+    expected = _size(op, "w_ih", w_ih, 1, "(g h) i")
+    if _size(op, "input", input, 1, "b i") != expected:
         raise fail(
             RuntimeError,
             op,
-            f"input has inconsistent input_size: got {input.shape[1]} expected {w_ih.shape[1]}",
+            f"input has inconsistent input_size: got {input.shape[1]} expected {expected}",
+            {"input": ("b i", input.shape), "w_ih": ("(g h) i", w_ih.shape)},
+        )
+
+
+def _check_cell_hidden(op: str, input: Tensor, h: Tensor, hidden_size: int, k: int) -> None:
+    shapes = {"input": ("b i", input.shape), f"hx[{k}]": ("b h", h.shape)}
+    batch = _size(op, "input", input, 0, "b i")
+    if batch != _size(op, f"hx[{k}]", h, 0, "b h"):
+        raise fail(
+            RuntimeError,
+            op,
+            f"Input batch size {batch} doesn't match hidden{k} batch size {h.shape[0]}",
             shapes,
         )
-    for k, h in enumerate(hx):
-        expected = w_hh.shape[1]
-        if h.shape[1] != expected:
+    if _size(op, f"hx[{k}]", h, 1, "b h") != hidden_size:
+        raise fail(
+            RuntimeError,
+            op,
+            f"hidden{k} has inconsistent hidden_size: got {h.shape[1]}, expected {hidden_size}",
+            shapes,
+        )
+
+
+def _check_cell_weights(op: str, w_ih: Tensor, w_hh: Tensor, gates: int, hidden_size: int) -> None:
+    for name, weight in (("w_ih", w_ih), ("w_hh", w_hh)):
+        if _size(op, name, weight, 0, "(g h) ·") != gates * hidden_size:
             raise fail(
                 RuntimeError,
                 op,
-                f"hidden{k} has inconsistent hidden_size: got {h.shape[1]}, expected {expected}",
-                {**shapes, f"hx[{k}]": ("b h", h.shape)},
-            )
-        if h.shape[0] != input.shape[0]:
-            raise fail(
-                RuntimeError,
-                op,
-                f"Input batch size {input.shape[0]} doesn't match hidden{k} batch size {h.shape[0]}",
-                {**shapes, f"hx[{k}]": ("b h", h.shape)},
+                f"{name} first dim must be {gates} * hidden_size = {gates * hidden_size}, "
+                f"but got {weight.shape[0]}",
+                {"w_ih": ("(g h) i", w_ih.shape), "w_hh": ("(g h) h", w_hh.shape)},
             )
 
 
 def _cell(
-    op: str,
-    input: Tensor,
-    hx: Sequence[Tensor],
-    w_ih: Tensor,
-    w_hh: Tensor,
-    b_ih: Tensor | None,
-    b_hh: Tensor | None,
+    mode: str, input: Tensor, hx: State, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None, b_hh: Tensor | None
 ) -> State:
-    _check_cell(op, input, hx, w_ih, w_hh)
-    step, _ = _MODES[op.removesuffix("_cell")]
-    return step(_input_gates(input, w_ih, b_ih), tuple(hx), w_hh, b_hh, None)
+    step, _ = _MODES[mode]
+    return step(_input_gates(f"{mode}_cell", input, w_ih, b_ih), hx, Weights(w_ih, w_hh, b_ih, b_hh))
 
 
 def rnn_tanh_cell(
-    input: Tensor,
-    hx: Tensor,
-    w_ih: Tensor,
-    w_hh: Tensor,
-    b_ih: Tensor | None = None,
-    b_hh: Tensor | None = None,
+    input: torch.Tensor,
+    hx: torch.Tensor,
+    w_ih: torch.Tensor,
+    w_hh: torch.Tensor,
+    b_ih: torch.Tensor | None = None,
+    b_hh: torch.Tensor | None = None,
 ) -> Tensor:
     """One Elman step, ``h' = tanh(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)``, as ``torch.rnn_tanh_cell``.
 
@@ -190,16 +244,16 @@ def rnn_tanh_cell(
     >>> torch.allclose(rnn_tanh_cell(x, h, w_ih, w_hh), torch.tanh(x @ w_ih.T + h @ w_hh.T))
     True
     """
-    return _cell("rnn_tanh_cell", input, (hx,), w_ih, w_hh, b_ih, b_hh)[0]
+    return _elman_cell("rnn_tanh", input, hx, w_ih, w_hh, b_ih, b_hh)
 
 
 def rnn_relu_cell(
-    input: Tensor,
-    hx: Tensor,
-    w_ih: Tensor,
-    w_hh: Tensor,
-    b_ih: Tensor | None = None,
-    b_hh: Tensor | None = None,
+    input: torch.Tensor,
+    hx: torch.Tensor,
+    w_ih: torch.Tensor,
+    w_hh: torch.Tensor,
+    b_ih: torch.Tensor | None = None,
+    b_hh: torch.Tensor | None = None,
 ) -> Tensor:
     """One Elman step with ReLU, ``h' = relu(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)``, as
     ``torch.rnn_relu_cell``. Shapes as :func:`rnn_tanh_cell`.
@@ -208,16 +262,27 @@ def rnn_relu_cell(
     >>> bool((rnn_relu_cell(x, h, w_ih, w_hh) >= 0).all())
     True
     """
-    return _cell("rnn_relu_cell", input, (hx,), w_ih, w_hh, b_ih, b_hh)[0]
+    return _elman_cell("rnn_relu", input, hx, w_ih, w_hh, b_ih, b_hh)
+
+
+def _elman_cell(
+    mode: str, input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None, b_hh: Tensor | None
+) -> Tensor:
+    op = f"{mode}_cell"
+    hidden_size = _size(op, "w_hh", w_hh, 1, "h h")
+    _check_cell_weights(op, w_ih, w_hh, 1, hidden_size)
+    _check_cell_input(op, input, w_ih)
+    _check_cell_hidden(op, input, hx, hidden_size, 0)
+    return _cell(mode, input, (hx,), w_ih, w_hh, b_ih, b_hh)[0]
 
 
 def lstm_cell(
-    input: Tensor,
+    input: torch.Tensor,
     hx: Sequence[Tensor],
-    w_ih: Tensor,
-    w_hh: Tensor,
-    b_ih: Tensor | None = None,
-    b_hh: Tensor | None = None,
+    w_ih: torch.Tensor,
+    w_hh: torch.Tensor,
+    b_ih: torch.Tensor | None = None,
+    b_hh: torch.Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """One LSTM step, as ``torch.lstm_cell``: gates i f c̃ o (in that order in W), then
     ``c' = σ(f) c + σ(i) tanh(c̃)``, ``h' = σ(o) tanh(c')``.
@@ -233,19 +298,25 @@ def lstm_cell(
     >>> torch.allclose(h1, o.sigmoid() * c1.tanh())
     True
     """
-    if len(hx) != 2:
-        raise RuntimeError(f"lstm_cell: lstm_cell expects two hidden states (h, c), got {len(hx)}")
-    h, c = _cell("lstm_cell", input, tuple(hx), w_ih, w_hh, b_ih, b_hh)
+    states = _tensor_list("lstm_cell", "hx", hx, 2)
+    if len(states) != 2:
+        raise RuntimeError(f"lstm_cell: lstm_cell expects two hidden states (h, c), got {len(states)}")
+    hidden_size = _size("lstm_cell", "w_hh", w_hh, 1, "(4 h) h")
+    _check_cell_input("lstm_cell", input, w_ih)
+    _check_cell_weights("lstm_cell", w_ih, w_hh, 4, hidden_size)
+    for k, state in enumerate(states):
+        _check_cell_hidden("lstm_cell", input, state, hidden_size, k)
+    h, c = _cell("lstm", input, states, w_ih, w_hh, b_ih, b_hh)
     return h, c
 
 
 def gru_cell(
-    input: Tensor,
-    hx: Tensor,
-    w_ih: Tensor,
-    w_hh: Tensor,
-    b_ih: Tensor | None = None,
-    b_hh: Tensor | None = None,
+    input: torch.Tensor,
+    hx: torch.Tensor,
+    w_ih: torch.Tensor,
+    w_hh: torch.Tensor,
+    b_ih: torch.Tensor | None = None,
+    b_hh: torch.Tensor | None = None,
 ) -> Tensor:
     """One GRU step, as ``torch.gru_cell``: gates r z n (in that order in W),
     ``n = tanh(x W_inᵀ + b_in + r (h W_hnᵀ + b_hn))``, ``h' = (1 − z) n + z h``.
@@ -258,171 +329,304 @@ def gru_cell(
     >>> torch.allclose(gru_cell(x, h, w_ih, w_hh), (1 - z) * (xn + r * hn).tanh() + z * h)
     True
     """
-    return _cell("gru_cell", input, (hx,), w_ih, w_hh, b_ih, b_hh)[0]
+    _check_cell_input("gru_cell", input, w_ih)
+    hidden_size = _size("gru_cell", "w_hh", w_hh, 1, "(3 h) h")
+    _check_cell_hidden("gru_cell", input, hx, hidden_size, 0)
+    _check_cell_weights("gru_cell", w_ih, w_hh, 3, hidden_size)
+    return _cell("gru", input, (hx,), w_ih, w_hh, b_ih, b_hh)[0]
 
 
 # ---------------------------------------------------------------------------------------------
-# The scan over time.
+# One layer, one direction: the scan over time.
 
 
-def _scan(
-    step: Step,
-    x_gates: Sequence[Tensor],
-    initial: State,
-    w_hh: Tensor,
-    b_hh: Tensor | None,
-    w_hr: Tensor | None,
-    reverse: bool,
-) -> tuple[list[Tensor], State]:
-    """Run ``step`` over the time steps ``x_gates`` (step t: (b_t, g·h), b_t not increasing), from
-    the states ``initial`` (b_0, ·). Returns the output of every step (in time order) and the final
-    states (b_0, ·): a sequence's state after its own last step."""
-    outputs: list[Tensor] = []
-    if not reverse:
-        state, ended = initial, []  # ended: states of the sequences that stopped, latest last
-        for gates in x_gates:
-            active = gates.shape[0]
-            if active < state[0].shape[0]:  # the sequences active..b_{t-1} ended at the last step
-                ended.append(tuple(s[active:] for s in state))
-                state = tuple(s[:active] for s in state)
-            state = step(gates, state, w_hh, b_hh, w_hr)
-            outputs.append(state[0])
-        if ended:  # rows b_T.. ended latest, so they come right after the ones still active
-            state = tuple(torch.cat([s, *parts[::-1]]) for s, parts in zip(state, zip(*ended)))
-        return outputs, state
-    state = tuple(s[: x_gates[-1].shape[0]] for s in initial)
-    for gates in reversed(x_gates):
-        active = gates.shape[0]
-        if active > state[0].shape[0]:  # sequences whose last step is t start here, from initial
-            state = tuple(torch.cat([s, s0[s.shape[0] : active]]) for s, s0 in zip(state, initial))
-        state = step(gates, state, w_hh, b_hh, w_hr)
+def _full_layer(
+    op: str, step: Step, input: Tensor, initial: State, weights: Weights, reverse: bool
+) -> tuple[Tensor, State]:
+    """A padded sequence: the input gates of all steps at once, unbound along t (dim 0), scanned
+    from the first step (or the last). Returns the outputs (t, b, p) and the final states."""
+    x_gates = list(_input_gates(op, input, weights.w_ih, weights.b_ih).unbind(0))  # t × (b, g·h)
+    state, outputs = initial, []
+    for gates in reversed(x_gates) if reverse else x_gates:
+        state = step(gates, state, weights)
         outputs.append(state[0])
-    return outputs[::-1], state
+    if not outputs:
+        raise fail(
+            RuntimeError,
+            op,
+            "Expected sequence length to be larger than 0 in RNN",
+            {"input": ("t b i", input.shape)},
+        )
+    return torch.stack(outputs[::-1] if reverse else outputs), state
 
 
-def _layers(
+def _packed_layer(
+    op: str, step: Step, data: Tensor, batch_sizes: list[int], initial: State, weights: Weights
+) -> tuple[Tensor, State]:
+    """A packed sequence, from its first step: step t reads the next ``batch_sizes[t]`` rows; when
+    the batch shrinks, the states of the sequences that ended are set aside as their final states."""
+    x_gates = _input_gates(op, data, weights.w_ih, weights.b_ih)  # n (g h)
+    state, ended, outputs, offset, active = initial, [], [], 0, batch_sizes[0]
+    for size in batch_sizes:
+        gates = x_gates.narrow(0, offset, size)  # b_t (g h)
+        offset += size
+        if size < active:  # sequences size..active-1 ended at the last step
+            ended.append(tuple(s.narrow(0, size, active - size) for s in state))
+            state = tuple(s.narrow(0, 0, size) for s in state)
+        active = size
+        state = step(gates, state, weights)
+        outputs.append(state[0])
+    parts = [state, *ended[::-1]]  # the rows still active, then the ones that ended latest first
+    return torch.cat(outputs), tuple(torch.cat(rows) for rows in zip(*parts))
+
+
+def _reversed_packed_layer(
+    op: str, step: Step, data: Tensor, batch_sizes: list[int], initial: State, weights: Weights
+) -> tuple[Tensor, State]:
+    """A packed sequence, from its last step back: a sequence joins (from its initial state) at the
+    step where it ends."""
+    x_gates = _input_gates(op, data, weights.w_ih, weights.b_ih)  # n (g h)
+    offset, active = data.shape[0], batch_sizes[-1]
+    state, outputs = tuple(s.narrow(0, 0, active) for s in initial), []
+    for size in reversed(batch_sizes):
+        if size > active:  # sequences active..size-1 have their last step here
+            state = tuple(
+                torch.cat([s, s0.narrow(0, active, size - active)]) for s, s0 in zip(state, initial)
+            )
+        gates = x_gates.narrow(0, offset - size, size)
+        offset -= size
+        active = size
+        state = step(gates, state, weights)
+        outputs.append(state[0])
+    return torch.cat(outputs[::-1]), state
+
+
+# ---------------------------------------------------------------------------------------------
+# The stack of layers.
+
+
+def _stack(
     op: str,
-    data: Tensor,
-    batch_sizes: list[int],
-    hx: State,
-    params: Sequence[Tensor],
-    has_biases: bool,
+    input: Tensor,
+    batch_sizes: Tensor | None,
+    hiddens: list[State],
+    weights: list[Weights],
     num_layers: int,
     dropout: float,
     train: bool,
     bidirectional: bool,
-) -> tuple[Tensor, State]:
-    """The stacked, optionally bidirectional recurrence on packed ``data`` (n, i). Returns the last
-    layer's output (n, d·p) and the final states, stacked (l·d, b, ·)."""
+) -> tuple[Tensor, list[State]]:
+    """Layer after layer, each direction from its own initial state; the last layer's output and
+    every layer's and direction's final states (row layer · d + direction)."""
     step, fold_bias = _MODES[op]
     directions = 2 if bidirectional else 1
-    has_projections = op == "lstm" and hx[0].shape[2] != hx[1].shape[2]
-    weights = _group_params(op, params, has_biases, has_projections, num_layers * directions)
+    if bidirectional and (len(hiddens) % 2 or len(weights) % 2):
+        raise RuntimeError(
+            f"{op}: Odd number of params or hiddens given to a bidirectional RNN: "
+            f"{len(hiddens)} states, {len(weights)} weight groups"
+        )
+    for what, count in (("hidden states", len(hiddens)), ("weights", len(weights))):
+        if count != num_layers * directions:
+            raise RuntimeError(
+                f"{op}: Expected more {what} in stacked_rnn: num_layers={num_layers} × {directions} "
+                f"directions, got {count} {what}"
+            )
+    if fold_bias:  # both biases join the input gates, once per layer
+        weights = [_folded(w) for w in weights]
+    sizes = None if batch_sizes is None else _batch_sizes(op, batch_sizes, input)
     finals: list[State] = []
     for layer in range(num_layers):
         outputs = []
         for direction in range(directions):
             index = layer * directions + direction
-            w_ih, w_hh, b_ih, b_hh, w_hr = weights[index]
-            _check_layer_input(op, data, w_ih, layer)
-            if fold_bias and b_hh is not None:  # both biases join the input gates, once
-                b_ih, b_hh = b_ih + b_hh if b_ih is not None else b_hh, None
-            x_gates = _input_gates(data, w_ih, b_ih).split(batch_sizes)  # t × (b_t, g·h)
-            steps, final = _scan(step, x_gates, tuple(s[index] for s in hx), w_hh, b_hh, w_hr, direction == 1)
-            outputs.append(torch.cat(steps))  # n p
+            if sizes is None:
+                out, final = _full_layer(op, step, input, hiddens[index], weights[index], direction == 1)
+            else:
+                scan = _reversed_packed_layer if direction == 1 else _packed_layer
+                out, final = scan(op, step, input, sizes, hiddens[index], weights[index])
+            outputs.append(out)
             finals.append(final)
-        data = outputs[0] if directions == 1 else torch.cat(outputs, dim=1)  # n (d p)
-        if dropout > 0 and train and layer < num_layers - 1:
-            data = _dropout(data, dropout, training=True)
-    return data, tuple(torch.stack(states) for states in zip(*finals))
+        input = outputs[0] if directions == 1 else torch.cat(outputs, dim=outputs[0].ndim - 1)  # … (d p)
+        if dropout != 0 and train and layer < num_layers - 1:
+            if not 0 <= dropout <= 1:
+                raise RuntimeError(f"{op}: dropout probability has to be between 0 and 1, but got {dropout}")
+            input = _dropout(input, dropout, training=True)
+    return input, finals
+
+
+def _folded(weights: Weights) -> Weights:
+    """b_hh added to b_ih: the input gates then carry both biases (two of one shape and dtype only,
+    so that odd ones fail where torch's do)."""
+    b_ih, b_hh = weights.b_ih, weights.b_hh
+    if b_ih is None or b_hh is None or b_ih.shape != b_hh.shape or b_ih.dtype != b_hh.dtype:
+        return weights
+    return Weights(weights.w_ih, weights.w_hh, b_ih + b_hh, None, weights.w_hr)
+
+
+def _batch_sizes(op: str, batch_sizes: Tensor, data: Tensor) -> list[int]:
+    """The steps' batch sizes of a packed sequence: a non-empty 1-D int64 tensor summing to the
+    rows of ``data``."""
+    shapes = {"batch_sizes": ("t", batch_sizes.shape), "data": ("n i", data.shape)}
+    steps = _size(op, "batch_sizes", batch_sizes, 0, "t")
+    if batch_sizes.dtype != torch.int64:
+        raise RuntimeError(f"{op}: expected batch_sizes of dtype torch.int64, got {batch_sizes.dtype}")
+    if batch_sizes.ndim != 1 or steps == 0:
+        raise fail(RuntimeError, op, "batch_sizes must be a non-empty 1-D tensor", shapes)
+    sizes = [int(size) for size in batch_sizes.tolist()]
+    if data.ndim == 0 or sum(sizes) != data.shape[0]:
+        raise fail(RuntimeError, op, f"batch_sizes sum to {sum(sizes)}, but data has other rows", shapes)
+    return sizes
 
 
 def _group_params(
-    op: str, params: Sequence[Tensor], has_biases: bool, has_projections: bool, count: int
-) -> list[tuple[Tensor, Tensor, Tensor | None, Tensor | None, Tensor | None]]:
-    """torch's flat ``params`` as (w_ih, w_hh, b_ih, b_hh, w_hr) per layer and direction."""
-    stride = 2 + 2 * has_biases + has_projections
-    if len(params) != stride * count:
+    op: str, params: Sequence[Tensor], has_biases: bool, has_projections: bool
+) -> list[Weights]:
+    """torch's flat ``params`` as one :class:`Weights` per layer and direction."""
+    names = [
+        "w_ih",
+        "w_hh",
+        *(["b_ih", "b_hh"] if has_biases else []),
+        *(["w_hr"] if has_projections else []),
+    ]
+    stride = len(names)
+    if len(params) % stride:
         raise RuntimeError(
-            f"{op}: expected {stride * count} weights ({count} layers × directions of "
-            f"w_ih, w_hh{', b_ih, b_hh' if has_biases else ''}{', w_hr' if has_projections else ''}), "
-            f"got {len(params)}"
+            f"{op}: got an incorrect number of RNN parameters: {len(params)} is no multiple of "
+            f"{stride} ({', '.join(names)} per layer and direction)"
         )
     grouped = []
-    for k in range(count):
-        group = list(params[k * stride : (k + 1) * stride])
-        w_ih, w_hh = group[0], group[1]
-        b_ih, b_hh = (group[2], group[3]) if has_biases else (None, None)
-        grouped.append((w_ih, w_hh, b_ih, b_hh, group[-1] if has_projections else None))
+    for k in range(0, len(params), stride):
+        w_ih, w_hh, *rest = params[k : k + stride]
+        b_ih, b_hh = (rest[0], rest[1]) if has_biases else (None, None)
+        grouped.append(Weights(w_ih, w_hh, b_ih, b_hh, rest[-1] if has_projections else None))
     return grouped
 
 
-def _check_layer_input(op: str, data: Tensor, w_ih: Tensor, layer: int) -> None:
-    if data.shape[1] != w_ih.shape[1]:
-        raise fail(
-            RuntimeError,
-            op,
-            f"input.size(-1) must be equal to the input size of layer {layer}. "
-            f"Expected {w_ih.shape[1]}, got {data.shape[1]}",
-            {"input": ("n i", data.shape), f"w_ih of layer {layer}": ("(g h) i", w_ih.shape)},
-        )
+# ---------------------------------------------------------------------------------------------
+# Arguments: torch's two overloads, parsed as torch's binding parses them.
+
+
+def _tensor_list(op: str, name: str, value: Any, position: int) -> tuple[Tensor, ...]:
+    if not isinstance(value, list | tuple) or not all(isinstance(v, Tensor) for v in value):
+        what = type(value).__name__
+        if isinstance(value, list | tuple):
+            what += " of " + ", ".join(sorted({type(v).__name__ for v in value}))
+        raise TypeError(f"{op}: argument '{name}' (position {position}) must be tuple of Tensors, not {what}")
+    return tuple(value)
+
+
+def _is(kind: str, value: Any) -> bool:
+    """Whether torch's argument parser takes ``value`` as a ``kind``."""
+    if kind == "Tensor":
+        return isinstance(value, Tensor)
+    if kind == "tuple of Tensors":
+        return isinstance(value, list | tuple) and all(isinstance(v, Tensor) for v in value)
+    if kind == "bool":
+        return isinstance(value, bool)
+    if isinstance(value, Tensor):  # a 0-d tensor passes for a number
+        return value.ndim == 0 and (kind == "float" or not (value.is_floating_point() or value.is_complex()))
+    if kind == "int":
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return isinstance(value, numbers.Real)  # float: an int or a bool is taken too
+
+
+def _overloads(op: str) -> dict[str, tuple[tuple[str, str], ...]]:
+    hx = "tuple of Tensors" if op == "lstm" else "Tensor"
+    flags = (("has_biases", "bool"), ("num_layers", "int"), ("dropout", "float"), ("train", "bool"))
+    return {
+        "padded": (
+            ("input", "Tensor"),
+            ("hx", hx),
+            ("params", "tuple of Tensors"),
+            *flags,
+            ("bidirectional", "bool"),
+            ("batch_first", "bool"),
+        ),
+        "packed": (
+            ("data", "Tensor"),
+            ("batch_sizes", "Tensor"),
+            ("hx", hx),
+            ("params", "tuple of Tensors"),
+            *flags,
+            ("bidirectional", "bool"),
+        ),
+    }
+
+
+def _parse(op: str, args: tuple[Any, ...]) -> str:
+    """Which overload ``args`` call ("padded" or "packed"); TypeError naming the first argument of
+    the nearer one that torch would not take."""
+    overloads = _overloads(op)
+    wrong = {
+        name: [
+            (k, arg, kind)
+            for k, ((arg, kind), value) in enumerate(zip(signature, args))
+            if not _is(kind, value)
+        ]
+        for name, signature in overloads.items()
+    }
+    for name in ("packed", "padded"):
+        if not wrong[name]:
+            return name
+    nearer = min(("padded", "packed"), key=lambda name: len(wrong[name]))
+    k, arg, kind = wrong[nearer][0]
+    signatures = " or ".join(f"({', '.join(f'{a} {t}' for a, t in s)})" for s in overloads.values())
+    raise TypeError(
+        f"{op}: argument '{arg}' (position {k + 1}) must be {kind}, not {type(args[k]).__name__}; "
+        f"{op} takes {signatures}"
+    )
 
 
 def _recurrent(op: str, args: tuple[Any, ...]) -> tuple[Tensor, State]:
-    """torch's two overloads of ``torch.lstm`` & co., told apart by position:
-    ``(input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first)`` or,
-    packed, ``(data, batch_sizes, hx, params, has_biases, num_layers, dropout, train, bidirectional)``."""
-    if isinstance(args[3], list | tuple):  # the packed overload: params comes fourth
-        data, batch_sizes_tensor, hx, params, has_biases, num_layers, dropout, train, bidirectional = args
-        hx = _states(op, hx)
-        if data.ndim != 2:
-            raise fail(
-                IndexError,
-                op,
-                f"packed data must be 2-D, got a {data.ndim}-D tensor",
-                {"data": ("n i", data.shape)},
-            )
-        batch_sizes = [int(size) for size in batch_sizes_tensor.tolist()]
-        out, finals = _layers(
-            op, data, batch_sizes, hx, params, has_biases, num_layers, dropout, train, bidirectional
-        )
-        return out, finals
-    input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first = args
-    hx = _states(op, hx)
-    if input.ndim != 3:
-        legend = "b t i" if batch_first else "t b i"
-        raise fail(
-            IndexError,
-            op,
-            f"input must be 3-D, got a {input.ndim}-D tensor",
-            {"input": (legend, input.shape)},
-        )
-    if batch_first:
-        input = input.transpose(0, 1)  # b t i -> t b i
-    steps, batch = input.shape[0], input.shape[1]
-    if steps == 0:
-        raise RuntimeError(
-            f"{op}: Expected sequence length to be larger than 0 in RNN, got input {tuple(input.shape)}"
-        )
-    data = input.reshape(steps * batch, input.shape[2])  # (t b) i
-    out, finals = _layers(
-        op, data, [batch] * steps, hx, params, has_biases, num_layers, dropout, train, bidirectional
+    """torch's ``lstm`` & co. on either overload: ``(input, hx, params, has_biases, num_layers,
+    dropout, train, bidirectional, batch_first)`` or, packed, ``(data, batch_sizes, hx, params,
+    has_biases, num_layers, dropout, train, bidirectional)``. Returns the output and the final
+    states stacked (l·d, b, ·)."""
+    overload = _parse(op, args)
+    batch_sizes: Tensor | None = None
+    if overload == "packed":
+        input, batch_sizes, hx, params, has_biases, num_layers, dropout, train, bidirectional = args
+        batch_first = False
+    else:
+        input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first = args
+    has_projections = False
+    if op == "lstm":
+        if len(hx) != 2:
+            raise RuntimeError(f"lstm: lstm expects two hidden states (h, c), got {len(hx)}")
+        has_projections = _size(op, "hx[0]", hx[0], 2, "l·d b p") != _size(op, "hx[1]", hx[1], 2, "l·d b h")
+    states = tuple(hx) if op == "lstm" else (hx,)
+    if overload == "padded":
+        _check_devices(op, input, [*states, *params])
+        if batch_first:
+            _size(op, "input", input, 1, "b t i")
+            input = input.transpose(0, 1)  # b t i -> t b i
+    weights = _group_params(op, params, has_biases, has_projections)
+    for k, state in enumerate(states):
+        _size(op, f"hx[{k}]" if op == "lstm" else "hx", state, 0, "l·d b h")
+    layers = len(states[0])  # torch pairs h and c per layer by h's count
+    if any(len(state) < layers for state in states):
+        raise RuntimeError(f"{op}: hx[1] holds fewer layers than hx[0]: {[tuple(s.shape) for s in states]}")
+    hiddens = [tuple(state[k] for state in states) for k in range(layers)]  # per layer: (b, p)[, (b, h)]
+    out, finals = _stack(
+        op, input, batch_sizes, hiddens, weights, int(num_layers), float(dropout), train, bidirectional
     )
-    out = out.view(steps, batch, out.shape[1])  # (t b) (d p) -> t b (d p)
-    return (out.transpose(0, 1) if batch_first else out), finals
+    if not finals:
+        raise RuntimeError(f"{op}: num_layers=0 leaves no final state to stack (l·d = 0)")
+    stacked = tuple(torch.stack(parts) for parts in zip(*finals))  # (l·d, b, ·) each
+    return (out.transpose(0, 1) if batch_first else out), stacked
 
 
-def _states(op: str, hx: Tensor | Sequence[Tensor]) -> State:
-    states = (hx,) if isinstance(hx, Tensor) else tuple(hx)
-    expected = 2 if op == "lstm" else 1
-    if len(states) != expected or any(s.ndim != 3 for s in states):
-        shapes = [tuple(s.shape) for s in states]
-        raise RuntimeError(f"{op}: hx must be {expected} 3-D tensor(s) (l·d, b, h), got shapes {shapes}")
-    return states
+def _check_devices(op: str, input: Tensor, tensors: list[Tensor]) -> None:
+    for tensor in tensors:
+        if tensor.device != input.device:
+            raise RuntimeError(
+                f"{op}: Input and parameter tensors are not at the same device, found input tensor at "
+                f"{input.device} and another at {tensor.device}"
+            )
 
 
 def lstm(
-    input: Tensor,
+    input: torch.Tensor,
     hx: Any,
     params: Any,
     has_biases: Any,
@@ -455,7 +659,7 @@ def lstm(
 
 
 def gru(
-    input: Tensor,
+    input: torch.Tensor,
     hx: Any,
     params: Any,
     has_biases: Any,
@@ -483,7 +687,7 @@ def gru(
 
 
 def rnn_tanh(
-    input: Tensor,
+    input: torch.Tensor,
     hx: Any,
     params: Any,
     has_biases: Any,
@@ -510,7 +714,7 @@ def rnn_tanh(
 
 
 def rnn_relu(
-    input: Tensor,
+    input: torch.Tensor,
     hx: Any,
     params: Any,
     has_biases: Any,
