@@ -139,3 +139,12 @@ def test_a_bool_input_to_a_recurrent_layer_is_a_runtime_error():
         torch.gru(x.transpose(0, 1).contiguous(), h0, params, False, 1, 0.0, False, False, False)
     with pytest.raises(RuntimeError, match="gru: expected the same dtype for input, w_ih"):
         F.gru(x, h0, params, False, 1, 0.0, False, False, True)
+
+
+def test_embedding_bag_refuses_bool_and_uint8_indices():
+    weight, offsets = torch.randn(4, 3), torch.tensor([0])
+    for dtype in (torch.bool, torch.uint8):
+        indices = torch.tensor([1, 2]).to(dtype)
+        assert torch_F.embedding_bag(indices, weight, offsets).shape == (1, 3)  # torch reads them
+        with pytest.raises(RuntimeError, match="embedding_bag: Expected tensor for argument #1 'indices'"):
+            F.embedding_bag(indices, weight, offsets)

@@ -418,6 +418,11 @@ deliberate(
     "a NaN or infinite alpha gives the formula's value (NaN, or a division by it); torch's kernel other ones",
 )
 deliberate(
+    ("embedding_bag", "EmbeddingBag", "EmbeddingBag-per_sample_weights"),
+    lambda args, kwargs: any(t.dtype in (torch.bool, torch.uint8) for t in tensors_in([args, kwargs])),
+    "bool or uint8 indices are refused (Long or Int, as embedding); torch reads them as indices",
+)
+deliberate(
     ("local_response_norm", "LocalResponseNorm"),
     lambda args, kwargs: (
         bool(tensors_in([args, kwargs])) and tensors_in([args, kwargs])[0].dtype == torch.int64
