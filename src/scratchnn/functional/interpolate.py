@@ -128,7 +128,13 @@ def _sizes_and_scales(
         factors = [_as_scale(s) for s in scale_factor]
     else:
         factors = [_as_scale(scale_factor)] * n
-    sizes = [int(s * f) for s, f in zip(spatial, factors)]
+    products = [s * f for s, f in zip(spatial, factors)]
+    if any(not math.isfinite(p) or abs(p) >= 2**63 for p in products):  # torch's int64 conversion fails
+        raise RuntimeError(
+            f"interpolate: value cannot be converted to type int64_t without overflow: output size "
+            f"{spatial} × scale_factor {tuple(factors)}"
+        )
+    sizes = [int(p) for p in products]
     if recompute_scale_factor or mode == "area":  # the size from the scale, then the scale from the size
         return sizes, [None] * n
     return sizes, list(factors)
