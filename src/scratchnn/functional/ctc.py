@@ -20,6 +20,7 @@ log-softmax; the scratch version adds that term (with a zero value), so both mat
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 
 import torch
@@ -64,7 +65,10 @@ def _lengths(name: str, lengths: torch.Tensor | Sequence[int], batch: int, limit
             raise RuntimeError(f"{op}: {name} must be integral, got {lengths.dtype}")
         values = lengths.detach().reshape(-1).long()
     else:
-        values = torch.tensor(list(lengths), dtype=torch.int64)
+        values = list(lengths)
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            raise TypeError(f"{op}: {name} must be a tensor or a tuple of ints, got {tuple(values)!r}")
+        values = torch.tensor(values, dtype=torch.int64)
     if values.numel() != batch:
         raise RuntimeError(f"{op}: {name} must be of size batch_size ({batch}), got {values.numel()} values")
     if found(values < 0):
@@ -157,6 +161,11 @@ def ctc_loss(
     reduction = resolve_reduction(op, reduction)
     if isinstance(input_lengths, torch.Tensor) != isinstance(target_lengths, torch.Tensor):
         raise TypeError(f"{op}: input_lengths and target_lengths must both be tensors or both tuples of ints")
+    if isinstance(blank, bool) or not isinstance(blank, int | torch.Tensor):
+        raise TypeError(f"{op}: blank must be an int, got {type(blank).__name__} {blank!r}")
+    blank = operator.index(blank)  # a 0-D integer tensor counts as an int (a float one: TypeError)
+    if not isinstance(zero_infinity, bool):
+        raise TypeError(f"{op}: zero_infinity must be a bool, got {type(zero_infinity).__name__}")
     check_floating(op, log_probs)
     batched = log_probs.ndim == 3
     lp = log_probs if batched else log_probs.unsqueeze(1)  # t n c
@@ -201,7 +210,7 @@ def ctc_loss(
     log_likelihood = torch.where(empty, nothing, log_likelihood)
 
     # torch's gradient: + e^{log p} at every frame of the input (a zero in value, see the module docstring)
-    frame_mask = (torch.arange(frames, device=lp.device)[:, None] < lasting.squeeze(1)).to(lp.dtype)  # t n
+    frame_mask = torch.arange(frames, device=lp.device)[:, None] < lasting.squeeze(1)  # t n
     probs = lp.exp()
     zero = _frame_sum(probs - probs.detach(), frame_mask)  # n
     loss = -log_likelihood + zero
@@ -215,5 +224,7 @@ def ctc_loss(
 
 
 def _frame_sum(values: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
-    """Σ over the frames of the input (t < input_length) and the classes:  t n c, t n → n."""
-    return (values * frame_mask[:, :, None]).sum((0, 2))
+    """Σ over the frames of the input (t < input_length) and the classes:  t n c, t n → n. A NaN
+    (or ±inf − ±inf) entry adds nothing: the sum is a zero in value, whatever log_probs hold."""
+    kept = frame_mask[:, :, None] & values.detach().isfinite()
+    return torch.where(kept, values, 0).sum((0, 2))

@@ -309,7 +309,7 @@ def gaussian_nll_loss(
             )
     if reduction not in REDUCTIONS:
         raise ValueError(f"{op}: {reduction} is not valid (expected one of {REDUCTIONS})")
-    check_float_result(op, input, target, var)
+    check_float_result(op, var)  # clamped in place below; integer input and target promote, as torch
     var = var.clone()
     with torch.no_grad():
         var.clamp_(min=eps)  # a straight-through clamp: the value changes, the gradient does not

@@ -22,6 +22,7 @@ import torch
 from .._args import check_floating, fail
 from .._contract import contract
 from .activation import logsigmoid
+from .distance import pairwise_distance
 from .loss import (
     REDUCTIONS,
     apply_reduction,
@@ -274,8 +275,9 @@ def multilabel_margin_loss(
     one_hot = (labels[:, :, None] == torch.arange(classes, device=x.device)) & listed[:, :, None]  # n t c
     count = one_hot.sum(1).to(x.dtype)  # n c: how often class j is listed
     is_target = count > 0
-    hinge = _positive_part(1 - x[:, :, None] + x[:, None, :])  # n j i: 1 − (x_j − x_i)
     pairs = count[:, :, None] * (~is_target).to(x.dtype)[:, None, :]  # n j i: j listed (times), i not
+    hinge = _positive_part(1 - x[:, :, None] + x[:, None, :])  # n j i: 1 − (x_j − x_i)
+    hinge = torch.where(pairs > 0, hinge, 0)  # the pairs not counted add nothing, an infinite one too
     loss = contract("n j i, n j i -> n", hinge, pairs) / classes
     return apply_reduction(op, loss if rank == 2 else loss.reshape(()), reduction)
 
@@ -324,11 +326,6 @@ def cosine_embedding_loss(
 
 
 # --- triplets ------------------------------------------------------------------------------------
-
-
-def _pairwise_distance(x1: torch.Tensor, x2: torch.Tensor, p: float = 2.0, eps: float = 1e-6) -> torch.Tensor:
-    """‖x1 − x2 + eps‖_p over the last dim (torch.pairwise_distance's formula, keepdim=False)."""
-    return torch.linalg.vector_norm(x1 - x2 + eps, ord=p, dim=-1)
 
 
 def _check_triplet(
@@ -403,7 +400,7 @@ def triplet_margin_loss(
     op = "triplet_margin_loss"
     reduction = resolve_reduction(op, reduction, size_average, reduce)
     _check_triplet(op, margin, anchor, positive, negative)
-    distance = functools.partial(_pairwise_distance, p=p, eps=eps)
+    distance = functools.partial(pairwise_distance, p=p, eps=eps)
     loss = _triplet(op, distance, anchor, positive, negative, margin, swap, pairwise=True)
     return apply_reduction(op, loss, reduction)
 
@@ -432,7 +429,7 @@ def triplet_margin_with_distance_loss(
             f"{op}: {reduction} is not a valid value for reduction (expected one of {REDUCTIONS})"
         )
     _check_triplet(op, margin, anchor, positive, negative)
-    distance = _pairwise_distance if distance_function is None else distance_function
+    distance = pairwise_distance if distance_function is None else distance_function
     loss = _triplet(
         op, distance, anchor, positive, negative, margin, swap, pairwise=distance_function is None
     )
