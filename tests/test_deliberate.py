@@ -90,3 +90,29 @@ def test_batch_norm_backward_with_a_channels_last_gradient_of_batch_one():
     assert (torch_strided[0] - torch_contiguous[0]).abs().max() > 1e-3  # torch disagrees with itself
     for mine, reference in zip(ours, torch_contiguous):
         assert torch.allclose(mine, reference, rtol=1e-10, atol=1e-10)
+
+
+# --- losses ---------------------------------------------------------------------------------------
+
+
+def test_a_byte_target_out_of_range_is_an_index_error():
+    x, target = torch.randn(3, 5).log_softmax(1), torch.tensor([1, 156, 0], dtype=torch.uint8)
+    with pytest.raises(UnicodeDecodeError):  # torch's message holds the target as a raw byte
+        torch_F.nll_loss(x, target, reduction="none")
+    with pytest.raises(IndexError, match="Target 156 is out of bounds"):
+        torch_F.nll_loss(x, target)  # torch's own 'mean' path: the number
+    for reduction in ("none", "mean"):
+        with pytest.raises(IndexError, match="nll_loss: Target 156 is out of bounds"):
+            F.nll_loss(x, target, reduction=reduction)
+
+
+def test_a_ctc_label_outside_the_classes_is_an_error():
+    log_probs = torch.randn(6, 2, 5, dtype=torch.float64).log_softmax(2)
+    targets, lengths = torch.tensor([[1, 4], [2, 3]]), (torch.tensor([6, 6]), torch.tensor([2, 2]))
+    narrowed = log_probs[:, :, :3]  # a view: torch reads classes 3 and 4 from the memory beyond it
+    assert torch.equal(
+        torch_F.ctc_loss(narrowed, targets, *lengths, reduction="none"),
+        torch_F.ctc_loss(log_probs, targets, *lengths, reduction="none"),
+    )
+    with pytest.raises(RuntimeError, match=r"ctc_loss: targets must be class indices in \[0, 3\)"):
+        F.ctc_loss(narrowed, targets, *lengths)

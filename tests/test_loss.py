@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 import scratchnn
 import scratchnn.functional as F
 import scratchnn.nn as nn
-from scratchnn._comparison import tolerance
 from helpers import assert_close, assert_matches_torch
+from scratchnn._comparison import tolerance
 
 f64 = torch.float64
 dtypes = st.sampled_from([torch.float64, torch.float32])

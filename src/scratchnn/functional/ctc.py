@@ -34,14 +34,15 @@ _NEG_INF = float("-inf")
 
 
 def _log_add(*terms: torch.Tensor) -> torch.Tensor:
-    """log Σ e^term, with −inf where every term is −inf and a gradient of 0 (not NaN) there."""
+    """log Σ e^term, with −inf where every term is −inf and a gradient of 0 (not NaN) there; shifted
+    by the max as torch's kernel (0 where it is −inf), so a +inf or NaN term gives NaN, as there."""
     stacked = torch.stack(terms)  # k ...
     top = stacked.amax(0).detach()
-    top = torch.where(top.isinf(), torch.zeros_like(top), top)  # shift by the max (0 where it is ±inf)
+    top = torch.where(top == _NEG_INF, torch.zeros_like(top), top)
     total = (stacked - top).exp().sum(0)
-    reachable = total > 0
-    safe = torch.where(reachable, total, torch.ones_like(total))
-    return torch.where(reachable, top + safe.log(), torch.full_like(total, _NEG_INF))
+    unreachable = total == 0
+    safe = torch.where(unreachable, torch.ones_like(total), total)
+    return torch.where(unreachable, torch.full_like(total, _NEG_INF), top + safe.log())
 
 
 def _shift(alpha: torch.Tensor, by: int) -> torch.Tensor:
@@ -61,7 +62,7 @@ def _lengths(name: str, lengths: torch.Tensor | Sequence[int], batch: int, limit
     tuple/list of ints; each in [0, limit] (a check on values: eager only)."""
     op = "ctc_loss"
     if isinstance(lengths, torch.Tensor):
-        if lengths.is_floating_point() or lengths.is_complex():
+        if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
             raise RuntimeError(f"{op}: {name} must be integral, got {lengths.dtype}")
         values = lengths.detach().reshape(-1).long()
     else:
@@ -115,7 +116,9 @@ def _padded_targets(targets: torch.Tensor, target_lengths: torch.Tensor, batch: 
                 f"{targets.shape[1]} for argument #2 'targets'",
                 {"targets": ("n S", targets.shape)},
             )
-        return targets if longest is None else targets[:, :longest]
+        labels = targets if longest is None else targets[:, :longest]
+        position = torch.arange(labels.shape[1], device=targets.device)  # S
+        return labels.masked_fill(position >= target_lengths.to(targets.device)[:, None], 0)  # padding: any
     total = targets.numel()
     if eager and total != int(target_lengths.sum()):
         raise fail(
@@ -183,6 +186,11 @@ def ctc_loss(
     input_lengths = _lengths("input_lengths", input_lengths, batch, frames)
     target_lengths = _lengths("target_lengths", target_lengths, batch, None)
     labels = _padded_targets(targets, target_lengths, batch).to(lp.device)  # n S
+    if found((labels < 0) | (labels >= classes)):  # torch's CPU kernel reads past the class dim instead
+        raise RuntimeError(
+            f"{op}: targets must be class indices in [0, {classes}), got labels from {int(labels.min())} "
+            f"to {int(labels.max())}"
+        )
 
     # the extended target l' = blank l1 blank l2 … blank, and where a jump over two positions is allowed
     positions = 2 * labels.shape[1] + 1

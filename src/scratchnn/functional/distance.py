@@ -41,7 +41,7 @@ def _broadcast_shape(op: str, x1: torch.Tensor, x2: torch.Tensor) -> torch.Size:
 
 def _norm(x: torch.Tensor, p: float, dim: int) -> torch.Tensor:
     """‖x‖_p along ``dim`` (kept), accumulated in float32 for half and bfloat16, as torch's norm."""
-    return _vector_norm(_compute(x), p, dim).to(x.dtype)
+    return _vector_norm(_compute(x), p, dim).to(x.dtype.to_real())  # a complex x: its real dtype
 
 
 def cosine_similarity(x1: torch.Tensor, x2: torch.Tensor, dim: int = 1, eps: float = 1e-8) -> torch.Tensor:

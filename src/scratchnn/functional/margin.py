@@ -68,7 +68,8 @@ def hinge_embedding_loss(
     reduction = resolve_reduction(op, reduction, size_average, reduce)
     broadcast_shape(op, input=input, target=target)
     zeros = torch.zeros_like(input)
-    below_margin = (margin - input).clamp_min(0).to(input.dtype)  # an integer input stays integer, as torch
+    # margin − x in the input's dtype, as torch: an integer input truncates the margin (and wraps)
+    below_margin = (torch.full_like(input, margin) - input).clamp_min(0)
     loss = torch.where(target != 1, below_margin, zeros) + torch.where(target != -1, input, zeros)
     return apply_reduction(op, loss, reduction)
 
@@ -167,8 +168,8 @@ def multilabel_soft_margin_loss(
     return apply_reduction(op, loss, reduction)
 
 
-def _check_margin_input(op: str, input: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """(n, c), (c,) or () input, c > 0 (torch's rule) as n c; the target must be int64."""
+def _margin_rows(op: str, input: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """(n, c), (c,) or () input, c > 0 (torch's rule) as n c, and its rank."""
     if input.ndim > 2 or (input.ndim >= 1 and input.shape[-1] == 0):
         raise fail(
             RuntimeError,
@@ -177,10 +178,16 @@ def _check_margin_input(op: str, input: torch.Tensor, target: torch.Tensor) -> t
             f"{list(input.shape)}",
             {"input": ("n c", input.shape)},
         )
+    return input.reshape(-1, input.shape[-1] if input.ndim else 1), input.ndim
+
+
+def _check_margin_dtypes(op: str, input: torch.Tensor, target: torch.Tensor) -> None:
+    """torch's multi-class margin kernels: a float32 or float64 input (NotImplementedError, torch's
+    type, for others: half too), then an int64 target."""
+    if input.dtype not in (torch.float32, torch.float64):
+        raise NotImplementedError(f"{op}: not implemented for {type_name(input.dtype)} input (float, double)")
     if target.dtype != torch.int64:
         raise RuntimeError(f"{op}: expected scalar type Long but found {type_name(target.dtype)}")
-    check_floating(op, input)
-    return input.reshape(-1, input.shape[-1] if input.ndim else 1), input.ndim
 
 
 def _positive_part(z: torch.Tensor) -> torch.Tensor:
@@ -213,7 +220,8 @@ def multi_margin_loss(
         raise ValueError(f"{op}: only p == 1 and p == 2 supported, got p={p}")
     if weight is not None and weight.ndim != 1:
         raise fail(ValueError, op, "weight must be one-dimensional", {"weight": ("c", weight.shape)})
-    x, rank = _check_margin_input(op, input, target)  # n c
+    x, rank = _margin_rows(op, input)  # n c
+    _check_margin_dtypes(op, input, target)
     samples, classes = x.shape
     if target.ndim > 1 or target.numel() != samples:
         raise fail(
@@ -259,7 +267,7 @@ def multilabel_margin_loss(
     """
     op = "multilabel_margin_loss"
     reduction = resolve_reduction(op, reduction, size_average, reduce)
-    x, rank = _check_margin_input(op, input, target)  # n c
+    x, rank = _margin_rows(op, input)  # n c
     samples, classes = x.shape
     if target.numel() != x.numel() or (rank and target.shape != input.shape):
         raise fail(
@@ -268,10 +276,13 @@ def multilabel_margin_loss(
             f"inconsistent target size: {list(target.shape)} for input of size: {list(input.shape)}",
             {"input": ("n c", input.shape), "target": ("n c", target.shape)},
         )
+    if target.is_complex():  # torch checks the range (a min and a max) before any dtype
+        raise NotImplementedError(f"{op}: the target holds class indices, got {target.dtype}")
     labels = target.reshape(samples, classes)  # n t: the list of target classes
-    listed = (labels < 0).cumsum(1) == 0  # n t: before the first −1
     if found((labels < -1) | (labels >= classes)):  # every entry, even past the end, as torch
         raise RuntimeError(f"{op}: argument #2 'target' is out of range (classes 0..{classes - 1})")
+    _check_margin_dtypes(op, input, target)
+    listed = (labels < 0).cumsum(1) == 0  # n t: before the first −1
     one_hot = (labels[:, :, None] == torch.arange(classes, device=x.device)) & listed[:, :, None]  # n t c
     count = one_hot.sum(1).to(x.dtype)  # n c: how often class j is listed
     is_target = count > 0
