@@ -1513,3 +1513,115 @@ def test_random_three_input_configurations_behave_as_torch(data, name):
             getattr(F, name)(*tensors, **kwargs)
         return
     assert_close(getattr(F, name)(*tensors, **kwargs), theirs)
+
+
+# --- the differential fuzzer's finds (tests/test_fuzz.py) ----------------------------------------
+
+
+def _both(name, *args, **kwargs):
+    """torch's result and ours, with warnings off."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return getattr(F, name)(*args, **kwargs), getattr(torch_F, name)(*args, **kwargs)
+
+
+@pytest.mark.parametrize("integer", ["input", "target", "both"])
+def test_gaussian_nll_loss_promotes_integer_input_and_target(integer):
+    x, y, var = torch.randn(3, 4, dtype=f64), torch.randn(3, 4, dtype=f64), torch.rand(3, 1, dtype=f64) + 0.1
+    x, y = (x.long() if integer != "target" else x), (y.long() if integer != "input" else y)
+    ours, theirs = _both("gaussian_nll_loss", x, y, var, full=True)
+    assert_close(ours, theirs)
+
+
+def test_gaussian_nll_loss_integer_var_is_an_error():
+    x, var = torch.randn(3, 4), torch.ones(3, 4, dtype=torch.long)
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        torch_F.gaussian_nll_loss(x, x, var)
+    with pytest.raises(RuntimeError, match="gaussian_nll_loss: result type Float can't be cast"):
+        F.gaussian_nll_loss(x, x, var)
+
+
+@pytest.mark.parametrize("special", [math.nan, math.inf, -math.inf])
+@pytest.mark.parametrize("position", range(4))
+def test_multilabel_margin_loss_ignores_the_pairs_it_does_not_count(special, position):
+    """An infinite score in a pair that is not (target, non-target) adds nothing (torch loops over
+    the counted pairs only); a NaN hinge adds nothing either (torch's ``z > 0``)."""
+    x = torch.tensor([0.3, -1.2, 0.5, 2.0], dtype=f64)
+    x[position] = special
+    ours, theirs = _both("multilabel_margin_loss", x, torch.tensor([2, 2, -1, 0]), reduction="none")
+    assert_close(ours, theirs)
+
+
+@pytest.mark.parametrize("name", ["mse_loss", "huber_loss", "smooth_l1_loss"])
+@pytest.mark.parametrize("flags", ["target", "input"])
+def test_a_bool_side_promotes_in_the_fused_losses(name, flags):
+    x = torch.randn(3, 4, dtype=f64)
+    args = (x, x > 0) if flags == "target" else (x > 0, x)
+    try:
+        theirs = getattr(torch_F, name)(*args)
+    except RuntimeError:  # huber_loss writes into a bool input
+        with pytest.raises(RuntimeError, match=f"{name}: result type"):
+            getattr(F, name)(*args)
+        return
+    assert_close(getattr(F, name)(*args), theirs)
+
+
+@pytest.mark.parametrize(
+    "name, kwargs", [("mse_loss", {"weight": torch.ones(3, 4)}), ("smooth_l1_loss", {"beta": 0.0})]
+)
+def test_a_bool_side_cannot_subtract_on_torchs_plain_paths(name, kwargs):
+    x = torch.randn(3, 4)
+    with pytest.raises(RuntimeError, match="Subtraction"):
+        getattr(torch_F, name)(x, x > 0, **kwargs)
+    with pytest.raises(RuntimeError, match=f"{name}: Subtraction"):
+        getattr(F, name)(x, x > 0, **kwargs)
+
+
+def test_huber_loss_nan_delta_is_an_error():
+    x = torch.randn(3)
+    with pytest.raises(RuntimeError, match="non-positive values for delta"):
+        torch_F.huber_loss(x, x, delta=math.nan)
+    with pytest.raises(RuntimeError, match="huber_loss: huber_loss does not support non-positive values"):
+        F.huber_loss(x, x, delta=math.nan)
+
+
+@pytest.mark.parametrize("margin", [0.5, 1.5, 2])
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.int64])
+def test_hinge_embedding_loss_integer_input_takes_the_margin_in_its_dtype(margin, dtype):
+    x, target = torch.tensor([0, 1, 2, 3, 200], dtype=dtype), -torch.ones(5, dtype=f64)
+    ours, theirs = _both("hinge_embedding_loss", x, target, margin=margin, reduction="none")
+    assert ours.dtype == theirs.dtype == dtype and torch.equal(ours, theirs)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.int64])
+@pytest.mark.parametrize("name", ["multi_margin_loss", "multilabel_margin_loss"])
+def test_margin_kernels_take_float_and_double_only(name, dtype):
+    x = torch.randn(2, 4).to(dtype)
+    target = (
+        torch.tensor([1, 3]) if name == "multi_margin_loss" else torch.tensor([[1, -1, 0, 0], [3, -1, 0, 0]])
+    )
+    with pytest.raises(NotImplementedError):
+        getattr(torch_F, name)(x, target)
+    with pytest.raises(NotImplementedError, match=f"{name}: not implemented for"):
+        getattr(F, name)(x, target)
+
+
+def test_multilabel_margin_loss_complex_target_fails_its_range_check():
+    x, target = torch.randn(2, 4), torch.zeros(2, 4, dtype=torch.complex64)
+    with pytest.raises(NotImplementedError):
+        torch_F.multilabel_margin_loss(x, target)
+    with pytest.raises(NotImplementedError, match="multilabel_margin_loss: the target holds class indices"):
+        F.multilabel_margin_loss(x, target)
+
+
+@pytest.mark.parametrize("name", ["triplet_margin_loss", "triplet_margin_with_distance_loss"])
+def test_triplet_distances_of_complex_inputs_are_real(name):
+    a = torch.randn(4, 3, dtype=f64)
+    ours, theirs = _both(name, a, a.flip(0), torch.randn(4, 3).to(torch.complex64), reduction="none")
+    assert_close(ours, theirs)
+
+
+def test_triplet_margin_with_distance_loss_default_distance_is_scratchnns_pairwise_distance():
+    module = nn.TripletMarginWithDistanceLoss()
+    assert type(module.distance_function) is nn.PairwiseDistance
+    assert repr(module) == repr(torch_nn.TripletMarginWithDistanceLoss())

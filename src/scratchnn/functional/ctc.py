@@ -66,10 +66,10 @@ def _lengths(name: str, lengths: torch.Tensor | Sequence[int], batch: int, limit
             raise RuntimeError(f"{op}: {name} must be integral, got {lengths.dtype}")
         values = lengths.detach().reshape(-1).long()
     else:
-        values = list(lengths)
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-            raise TypeError(f"{op}: {name} must be a tensor or a tuple of ints, got {tuple(values)!r}")
-        values = torch.tensor(values, dtype=torch.int64)
+        items = list(lengths)
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+            raise TypeError(f"{op}: {name} must be a tensor or a tuple of ints, got {tuple(items)!r}")
+        values = torch.tensor(items, dtype=torch.int64)
     if values.numel() != batch:
         raise RuntimeError(f"{op}: {name} must be of size batch_size ({batch}), got {values.numel()} values")
     if found(values < 0):
