@@ -1625,3 +1625,51 @@ def test_triplet_margin_with_distance_loss_default_distance_is_scratchnns_pairwi
     module = nn.TripletMarginWithDistanceLoss()
     assert type(module.distance_function) is nn.PairwiseDistance
     assert repr(module) == repr(torch_nn.TripletMarginWithDistanceLoss())
+
+
+# --- cross_entropy's schedule (scratchnn/schedules/cross_entropy.py) -----------------------------
+
+
+def _literal(fn):
+    with scratchnn.settings(form="literal"):
+        return fn()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, f64])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cross_entropy_schedule_is_the_formula(dtype, reduction, weighted):
+    """The schedule's loss is the formula's to the bit (the same operations); its closed-form
+    gradient matches the formula's and torch's."""
+    torch.manual_seed(0)
+    x = torch.randn(6, 7, dtype=dtype, requires_grad=True)
+    y, weight = torch.tensor([0, 3, -100, 6, 2, 2]), (torch.rand(7, dtype=dtype) if weighted else None)
+    grad = torch.randn(6, dtype=dtype) if reduction == "none" else torch.tensor(1.3, dtype=dtype)
+
+    def run():
+        loss = F.cross_entropy(x, y, weight=weight, reduction=reduction)
+        return loss, torch.autograd.grad(loss, x, grad)[0]
+
+    (ours, ours_grad), (formula, formula_grad) = run(), _literal(run)
+    assert type(ours.grad_fn).__name__ == "_CrossEntropyBackward"
+    assert type(formula.grad_fn).__name__ != "_CrossEntropyBackward"
+    assert torch.equal(ours, formula)
+    assert_close(ours_grad, formula_grad)
+    theirs = torch_F.cross_entropy(x, y, weight=weight, reduction=reduction)
+    assert_close(ours, theirs)
+    assert_close(ours_grad, torch.autograd.grad(theirs, x, grad)[0])
+
+
+def test_cross_entropy_schedule_double_backward_differentiates_the_formula():
+    x, y = torch.randn(3, 4, dtype=f64, requires_grad=True), torch.tensor([1, 0, 3])
+    assert type(F.cross_entropy(x, y).grad_fn).__name__ == "_CrossEntropyBackward"
+    assert torch.autograd.gradgradcheck(lambda x: F.cross_entropy(x, y, reduction="none"), (x,))
+
+
+def test_cross_entropy_schedule_leaves_infinite_rows_to_the_formula():
+    x, y = torch.randn(3, 4, requires_grad=True), torch.tensor([1, 0, 3])
+    with torch.no_grad():
+        x[1, 2] = math.inf
+    loss = F.cross_entropy(x, y, reduction="none")
+    assert type(loss.grad_fn).__name__ != "_CrossEntropyBackward"
+    assert_close(loss, torch_F.cross_entropy(x, y, reduction="none"))

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from .._args import check_floating, fail
+from ..schedules import cross_entropy as schedule
 from .activation import logsigmoid
 from .linear import linear
 from .loss import apply_reduction, broadcast_shape, found, resolve_reduction, type_name
@@ -126,6 +127,20 @@ def _nll(
     ignore_index: int,
     reduction: str,
 ) -> torch.Tensor:
+    ignored, safe, weights = _nll_targets(op, logp, target, weight, ignore_index)
+    class_dim = _class_dim(logp)
+    picked = logp.gather(class_dim, safe.unsqueeze(class_dim)).squeeze(class_dim)  # n ...: x_y
+    loss = (-weights * picked).masked_fill(ignored, 0)
+    if reduction == "mean":
+        return loss.sum() / weights.sum()
+    return loss.sum() if reduction == "sum" else loss
+
+
+def _nll_targets(
+    op: str, logp: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None, ignore_index: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """nll_loss's checks (shapes, dtypes, weight, targets in range), then the targets as
+    (ignored, safe: the ignored replaced by 0, weights: w_y, 0 where ignored), each n ..."""
     _check_nll_shapes(op, logp, target)
     check_floating(op, logp)
     class_dim = _class_dim(logp)
@@ -137,13 +152,8 @@ def _nll(
     ignored = target == ignore_index
     _check_targets_in_range(op, target, ~ignored, classes)
     safe = target.masked_fill(ignored, 0)  # n ...
-    picked = logp.gather(class_dim, safe.unsqueeze(class_dim)).squeeze(class_dim)  # n ...: x_y
-    weights = torch.ones_like(picked) if weight is None else weight[safe]  # n ...: w_y
-    weights = weights.masked_fill(ignored, 0)
-    loss = (-weights * picked).masked_fill(ignored, 0)
-    if reduction == "mean":
-        return loss.sum() / weights.sum()
-    return loss.sum() if reduction == "sum" else loss
+    weights = torch.ones(safe.shape, dtype=logp.dtype, device=logp.device) if weight is None else weight[safe]
+    return ignored, safe, weights.masked_fill(ignored, 0)
 
 
 def cross_entropy(
@@ -178,6 +188,15 @@ def cross_entropy(
         target = target.reshape(())  # one (1,) target of an unbatched (c,) input
     if label_smoothing > 0:
         _check_smoothing(label_smoothing)
+    if label_smoothing <= 0 and schedule.applies(input, target, weight):  # the same loss, one buffer
+        ignored, safe, weights = _nll_targets(op, input, target, weight, ignore_index)
+
+        def formula(x: torch.Tensor) -> torch.Tensor:
+            return _nll(op, log_softmax(x, class_dim), target, weight, ignore_index, reduction)
+
+        fast = schedule.cross_entropy(input, safe, ignored, weights, reduction, formula)
+        if fast is not None:
+            return fast
     logp = log_softmax(input, class_dim)  # n c ...
     loss = _nll(op, logp, target, weight, ignore_index, reduction)
     if label_smoothing <= 0:
