@@ -1673,3 +1673,33 @@ def test_cross_entropy_schedule_leaves_infinite_rows_to_the_formula():
     loss = F.cross_entropy(x, y, reduction="none")
     assert type(loss.grad_fn).__name__ != "_CrossEntropyBackward"
     assert_close(loss, torch_F.cross_entropy(x, y, reduction="none"))
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("ignore_index", [1.0, True, math.nan])
+def test_ignore_index_must_be_an_int(name, ignore_index):
+    x, y = torch.randn(3, 4).log_softmax(1), torch.tensor([1, 0, 3])
+    with pytest.raises(TypeError, match="ignore_index"):
+        getattr(torch_F, name)(x, y, ignore_index=ignore_index)
+    with pytest.raises(TypeError, match=f"{name}: argument 'ignore_index' must be int"):
+        getattr(F, name)(x, y, ignore_index=ignore_index)
+
+
+def test_ignore_index_may_be_a_zero_dim_integer_tensor():
+    x, y = torch.randn(3, 4), torch.tensor([1, 0, 3])
+    ours, theirs = _both("cross_entropy", x, y, ignore_index=torch.tensor(1))
+    assert_close(ours, theirs)
+
+
+def test_a_nan_label_smoothing_smooths_nothing():
+    x, y = torch.randn(3, 4, dtype=f64), torch.tensor([1, 0, 3])
+    ours, theirs = _both("cross_entropy", x, y, label_smoothing=math.nan)
+    assert_close(ours, theirs)
+    assert_close(ours, F.cross_entropy(x, y))
+
+
+def test_binary_cross_entropy_with_logits_complex_target_computes_in_its_dtype():
+    x, y = torch.randn(3, 4, dtype=f64), torch.rand(3, 4).to(torch.complex64)
+    ours, theirs = _both("binary_cross_entropy_with_logits", x, y, reduction="none")
+    assert ours.dtype == theirs.dtype == torch.complex64
+    assert_close(ours, theirs)

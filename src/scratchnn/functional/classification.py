@@ -12,6 +12,7 @@ Legend: n batch, c classes, ... the remaining (K-d) dims, x input, y target, w w
 from __future__ import annotations
 
 import math
+import operator
 from typing import Any
 
 import torch
@@ -89,6 +90,19 @@ def _check_nll_shapes(op: str, input: torch.Tensor, target: torch.Tensor) -> Non
         )
 
 
+def _ignore_index(op: str, ignore_index: Any) -> int:
+    """``ignore_index`` as an int (a 0-D integer tensor counts); TypeError (torch's argument parser)
+    for anything else, a float or a bool too."""
+    try:
+        if isinstance(ignore_index, bool):
+            raise TypeError
+        return operator.index(ignore_index)
+    except TypeError:
+        raise TypeError(
+            f"{op}: argument 'ignore_index' must be int, not {type(ignore_index).__name__}"
+        ) from None
+
+
 def _check_targets_in_range(op: str, target: torch.Tensor, keep: torch.Tensor, classes: int) -> None:
     """IndexError (torch's type) for a kept target outside [0, classes)."""
     bad = keep & ((target < 0) | (target >= classes))
@@ -116,6 +130,7 @@ def nll_loss(
     tensor([1., 2.])
     """
     reduction = resolve_reduction("nll_loss", reduction, size_average, reduce)
+    ignore_index = _ignore_index("nll_loss", ignore_index)
     return _nll("nll_loss", input, target, weight, ignore_index, reduction)
 
 
@@ -178,6 +193,7 @@ def cross_entropy(
     """
     op = "cross_entropy"
     reduction = resolve_reduction(op, reduction, size_average, reduce)
+    ignore_index = _ignore_index(op, ignore_index)
     check_floating(op, input)
     if input.shape == target.shape:
         return _cross_entropy_probabilities(input, target, weight, ignore_index, reduction, label_smoothing)
@@ -186,9 +202,10 @@ def cross_entropy(
     classes = input.shape[class_dim]
     if input.ndim == 1 and target.ndim == 1 and target.numel() == 1:
         target = target.reshape(())  # one (1,) target of an unbatched (c,) input
-    if label_smoothing > 0:
+    smoothing = label_smoothing > 0  # a NaN one smooths nothing, as torch's `label_smoothing > 0`
+    if smoothing:
         _check_smoothing(label_smoothing)
-    if label_smoothing <= 0 and schedule.applies(input, target, weight):  # the same loss, one buffer
+    if not smoothing and schedule.applies(input, target, weight):  # the same loss, one buffer
         ignored, safe, weights = _nll_targets(op, input, target, weight, ignore_index)
 
         def formula(x: torch.Tensor) -> torch.Tensor:
@@ -199,7 +216,7 @@ def cross_entropy(
             return fast
     logp = log_softmax(input, class_dim)  # n c ...
     loss = _nll(op, logp, target, weight, ignore_index, reduction)
-    if label_smoothing <= 0:
+    if not smoothing:
         return loss
     # the uniform part: −Σ_c w_c · log p_c per position, ignored positions 0, reduced like nll_loss
     uniform = -(logp if weight is None else logp * _per_class(weight, input)).sum(class_dim)  # n ...
@@ -336,7 +353,7 @@ def binary_cross_entropy_with_logits(
             {"input": ("...", input.shape), "target": ("...", target.shape)},
         )
     check_floating(op, input)
-    if not target.is_floating_point():
+    if not (target.is_floating_point() or target.is_complex()):  # torch computes in the target's dtype
         raise RuntimeError(
             f"{op}: result type {input.dtype} can't be cast to the desired output type {target.dtype}"
         )
