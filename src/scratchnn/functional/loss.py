@@ -180,7 +180,7 @@ def _pair(op: str, input: torch.Tensor, target: torch.Tensor) -> tuple[torch.Ten
 def _difference(op: str, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """x − y in their promoted dtype, as torch's fused kernels take it (a bool side promotes too);
     NotImplementedError (torch's type) unless that dtype is floating point."""
-    common = torch.result_type(x, y)
+    common = torch.promote_types(x.dtype, y.dtype)  # broadcast already: no 0-D side to weaken
     if not common.is_floating_point:
         raise NotImplementedError(f"{op}: not implemented for {common} (input and target promote to it)")
     return x.to(common) - y.to(common)
