@@ -302,3 +302,12 @@ def test_a_label_outside_the_classes_is_a_runtime_error():
         RuntimeError, match=r"ctc_loss: targets must be class indices in \[0, 3\), got labels"
     ):
         F.ctc_loss(log_probs[:, :, :3], targets, input_lengths, target_lengths)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.int64])
+def test_log_probs_are_float_or_double(dtype):
+    log_probs, *rest = fuzz_inputs()
+    with pytest.raises(NotImplementedError):
+        torch_F.ctc_loss(log_probs.to(dtype), *rest)
+    with pytest.raises(NotImplementedError, match="ctc_loss: not implemented for"):
+        F.ctc_loss(log_probs.to(dtype), *rest)

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .._args import check_floating, fail
+from .._args import fail
 from .loss import found, resolve_reduction
 
 __all__ = ["ctc_loss"]
@@ -169,7 +169,8 @@ def ctc_loss(
     blank = operator.index(blank)  # a 0-D integer tensor counts as an int (a float one: TypeError)
     if not isinstance(zero_infinity, bool):
         raise TypeError(f"{op}: zero_infinity must be a bool, got {type(zero_infinity).__name__}")
-    check_floating(op, log_probs)
+    if log_probs.dtype not in (torch.float32, torch.float64):  # torch's CPU kernel has no other
+        raise NotImplementedError(f"{op}: not implemented for {log_probs.dtype} log_probs (float, double)")
     batched = log_probs.ndim == 3
     lp = log_probs if batched else log_probs.unsqueeze(1)  # t n c
     if lp.ndim != 3:
