@@ -1703,3 +1703,39 @@ def test_binary_cross_entropy_with_logits_complex_target_computes_in_its_dtype()
     ours, theirs = _both("binary_cross_entropy_with_logits", x, y, reduction="none")
     assert ours.dtype == theirs.dtype == torch.complex64
     assert_close(ours, theirs)
+
+
+def test_smooth_l1_loss_nan_beta_is_an_error():
+    x = torch.randn(3)
+    with pytest.raises(RuntimeError, match="negative values for beta"):
+        torch_F.smooth_l1_loss(x, x, beta=math.nan)
+    with pytest.raises(RuntimeError, match="smooth_l1_loss: smooth_l1_loss does not support negative"):
+        F.smooth_l1_loss(x, x, beta=math.nan)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.bool, torch.int64, torch.float32])
+def test_soft_margin_loss_multiplies_minus_x_by_the_target(dtype):
+    """−x · y, as torch's kernel (−y · x would wrap an unsigned target, refuse a bool one)."""
+    x, y = torch.randn(5, dtype=f64), torch.tensor([1, 0, 1, 1, 0]).to(dtype)
+    ours, theirs = _both("soft_margin_loss", x, y, reduction="none")
+    assert_close(ours, theirs)
+
+
+def test_soft_margin_loss_complex_target_cannot_be_written_into_a_real_input():
+    x, y = torch.randn(5, dtype=f64), torch.ones(5, dtype=torch.complex64)
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        torch_F.soft_margin_loss(x, y)
+    with pytest.raises(RuntimeError, match=r"soft_margin_loss: result type torch\.complex128 can't be cast"):
+        F.soft_margin_loss(x, y)
+
+
+def test_binary_cross_entropy_is_laid_out_like_its_input():
+    x, y = torch.rand(4, 3, dtype=f64), torch.rand(3, 4, dtype=f64).T  # a transposed target
+    ours, theirs = _both("binary_cross_entropy", x, y, reduction="none")
+    assert ours.is_contiguous() and theirs.is_contiguous()
+    assert_close(ours, theirs)
+    x4 = torch.rand(2, 3, 4, 5, dtype=f64).contiguous(memory_format=torch.channels_last)
+    ours, theirs = _both("binary_cross_entropy", x4, torch.rand(2, 3, 4, 5, dtype=f64), reduction="none")
+    assert ours.is_contiguous(memory_format=torch.channels_last) and theirs.is_contiguous(
+        memory_format=torch.channels_last
+    )

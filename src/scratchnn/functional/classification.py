@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from .._args import check_floating, fail
+from .._args import channels_last_format, check_floating, fail, in_memory_format
 from ..schedules import cross_entropy as schedule
 from .activation import logsigmoid
 from .linear import linear
@@ -323,7 +323,10 @@ def binary_cross_entropy(
     log_x = torch.log(input).clamp_min(_CLAMP_LOG)
     log_1mx = torch.log1p(-input).clamp_min(_CLAMP_LOG)
     loss = -(target * log_x + (1 - target) * log_1mx)
-    return apply_reduction(op, loss if weight is None else loss * weight, reduction)
+    loss = loss if weight is None else loss * weight
+    # written into a tensor like the input, as torch's kernel: contiguous, or channels last as it is
+    loss = in_memory_format(loss.contiguous(), channels_last_format(input))
+    return apply_reduction(op, loss, reduction)
 
 
 def binary_cross_entropy_with_logits(

@@ -272,7 +272,7 @@ def smooth_l1_loss(
     """
     x, y = _pair("smooth_l1_loss", input, target)
     reduction = resolve_reduction("smooth_l1_loss", reduction, size_average, reduce)
-    if beta < 0:
+    if not beta >= 0:  # NaN too
         raise RuntimeError(
             f"smooth_l1_loss: smooth_l1_loss does not support negative values for beta, got beta={beta}"
         )

@@ -129,7 +129,12 @@ def soft_margin_loss(
             {"input": ("...", input.shape), "target": ("...", target.shape)},
         )
     check_float_result(op, input)
-    loss = torch.log1p(torch.exp(-target * input)).to(input.dtype)  # in the input's dtype, as torch
+    common = torch.promote_types(input.dtype, target.dtype)
+    if not torch.can_cast(common, input.dtype):  # torch multiplies into −x in place
+        raise RuntimeError(
+            f"{op}: result type {common} can't be cast to the desired output type {input.dtype}"
+        )
+    loss = torch.log1p(torch.exp(-input * target)).to(input.dtype)  # −x · y, in the input's dtype, as torch
     return apply_reduction(op, loss, reduction)
 
 
