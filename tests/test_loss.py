@@ -1739,3 +1739,15 @@ def test_binary_cross_entropy_is_laid_out_like_its_input():
     assert ours.is_contiguous(memory_format=torch.channels_last) and theirs.is_contiguous(
         memory_format=torch.channels_last
     )
+
+
+def test_linear_cross_entropy_k_dimensional_without_classes_is_a_size_mismatch():
+    x, w, y = (
+        torch.randn(4, 3, dtype=f64),
+        torch.randn(0, 2, 3, dtype=f64),
+        torch.zeros(4, 2, dtype=torch.long),
+    )
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        torch_F.linear_cross_entropy(x, w, y)
+    with pytest.raises(RuntimeError, match="linear_cross_entropy: size mismatch"):
+        F.linear_cross_entropy(x, w, y)

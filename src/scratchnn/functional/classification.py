@@ -440,6 +440,8 @@ def linear_cross_entropy(
             f"batched input, (N, {input.shape[-1]}), got unbatched input with shape {tuple(input.shape)}",
             shapes,
         )
+    if features and classes == 0:  # torch's K-d reshape of empty logits fails before any target check
+        raise fail(RuntimeError, op, "size mismatch: a K-dimensional loss with no classes", shapes)
     logits_shape = (*input.shape[:-1], classes, *features)
     if target.shape == logits_shape and ignore_index is not None:
         raise RuntimeError(f"{op}: ignore_index cannot be specified when target contains probabilities")
