@@ -383,10 +383,6 @@ EXAMPLE_ARGS = {
     "LinearCrossEntropyLoss": (4, 3),
     "AdaptiveLogSoftmaxWithLoss": (16, 10, [3, 6]),
 }
-# Children of torch modules that scratchnn.nn has no twin for yet: left native, and reported.
-NATIVE_CHILDREN = {
-    "TripletMarginWithDistanceLoss": [("distance_function", "PairwiseDistance", "scratchnn.nn has no twin")]
-}
 TWINS = sorted(name for name in snn.__all__ if isinstance(getattr(nn, name, None), type))
 
 
@@ -404,7 +400,7 @@ def test_every_twin_keeps_to_torchs_attributes(name):
     # in place for the lazy modules: torch cannot deep-copy uninitialized parameters
     converted, report = scratchnn.convert(torch_module, inplace=name.startswith("Lazy"))
     assert type(converted) is getattr(snn, name)
-    assert report.native == NATIVE_CHILDREN.get(name, []) and report.ok == (name not in NATIVE_CHILDREN)
+    assert report.native == [] and report.ok
     assert converted.extra_repr() == torch_module.extra_repr()
 
 

@@ -219,3 +219,95 @@ def test_ctc_module_matches_torch(kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert_matches_torch(ours, theirs, log_probs, targets, torch.tensor([6, 5]), torch.tensor([3, 2]))
+
+
+# --- the differential fuzzer's finds (tests/test_fuzz.py) ----------------------------------------
+
+
+def fuzz_inputs():
+    torch.manual_seed(1)
+    log_probs = torch.randn(7, 2, 5, dtype=f64).log_softmax(2)
+    return log_probs, torch.tensor([[1, 2, 2], [3, 1, 0]]), torch.tensor([7, 6]), torch.tensor([3, 2])
+
+
+@pytest.mark.parametrize(
+    "position", [(0, 0, 4), (6, 1, 2), (3, 0, 1)], ids=["unused class", "past input", "on path"]
+)
+@pytest.mark.parametrize("special", [float("nan"), float("inf"), float("-inf")])
+def test_nan_and_inf_log_probs_as_torch(position, special):
+    """A NaN where no alignment looks adds nothing (the zero term of torch's gradient skips it); on
+    an alignment's path NaN and +inf give NaN (torch shifts its log-sum-exp by the max)."""
+    log_probs, targets, input_lengths, target_lengths = fuzz_inputs()
+    log_probs[position] = special
+    for zero_infinity in (False, True):
+        kwargs = {"reduction": "none", "zero_infinity": zero_infinity}
+        assert_close(
+            F.ctc_loss(log_probs, targets, input_lengths, target_lengths, **kwargs),
+            torch_F.ctc_loss(log_probs, targets, input_lengths, target_lengths, **kwargs),
+        )
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"blank": 1.0}, "ctc_loss: blank must be an int, got float"),
+        ({"blank": True}, "ctc_loss: blank must be an int, got bool"),
+        ({"blank": float("-inf")}, "ctc_loss: blank must be an int"),
+        ({"zero_infinity": 1}, "ctc_loss: zero_infinity must be a bool, got int"),
+    ],
+)
+def test_blank_and_zero_infinity_of_the_wrong_type_are_type_errors(kwargs, match):
+    args = fuzz_inputs()
+    with pytest.raises(TypeError):
+        torch_F.ctc_loss(*args, **kwargs)
+    with pytest.raises(TypeError, match=match):
+        F.ctc_loss(*args, **kwargs)
+
+
+def test_a_zero_dim_integer_tensor_is_a_blank():
+    args = fuzz_inputs()
+    assert_close(F.ctc_loss(*args, blank=torch.tensor(4)), torch_F.ctc_loss(*args, blank=torch.tensor(4)))
+
+
+def test_tuple_lengths_must_hold_ints():
+    log_probs, targets, _, _ = fuzz_inputs()
+    for lengths in [((7.0, 6), (3, 2)), ((True, 6), (3, 2))]:
+        with pytest.raises(TypeError):
+            torch_F.ctc_loss(log_probs, targets, *lengths)
+        with pytest.raises(TypeError, match="ctc_loss: input_lengths must be a tensor or a tuple of ints"):
+            F.ctc_loss(log_probs, targets, *lengths)
+
+
+def test_bool_lengths_are_not_integral():
+    log_probs, targets, _, target_lengths = fuzz_inputs()
+    flags = torch.tensor([True, True])
+    with pytest.raises(RuntimeError, match="input_lengths must be integral"):
+        torch_F.ctc_loss(log_probs, targets, flags, target_lengths)
+    with pytest.raises(RuntimeError, match=r"ctc_loss: input_lengths must be integral, got torch\.bool"):
+        F.ctc_loss(log_probs, targets, flags, target_lengths)
+
+
+def test_padding_past_a_targets_length_may_hold_anything():
+    log_probs, targets, input_lengths, target_lengths = fuzz_inputs()
+    targets[1, 2] = -1  # beyond the second target's length 2
+    assert_close(
+        F.ctc_loss(log_probs, targets, input_lengths, target_lengths),
+        torch_F.ctc_loss(log_probs, targets, input_lengths, target_lengths),
+    )
+
+
+def test_a_label_outside_the_classes_is_a_runtime_error():
+    log_probs, targets, input_lengths, target_lengths = fuzz_inputs()
+    with pytest.raises(
+        RuntimeError, match=r"ctc_loss: targets must be class indices in \[0, 3\), got labels"
+    ):
+        F.ctc_loss(log_probs[:, :, :3], targets, input_lengths, target_lengths)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.int64])
+def test_log_probs_are_float_or_double(dtype):
+    log_probs, *rest = fuzz_inputs()
+    with pytest.raises(NotImplementedError):
+        torch_F.ctc_loss(log_probs.to(dtype), *rest)
+    with pytest.raises(NotImplementedError, match="ctc_loss: not implemented for"):
+        F.ctc_loss(log_probs.to(dtype), *rest)

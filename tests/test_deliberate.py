@@ -148,3 +148,29 @@ def test_embedding_bag_refuses_bool_and_uint8_indices():
         assert torch_F.embedding_bag(indices, weight, offsets).shape == (1, 3)  # torch reads them
         with pytest.raises(RuntimeError, match="embedding_bag: Expected tensor for argument #1 'indices'"):
             F.embedding_bag(indices, weight, offsets)
+
+
+# --- losses ---------------------------------------------------------------------------------------
+
+
+def test_a_byte_target_out_of_range_is_an_index_error():
+    x, target = torch.randn(3, 5).log_softmax(1), torch.tensor([1, 156, 0], dtype=torch.uint8)
+    with pytest.raises(UnicodeDecodeError):  # torch's message holds the target as a raw byte
+        torch_F.nll_loss(x, target, reduction="none")
+    with pytest.raises(IndexError, match="Target 156 is out of bounds"):
+        torch_F.nll_loss(x, target)  # torch's own 'mean' path: the number
+    for reduction in ("none", "mean"):
+        with pytest.raises(IndexError, match="nll_loss: Target 156 is out of bounds"):
+            F.nll_loss(x, target, reduction=reduction)
+
+
+def test_a_ctc_label_outside_the_classes_is_an_error():
+    log_probs = torch.randn(6, 2, 5, dtype=torch.float64).log_softmax(2)
+    targets, lengths = torch.tensor([[1, 4], [2, 3]]), (torch.tensor([6, 6]), torch.tensor([2, 2]))
+    narrowed = log_probs[:, :, :3]  # a view: torch reads classes 3 and 4 from the memory beyond it
+    assert torch.equal(
+        torch_F.ctc_loss(narrowed, targets, *lengths, reduction="none"),
+        torch_F.ctc_loss(log_probs, targets, *lengths, reduction="none"),
+    )
+    with pytest.raises(RuntimeError, match=r"ctc_loss: targets must be class indices in \[0, 3\)"):
+        F.ctc_loss(narrowed, targets, *lengths)

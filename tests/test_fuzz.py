@@ -481,6 +481,40 @@ deliberate(
 )
 
 
+# losses
+def _byte_target_past_127(args: tuple, kwargs: dict) -> bool:
+    target = _argument(args, kwargs, 1, "target")
+    return isinstance(target, torch.Tensor) and target.dtype == torch.uint8 and bool((target > 127).any())
+
+
+deliberate(
+    ("nll_loss", "cross_entropy", "NLLLoss", "CrossEntropyLoss"),
+    _byte_target_past_127,
+    "a uint8 target ≥ 128 out of range is an IndexError; torch (reduction='none'): its message holds the raw "
+    "byte, so UnicodeDecodeError",
+)
+
+
+def _ctc_label_out_of_range(args: tuple, kwargs: dict) -> bool:
+    log_probs, targets = _argument(args, kwargs, 0, "log_probs"), _argument(args, kwargs, 1, "targets")
+    lengths = _argument(args, kwargs, 3, "target_lengths")
+    if not all(isinstance(t, torch.Tensor) for t in (log_probs, targets)) or log_probs.ndim == 0:
+        return False
+    if targets.ndim == 2 and lengths is not None:  # padded: the labels within each target's length
+        lengths = torch.as_tensor(lengths).reshape(-1, 1)
+        if lengths.shape[0] != targets.shape[0]:
+            return False
+        targets = targets[torch.arange(targets.shape[1]) < lengths]
+    return bool(((targets < 0) | (targets >= log_probs.shape[-1])).any())
+
+
+deliberate(
+    ("ctc_loss", "CTCLoss"),
+    _ctc_label_out_of_range,
+    "a target label outside [0, classes) is a RuntimeError; torch's CPU kernel reads past the class dim",
+)
+
+
 def _argument(args: tuple, kwargs: dict, position: int, name: str) -> Any:
     return kwargs[name] if name in kwargs else (args[position] if len(args) > position else None)
 

@@ -12,11 +12,13 @@ Legend: n batch, c classes, ... the remaining (K-d) dims, x input, y target, w w
 from __future__ import annotations
 
 import math
+import operator
 from typing import Any
 
 import torch
 
-from .._args import check_floating, fail
+from .._args import channels_last_format, check_floating, fail, in_memory_format
+from ..schedules import cross_entropy as schedule
 from .activation import logsigmoid
 from .linear import linear
 from .loss import apply_reduction, broadcast_shape, found, resolve_reduction, type_name
@@ -88,6 +90,19 @@ def _check_nll_shapes(op: str, input: torch.Tensor, target: torch.Tensor) -> Non
         )
 
 
+def _ignore_index(op: str, ignore_index: Any) -> int:
+    """``ignore_index`` as an int (a 0-D integer tensor counts); TypeError (torch's argument parser)
+    for anything else, a float or a bool too."""
+    try:
+        if isinstance(ignore_index, bool):
+            raise TypeError
+        return operator.index(ignore_index)
+    except TypeError:
+        raise TypeError(
+            f"{op}: argument 'ignore_index' must be int, not {type(ignore_index).__name__}"
+        ) from None
+
+
 def _check_targets_in_range(op: str, target: torch.Tensor, keep: torch.Tensor, classes: int) -> None:
     """IndexError (torch's type) for a kept target outside [0, classes)."""
     bad = keep & ((target < 0) | (target >= classes))
@@ -115,6 +130,7 @@ def nll_loss(
     tensor([1., 2.])
     """
     reduction = resolve_reduction("nll_loss", reduction, size_average, reduce)
+    ignore_index = _ignore_index("nll_loss", ignore_index)
     return _nll("nll_loss", input, target, weight, ignore_index, reduction)
 
 
@@ -126,6 +142,20 @@ def _nll(
     ignore_index: int,
     reduction: str,
 ) -> torch.Tensor:
+    ignored, safe, weights = _nll_targets(op, logp, target, weight, ignore_index)
+    class_dim = _class_dim(logp)
+    picked = logp.gather(class_dim, safe.unsqueeze(class_dim)).squeeze(class_dim)  # n ...: x_y
+    loss = (-weights * picked).masked_fill(ignored, 0)
+    if reduction == "mean":
+        return loss.sum() / weights.sum()
+    return loss.sum() if reduction == "sum" else loss
+
+
+def _nll_targets(
+    op: str, logp: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None, ignore_index: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """nll_loss's checks (shapes, dtypes, weight, targets in range), then the targets as
+    (ignored, safe: the ignored replaced by 0, weights: w_y, 0 where ignored), each n ..."""
     _check_nll_shapes(op, logp, target)
     check_floating(op, logp)
     class_dim = _class_dim(logp)
@@ -137,13 +167,8 @@ def _nll(
     ignored = target == ignore_index
     _check_targets_in_range(op, target, ~ignored, classes)
     safe = target.masked_fill(ignored, 0)  # n ...
-    picked = logp.gather(class_dim, safe.unsqueeze(class_dim)).squeeze(class_dim)  # n ...: x_y
-    weights = torch.ones_like(picked) if weight is None else weight[safe]  # n ...: w_y
-    weights = weights.masked_fill(ignored, 0)
-    loss = (-weights * picked).masked_fill(ignored, 0)
-    if reduction == "mean":
-        return loss.sum() / weights.sum()
-    return loss.sum() if reduction == "sum" else loss
+    weights = torch.ones(safe.shape, dtype=logp.dtype, device=logp.device) if weight is None else weight[safe]
+    return ignored, safe, weights.masked_fill(ignored, 0)
 
 
 def cross_entropy(
@@ -168,6 +193,7 @@ def cross_entropy(
     """
     op = "cross_entropy"
     reduction = resolve_reduction(op, reduction, size_average, reduce)
+    ignore_index = _ignore_index(op, ignore_index)
     check_floating(op, input)
     if input.shape == target.shape:
         return _cross_entropy_probabilities(input, target, weight, ignore_index, reduction, label_smoothing)
@@ -176,11 +202,21 @@ def cross_entropy(
     classes = input.shape[class_dim]
     if input.ndim == 1 and target.ndim == 1 and target.numel() == 1:
         target = target.reshape(())  # one (1,) target of an unbatched (c,) input
-    if label_smoothing > 0:
+    smoothing = label_smoothing > 0  # a NaN one smooths nothing, as torch's `label_smoothing > 0`
+    if smoothing:
         _check_smoothing(label_smoothing)
+    if not smoothing and schedule.applies(input, target, weight):  # the same loss, one buffer
+        ignored, safe, weights = _nll_targets(op, input, target, weight, ignore_index)
+
+        def formula(x: torch.Tensor) -> torch.Tensor:
+            return _nll(op, log_softmax(x, class_dim), target, weight, ignore_index, reduction)
+
+        fast = schedule.cross_entropy(input, safe, ignored, weights, reduction, formula)
+        if fast is not None:
+            return fast
     logp = log_softmax(input, class_dim)  # n c ...
     loss = _nll(op, logp, target, weight, ignore_index, reduction)
-    if label_smoothing <= 0:
+    if not smoothing:
         return loss
     # the uniform part: −Σ_c w_c · log p_c per position, ignored positions 0, reduced like nll_loss
     uniform = -(logp if weight is None else logp * _per_class(weight, input)).sum(class_dim)  # n ...
@@ -287,7 +323,10 @@ def binary_cross_entropy(
     log_x = torch.log(input).clamp_min(_CLAMP_LOG)
     log_1mx = torch.log1p(-input).clamp_min(_CLAMP_LOG)
     loss = -(target * log_x + (1 - target) * log_1mx)
-    return apply_reduction(op, loss if weight is None else loss * weight, reduction)
+    loss = loss if weight is None else loss * weight
+    # written into a tensor like the input, as torch's kernel: contiguous, or channels last as it is
+    loss = in_memory_format(loss.contiguous(), channels_last_format(input))
+    return apply_reduction(op, loss, reduction)
 
 
 def binary_cross_entropy_with_logits(
@@ -317,7 +356,7 @@ def binary_cross_entropy_with_logits(
             {"input": ("...", input.shape), "target": ("...", target.shape)},
         )
     check_floating(op, input)
-    if not target.is_floating_point():
+    if not (target.is_floating_point() or target.is_complex()):  # torch computes in the target's dtype
         raise RuntimeError(
             f"{op}: result type {input.dtype} can't be cast to the desired output type {target.dtype}"
         )
@@ -401,6 +440,8 @@ def linear_cross_entropy(
             f"batched input, (N, {input.shape[-1]}), got unbatched input with shape {tuple(input.shape)}",
             shapes,
         )
+    if features and classes == 0:  # torch's K-d reshape of empty logits fails before any target check
+        raise fail(RuntimeError, op, "size mismatch: a K-dimensional loss with no classes", shapes)
     logits_shape = (*input.shape[:-1], classes, *features)
     if target.shape == logits_shape and ignore_index is not None:
         raise RuntimeError(f"{op}: ignore_index cannot be specified when target contains probabilities")

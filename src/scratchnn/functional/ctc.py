@@ -20,11 +20,12 @@ log-softmax; the scratch version adds that term (with a zero value), so both mat
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 
 import torch
 
-from .._args import check_floating, fail
+from .._args import fail
 from .loss import found, resolve_reduction
 
 __all__ = ["ctc_loss"]
@@ -33,14 +34,15 @@ _NEG_INF = float("-inf")
 
 
 def _log_add(*terms: torch.Tensor) -> torch.Tensor:
-    """log Σ e^term, with −inf where every term is −inf and a gradient of 0 (not NaN) there."""
+    """log Σ e^term, with −inf where every term is −inf and a gradient of 0 (not NaN) there; shifted
+    by the max as torch's kernel (0 where it is −inf), so a +inf or NaN term gives NaN, as there."""
     stacked = torch.stack(terms)  # k ...
     top = stacked.amax(0).detach()
-    top = torch.where(top.isinf(), torch.zeros_like(top), top)  # shift by the max (0 where it is ±inf)
+    top = torch.where(top == _NEG_INF, torch.zeros_like(top), top)
     total = (stacked - top).exp().sum(0)
-    reachable = total > 0
-    safe = torch.where(reachable, total, torch.ones_like(total))
-    return torch.where(reachable, top + safe.log(), torch.full_like(total, _NEG_INF))
+    unreachable = total == 0
+    safe = torch.where(unreachable, torch.ones_like(total), total)
+    return torch.where(unreachable, torch.full_like(total, _NEG_INF), top + safe.log())
 
 
 def _shift(alpha: torch.Tensor, by: int) -> torch.Tensor:
@@ -60,11 +62,14 @@ def _lengths(name: str, lengths: torch.Tensor | Sequence[int], batch: int, limit
     tuple/list of ints; each in [0, limit] (a check on values: eager only)."""
     op = "ctc_loss"
     if isinstance(lengths, torch.Tensor):
-        if lengths.is_floating_point() or lengths.is_complex():
+        if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
             raise RuntimeError(f"{op}: {name} must be integral, got {lengths.dtype}")
         values = lengths.detach().reshape(-1).long()
     else:
-        values = torch.tensor(list(lengths), dtype=torch.int64)
+        items = list(lengths)
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+            raise TypeError(f"{op}: {name} must be a tensor or a tuple of ints, got {tuple(items)!r}")
+        values = torch.tensor(items, dtype=torch.int64)
     if values.numel() != batch:
         raise RuntimeError(f"{op}: {name} must be of size batch_size ({batch}), got {values.numel()} values")
     if found(values < 0):
@@ -111,7 +116,9 @@ def _padded_targets(targets: torch.Tensor, target_lengths: torch.Tensor, batch: 
                 f"{targets.shape[1]} for argument #2 'targets'",
                 {"targets": ("n S", targets.shape)},
             )
-        return targets if longest is None else targets[:, :longest]
+        labels = targets if longest is None else targets[:, :longest]
+        position = torch.arange(labels.shape[1], device=targets.device)  # S
+        return labels.masked_fill(position >= target_lengths.to(targets.device)[:, None], 0)  # padding: any
     total = targets.numel()
     if eager and total != int(target_lengths.sum()):
         raise fail(
@@ -157,7 +164,13 @@ def ctc_loss(
     reduction = resolve_reduction(op, reduction)
     if isinstance(input_lengths, torch.Tensor) != isinstance(target_lengths, torch.Tensor):
         raise TypeError(f"{op}: input_lengths and target_lengths must both be tensors or both tuples of ints")
-    check_floating(op, log_probs)
+    if isinstance(blank, bool) or not isinstance(blank, int | torch.Tensor):
+        raise TypeError(f"{op}: blank must be an int, got {type(blank).__name__} {blank!r}")
+    blank = operator.index(blank)  # a 0-D integer tensor counts as an int (a float one: TypeError)
+    if not isinstance(zero_infinity, bool):
+        raise TypeError(f"{op}: zero_infinity must be a bool, got {type(zero_infinity).__name__}")
+    if log_probs.dtype not in (torch.float32, torch.float64):  # torch's CPU kernel has no other
+        raise NotImplementedError(f"{op}: not implemented for {log_probs.dtype} log_probs (float, double)")
     batched = log_probs.ndim == 3
     lp = log_probs if batched else log_probs.unsqueeze(1)  # t n c
     if lp.ndim != 3:
@@ -174,6 +187,11 @@ def ctc_loss(
     input_lengths = _lengths("input_lengths", input_lengths, batch, frames)
     target_lengths = _lengths("target_lengths", target_lengths, batch, None)
     labels = _padded_targets(targets, target_lengths, batch).to(lp.device)  # n S
+    if found((labels < 0) | (labels >= classes)):  # torch's CPU kernel reads past the class dim instead
+        raise RuntimeError(
+            f"{op}: targets must be class indices in [0, {classes}), got labels from {int(labels.min())} "
+            f"to {int(labels.max())}"
+        )
 
     # the extended target l' = blank l1 blank l2 … blank, and where a jump over two positions is allowed
     positions = 2 * labels.shape[1] + 1
@@ -201,7 +219,7 @@ def ctc_loss(
     log_likelihood = torch.where(empty, nothing, log_likelihood)
 
     # torch's gradient: + e^{log p} at every frame of the input (a zero in value, see the module docstring)
-    frame_mask = (torch.arange(frames, device=lp.device)[:, None] < lasting.squeeze(1)).to(lp.dtype)  # t n
+    frame_mask = torch.arange(frames, device=lp.device)[:, None] < lasting.squeeze(1)  # t n
     probs = lp.exp()
     zero = _frame_sum(probs - probs.detach(), frame_mask)  # n
     loss = -log_likelihood + zero
@@ -215,5 +233,7 @@ def ctc_loss(
 
 
 def _frame_sum(values: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
-    """Σ over the frames of the input (t < input_length) and the classes:  t n c, t n → n."""
-    return (values * frame_mask[:, :, None]).sum((0, 2))
+    """Σ over the frames of the input (t < input_length) and the classes:  t n c, t n → n. A NaN
+    (or ±inf − ±inf) entry adds nothing: the sum is a zero in value, whatever log_probs hold."""
+    kept = frame_mask[:, :, None] & values.detach().isfinite()
+    return torch.where(kept, values, 0).sum((0, 2))

@@ -39,9 +39,12 @@ def _broadcast_shape(op: str, x1: torch.Tensor, x2: torch.Tensor) -> torch.Size:
         ) from None
 
 
+_REAL = {torch.complex32: torch.float16, torch.complex64: torch.float32, torch.complex128: torch.float64}
+
+
 def _norm(x: torch.Tensor, p: float, dim: int) -> torch.Tensor:
     """‖x‖_p along ``dim`` (kept), accumulated in float32 for half and bfloat16, as torch's norm."""
-    return _vector_norm(_compute(x), p, dim).to(x.dtype)
+    return _vector_norm(_compute(x), p, dim).to(_REAL.get(x.dtype, x.dtype))  # a complex x: its real dtype
 
 
 def cosine_similarity(x1: torch.Tensor, x2: torch.Tensor, dim: int = 1, eps: float = 1e-8) -> torch.Tensor:

@@ -24,7 +24,7 @@ import math
 
 import torch
 
-from .._args import check_floating, fail, warn
+from .._args import fail, warn
 
 __all__ = [
     "gaussian_nll_loss",
@@ -177,6 +177,15 @@ def _pair(op: str, input: torch.Tensor, target: torch.Tensor) -> tuple[torch.Ten
     return torch.broadcast_tensors(input, target)  # torch broadcasts both explicitly here
 
 
+def _difference(op: str, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """x − y in their promoted dtype, as torch's fused kernels take it (a bool side promotes too);
+    NotImplementedError (torch's type) unless that dtype is floating point."""
+    common = torch.promote_types(x.dtype, y.dtype)  # broadcast already: no 0-D side to weaken
+    if not common.is_floating_point:
+        raise NotImplementedError(f"{op}: not implemented for {common} (input and target promote to it)")
+    return x.to(common) - y.to(common)
+
+
 # --- regression ----------------------------------------------------------------------------------
 
 
@@ -213,8 +222,10 @@ def mse_loss(
     """
     x, y = _pair("mse_loss", input, target)
     reduction = resolve_reduction("mse_loss", reduction, size_average, reduce)
-    check_floating("mse_loss", x - y)  # an integer input with a floating-point target is fine
-    return _weighted("mse_loss", (x - y) ** 2, weight, input, reduction, mean="weights")
+    if weight is not None:  # torch's weighted path is plain tensor math: a bool side cannot subtract
+        return _weighted("mse_loss", (x - y) ** 2, weight, input, reduction, mean="weights")
+    difference = _difference("mse_loss", x, y)  # an integer input with a floating-point target is fine
+    return apply_reduction("mse_loss", difference**2, reduction)
 
 
 def _huber(diff: torch.Tensor, delta: float) -> torch.Tensor:
@@ -236,13 +247,13 @@ def huber_loss(
     """
     x, y = _pair("huber_loss", input, target)
     reduction = resolve_reduction("huber_loss", reduction)
-    if delta <= 0:
+    if not delta > 0:  # NaN too
         raise RuntimeError(
             f"huber_loss: huber_loss does not support non-positive values for delta, got delta={delta}"
         )
-    check_floating("huber_loss", x - y)
+    difference = _difference("huber_loss", x, y)
     check_float_result("huber_loss", input)
-    loss = _huber(x - y, delta).to(input.dtype)  # torch writes the loss in the input's dtype
+    loss = _huber(difference, delta).to(input.dtype)  # torch writes the loss in the input's dtype
     return _weighted("huber_loss", loss, weight, input, reduction, mean="elements")
 
 
@@ -261,12 +272,13 @@ def smooth_l1_loss(
     """
     x, y = _pair("smooth_l1_loss", input, target)
     reduction = resolve_reduction("smooth_l1_loss", reduction, size_average, reduce)
-    if beta < 0:
+    if not beta >= 0:  # NaN too
         raise RuntimeError(
             f"smooth_l1_loss: smooth_l1_loss does not support negative values for beta, got beta={beta}"
         )
-    check_floating("smooth_l1_loss", x - y)
-    loss = (x - y).abs() if beta == 0 else _huber(x - y, beta) / beta
+    if beta == 0:  # torch's l1_loss: plain tensor math, so a bool side cannot subtract
+        return apply_reduction("smooth_l1_loss", (x - y).abs(), reduction)
+    loss = _huber(_difference("smooth_l1_loss", x, y), beta) / beta
     return apply_reduction("smooth_l1_loss", loss, reduction)
 
 
@@ -309,7 +321,7 @@ def gaussian_nll_loss(
             )
     if reduction not in REDUCTIONS:
         raise ValueError(f"{op}: {reduction} is not valid (expected one of {REDUCTIONS})")
-    check_float_result(op, input, target, var)
+    check_float_result(op, var)  # clamped in place below; integer input and target promote, as torch
     var = var.clone()
     with torch.no_grad():
         var.clamp_(min=eps)  # a straight-through clamp: the value changes, the gradient does not

@@ -22,6 +22,7 @@ import torch
 from .._args import check_floating, fail
 from .._contract import contract
 from .activation import logsigmoid
+from .distance import pairwise_distance
 from .loss import (
     REDUCTIONS,
     apply_reduction,
@@ -67,7 +68,8 @@ def hinge_embedding_loss(
     reduction = resolve_reduction(op, reduction, size_average, reduce)
     broadcast_shape(op, input=input, target=target)
     zeros = torch.zeros_like(input)
-    below_margin = (margin - input).clamp_min(0).to(input.dtype)  # an integer input stays integer, as torch
+    # margin − x in the input's dtype, as torch: an integer input truncates the margin (and wraps)
+    below_margin = (torch.full_like(input, margin) - input).clamp_min(0)
     loss = torch.where(target != 1, below_margin, zeros) + torch.where(target != -1, input, zeros)
     return apply_reduction(op, loss, reduction)
 
@@ -127,7 +129,12 @@ def soft_margin_loss(
             {"input": ("...", input.shape), "target": ("...", target.shape)},
         )
     check_float_result(op, input)
-    loss = torch.log1p(torch.exp(-target * input)).to(input.dtype)  # in the input's dtype, as torch
+    common = torch.promote_types(input.dtype, target.dtype)
+    if not torch.can_cast(common, input.dtype):  # torch multiplies into −x in place
+        raise RuntimeError(
+            f"{op}: result type {common} can't be cast to the desired output type {input.dtype}"
+        )
+    loss = torch.log1p(torch.exp(-input * target)).to(input.dtype)  # −x · y, in the input's dtype, as torch
     return apply_reduction(op, loss, reduction)
 
 
@@ -166,8 +173,8 @@ def multilabel_soft_margin_loss(
     return apply_reduction(op, loss, reduction)
 
 
-def _check_margin_input(op: str, input: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """(n, c), (c,) or () input, c > 0 (torch's rule) as n c; the target must be int64."""
+def _margin_rows(op: str, input: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """(n, c), (c,) or () input, c > 0 (torch's rule) as n c, and its rank."""
     if input.ndim > 2 or (input.ndim >= 1 and input.shape[-1] == 0):
         raise fail(
             RuntimeError,
@@ -176,10 +183,16 @@ def _check_margin_input(op: str, input: torch.Tensor, target: torch.Tensor) -> t
             f"{list(input.shape)}",
             {"input": ("n c", input.shape)},
         )
+    return input.reshape(-1, input.shape[-1] if input.ndim else 1), input.ndim
+
+
+def _check_margin_dtypes(op: str, input: torch.Tensor, target: torch.Tensor) -> None:
+    """torch's multi-class margin kernels: a float32 or float64 input (NotImplementedError, torch's
+    type, for others: half too), then an int64 target."""
+    if input.dtype not in (torch.float32, torch.float64):
+        raise NotImplementedError(f"{op}: not implemented for {type_name(input.dtype)} input (float, double)")
     if target.dtype != torch.int64:
         raise RuntimeError(f"{op}: expected scalar type Long but found {type_name(target.dtype)}")
-    check_floating(op, input)
-    return input.reshape(-1, input.shape[-1] if input.ndim else 1), input.ndim
 
 
 def _positive_part(z: torch.Tensor) -> torch.Tensor:
@@ -212,7 +225,8 @@ def multi_margin_loss(
         raise ValueError(f"{op}: only p == 1 and p == 2 supported, got p={p}")
     if weight is not None and weight.ndim != 1:
         raise fail(ValueError, op, "weight must be one-dimensional", {"weight": ("c", weight.shape)})
-    x, rank = _check_margin_input(op, input, target)  # n c
+    x, rank = _margin_rows(op, input)  # n c
+    _check_margin_dtypes(op, input, target)
     samples, classes = x.shape
     if target.ndim > 1 or target.numel() != samples:
         raise fail(
@@ -258,7 +272,7 @@ def multilabel_margin_loss(
     """
     op = "multilabel_margin_loss"
     reduction = resolve_reduction(op, reduction, size_average, reduce)
-    x, rank = _check_margin_input(op, input, target)  # n c
+    x, rank = _margin_rows(op, input)  # n c
     samples, classes = x.shape
     if target.numel() != x.numel() or (rank and target.shape != input.shape):
         raise fail(
@@ -267,15 +281,19 @@ def multilabel_margin_loss(
             f"inconsistent target size: {list(target.shape)} for input of size: {list(input.shape)}",
             {"input": ("n c", input.shape), "target": ("n c", target.shape)},
         )
+    if target.is_complex():  # torch checks the range (a min and a max) before any dtype
+        raise NotImplementedError(f"{op}: the target holds class indices, got {target.dtype}")
     labels = target.reshape(samples, classes)  # n t: the list of target classes
-    listed = (labels < 0).cumsum(1) == 0  # n t: before the first −1
     if found((labels < -1) | (labels >= classes)):  # every entry, even past the end, as torch
         raise RuntimeError(f"{op}: argument #2 'target' is out of range (classes 0..{classes - 1})")
+    _check_margin_dtypes(op, input, target)
+    listed = (labels < 0).cumsum(1) == 0  # n t: before the first −1
     one_hot = (labels[:, :, None] == torch.arange(classes, device=x.device)) & listed[:, :, None]  # n t c
     count = one_hot.sum(1).to(x.dtype)  # n c: how often class j is listed
     is_target = count > 0
-    hinge = _positive_part(1 - x[:, :, None] + x[:, None, :])  # n j i: 1 − (x_j − x_i)
     pairs = count[:, :, None] * (~is_target).to(x.dtype)[:, None, :]  # n j i: j listed (times), i not
+    hinge = _positive_part(1 - x[:, :, None] + x[:, None, :])  # n j i: 1 − (x_j − x_i)
+    hinge = torch.where(pairs > 0, hinge, 0)  # the pairs not counted add nothing, an infinite one too
     loss = contract("n j i, n j i -> n", hinge, pairs) / classes
     return apply_reduction(op, loss if rank == 2 else loss.reshape(()), reduction)
 
@@ -324,11 +342,6 @@ def cosine_embedding_loss(
 
 
 # --- triplets ------------------------------------------------------------------------------------
-
-
-def _pairwise_distance(x1: torch.Tensor, x2: torch.Tensor, p: float = 2.0, eps: float = 1e-6) -> torch.Tensor:
-    """‖x1 − x2 + eps‖_p over the last dim (torch.pairwise_distance's formula, keepdim=False)."""
-    return torch.linalg.vector_norm(x1 - x2 + eps, ord=p, dim=-1)
 
 
 def _check_triplet(
@@ -403,7 +416,7 @@ def triplet_margin_loss(
     op = "triplet_margin_loss"
     reduction = resolve_reduction(op, reduction, size_average, reduce)
     _check_triplet(op, margin, anchor, positive, negative)
-    distance = functools.partial(_pairwise_distance, p=p, eps=eps)
+    distance = functools.partial(pairwise_distance, p=p, eps=eps)
     loss = _triplet(op, distance, anchor, positive, negative, margin, swap, pairwise=True)
     return apply_reduction(op, loss, reduction)
 
@@ -432,7 +445,7 @@ def triplet_margin_with_distance_loss(
             f"{op}: {reduction} is not a valid value for reduction (expected one of {REDUCTIONS})"
         )
     _check_triplet(op, margin, anchor, positive, negative)
-    distance = _pairwise_distance if distance_function is None else distance_function
+    distance = pairwise_distance if distance_function is None else distance_function
     loss = _triplet(
         op, distance, anchor, positive, negative, margin, swap, pairwise=distance_function is None
     )

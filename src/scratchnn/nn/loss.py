@@ -14,7 +14,7 @@ from typing_extensions import deprecated
 
 from .. import functional as F
 from ..functional.loss import legacy_reduction
-from ..functional.margin import _pairwise_distance
+from .distance import PairwiseDistance
 from .linear import Linear
 
 __all__ = [
@@ -434,23 +434,6 @@ class TripletMarginLoss(_Loss):
         )
 
 
-class _PairwiseDistance(nn.Module):
-    """‖x1 − x2 + eps‖_p over the last dim: the default ``distance_function`` of
-    :class:`TripletMarginWithDistanceLoss`, a submodule there as in torch (so reprs match). A
-    stand-in until scratchnn.nn has ``PairwiseDistance`` of its own."""
-
-    def __init__(self, p: float = 2.0, eps: float = 1e-6) -> None:
-        super().__init__()
-        self.norm = p
-        self.eps = eps
-
-    def _get_name(self) -> str:
-        return "PairwiseDistance"
-
-    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
-        return _pairwise_distance(x1, x2, self.norm, self.eps)
-
-
 class TripletMarginWithDistanceLoss(_Loss):
     """:func:`scratchnn.functional.triplet_margin_with_distance_loss` with a ``distance_function``
     (default the pairwise distance, a submodule)."""
@@ -471,7 +454,7 @@ class TripletMarginWithDistanceLoss(_Loss):
                 f"TripletMarginWithDistanceLoss: expected margin to be greater than 0, got {margin} instead"
             )
         self.distance_function: Callable[[Tensor, Tensor], Tensor] | None = (
-            distance_function if distance_function is not None else _PairwiseDistance()
+            distance_function if distance_function is not None else PairwiseDistance()
         )
         self.margin = margin
         self.swap = swap

@@ -7,6 +7,7 @@ blocks, separable passes), states that sum in its docstring, and, where it needs
 (double backward), is handed it as a function: nothing here imports ``functional``'s families.
 
 ==============  ==================================================================
+``cross_entropy``  cross_entropy of class indices: one softmax buffer, a closed-form backward
 ``conv``        convolutions and transposed convolutions as GEMMs (``flat``: their layout)
 ``dilation``    dilated convolutions as dense ones on the dilation phases (space-to-batch)
 ``pooling``     max over shifted slices, window sums in separable passes
@@ -15,6 +16,16 @@ blocks, separable passes), states that sum in its docstring, and, where it needs
 ==============  ==================================================================
 """
 
-from . import attention, conv, conv_sums, dilation, flat, flat_filter, pooling, semiring
+from . import attention, conv, conv_sums, cross_entropy, dilation, flat, flat_filter, pooling, semiring
 
-__all__ = ["attention", "conv", "conv_sums", "dilation", "flat", "flat_filter", "pooling", "semiring"]
+__all__ = [
+    "attention",
+    "conv",
+    "conv_sums",
+    "cross_entropy",
+    "dilation",
+    "flat",
+    "flat_filter",
+    "pooling",
+    "semiring",
+]
