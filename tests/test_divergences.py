@@ -35,7 +35,9 @@ def same_error(call, error: type[Exception], match: str) -> None:
     ],
 )
 def test_a_list_where_a_tensor_goes_is_a_type_error_naming_the_argument(call, argument):
-    with pytest.raises((TypeError, AttributeError)):  # torch: TypeError, or its Python wrapper's AttributeError
+    with pytest.raises(
+        (TypeError, AttributeError)
+    ):  # torch: TypeError, or its Python wrapper's AttributeError
         call(torch_F)
     with pytest.raises(TypeError, match=rf"argument '{argument}' \(position \d\) must be Tensor, not list"):
         call(F)
