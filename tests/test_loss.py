@@ -1456,9 +1456,10 @@ PAIRWISE = [
 ]
 
 
-@settings(max_examples=300)
-@given(st.data(), st.sampled_from(PAIRWISE))
-def test_random_configurations_valid_or_not_behave_as_torch(data, name):
+@pytest.mark.parametrize("name", PAIRWISE)
+@settings(max_examples=300)  # per loss
+@given(data=st.data())
+def test_random_configurations_valid_or_not_behave_as_torch(name, data):
     """Random shapes (broadcastable or not), dtypes (integer too) and reductions: where torch raises,
     the same exception type with a message that names the op; where it does not, the same result."""
     seeded(data)
@@ -1490,9 +1491,10 @@ TRIPLES = [
 ]
 
 
-@settings(max_examples=200)
-@given(st.data(), st.sampled_from(TRIPLES))
-def test_random_three_input_configurations_behave_as_torch(data, name):
+@pytest.mark.parametrize("name", TRIPLES)
+@settings(max_examples=300)  # per loss
+@given(data=st.data())
+def test_random_three_input_configurations_behave_as_torch(name, data):
     """Three inputs of random shapes (matching or not) and reductions: torch's exception type with a
     message naming the op, or torch's result."""
     seeded(data)

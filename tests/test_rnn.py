@@ -45,9 +45,10 @@ def cell_args(op, batch, input_size, hidden, bias, dtype):
 # Cells (functional)
 
 
-@settings(max_examples=40)
-@given(st.data(), st.sampled_from(CELLS), dtypes)
-def test_cells_match_torch(data, op, dtype):
+@pytest.mark.parametrize("op", CELLS)
+@settings(max_examples=300)  # per cell
+@given(data=st.data(), dtype=dtypes)
+def test_cells_match_torch(op, data, dtype):
     seeded(data)
     batch, input_size, hidden = (data.draw(st.integers(1, 4)) for _ in range(3))
     args = cell_args(op, batch, input_size, hidden, data.draw(st.booleans()), dtype)
@@ -165,8 +166,8 @@ def assert_same_forward_backward(ours, theirs, input, hx=None, tolerance=None):
 
 
 @st.composite
-def configurations(draw):
-    name = draw(st.sampled_from(MODULES))
+def configurations(draw, names=MODULES):
+    name = draw(st.sampled_from(names))
     hidden = draw(st.integers(1, 4))
     kwargs = {
         "num_layers": draw(st.integers(1, 3)),
@@ -190,9 +191,11 @@ def initial_states(name, module, batch, batched, dtype):
 
 
 @pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")  # torch's note
-@settings(max_examples=60)
-@given(st.data(), configurations(), dtypes, st.sampled_from(["batched", "unbatched", "packed"]))
-def test_modules_match_torch(data, configuration, dtype, layout):
+@pytest.mark.parametrize("module", MODULES)
+@settings(max_examples=300)  # per recurrent layer
+@given(data=st.data(), dtype=dtypes, layout=st.sampled_from(["batched", "unbatched", "packed"]))
+def test_modules_match_torch(module, data, dtype, layout):
+    configuration = data.draw(configurations((module,)), label="configuration")
     seeded(data)
     name, input_size, hidden, kwargs = configuration
     ours, theirs = twins(name, input_size, hidden, dtype=dtype, **kwargs)
