@@ -132,7 +132,8 @@ def _adaptive_avg(input: torch.Tensor, output_size, n: int, op: str) -> torch.Te
     sizes = _adaptive_output_size(output_size, input, n, op)
     if all(size == 1 for size in sizes):  # global average: torch's shortcut, which checks no sizes
         check_input(input, n, op, exempt=input.ndim)
-        _check_dtype(input, op, integers=False)
+        if not input.is_complex():  # torch's mean takes complex input too
+            _check_dtype(input, op, integers=False)
         accumulate = torch.promote_types(input.dtype, torch.float32)
         return input.mean(dim=tuple(range(-n, 0)), keepdim=True, dtype=accumulate).to(input.dtype)
     # torch: 1-d and 2-d allow empty channels, 3-d only an empty first dim (batch, or unbatched channels)
