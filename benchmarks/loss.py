@@ -83,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"torch {torch.__version__}, {args.threads} threads, {chosen.description}")
     for what in ("fwd", "f+b"):
         ours, theirs = row[f"ours {what} s"], row[f"theirs {what} s"]
-        print(f"  {what:<4} ours {1e3 * ours:8.1f} ms   torch {1e3 * theirs:8.1f} ms   ratio {ours / theirs:.2f}×")
+        ratio = ours / theirs
+        print(f"  {what:<4} ours {1e3 * ours:8.1f} ms   torch {1e3 * theirs:8.1f} ms   ratio {ratio:.2f}×")
     if not args.no_memory:
         ours, theirs = row["ours f+b bytes"], row["torch f+b bytes"]
         print(
