@@ -14,6 +14,9 @@ dtypes follow torch's CPU kernels: half and bfloat16 are computed in float32 and
 integer input works where torch's does (``relu``, ``relu6`` and ``hardtanh`` keep the integer
 dtype, ``sigmoid``, ``tanh``, ``softsign`` and ``tanhshrink`` give floats) and raises
 NotImplementedError elsewhere.
+
+One file for all of torch.nn's activations (about 670 lines): they share the branch, in-place and
+low-precision helpers above, and each is a few lines; split, they would import each other.
 """
 
 from __future__ import annotations
