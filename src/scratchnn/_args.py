@@ -25,6 +25,7 @@ __all__ = [
     "check_positive",
     "check_rank",
     "check_same_dtype",
+    "check_weight_groups",
     "fail",
     "in_memory_format",
     "normalize_dim",
@@ -98,6 +99,18 @@ def ntuple(value: Any, n: int, name: str, op: str) -> tuple[int, ...]:
             return items
         raise RuntimeError(f"{op}: {name} must be an int or a sequence of {n} ints, got {name}={items!r}")
     raise TypeError(f"{op}: {name} must be an int or a sequence of ints, got {name}={value!r}")
+
+
+def check_weight_groups(op: str, weight: torch.Tensor, groups: int, shapes: Mapping[str, Any]) -> None:
+    """A convolution's weight holds at least one (and a whole number of) dim-0 slices per group."""
+    if weight.shape[0] < groups:  # no channels at all, or fewer than one per group
+        raise fail(
+            RuntimeError,
+            op,
+            f"Given groups={groups}, expected weight to be at least {groups} at dimension 0, "
+            f"but got weight of size {list(weight.shape)}",
+            shapes,
+        )
 
 
 def check_positive(

@@ -30,6 +30,7 @@ from .._args import (
     check_positive,
     check_rank,
     check_same_dtype,
+    check_weight_groups,
     fail,
     in_memory_format,
     ntuple,
@@ -122,14 +123,7 @@ class ConvArgs:
         kernel = tuple(weight.shape[2:])
         shapes = {"input": (self.input_legend, input.shape), "weight": (self.weight_legend, weight.shape)}
         channels = input.shape[0 if self.unbatched else 1]
-        if weight.shape[0] < groups:  # no output channels at all, or fewer than one per group
-            raise fail(
-                RuntimeError,
-                op,
-                f"Given groups={groups}, expected weight to be at least {groups} at dimension 0, "
-                f"but got weight of size {list(weight.shape)}",
-                shapes,
-            )
+        check_weight_groups(op, weight, groups, shapes)
         if weight.shape[0] % groups:
             raise fail(
                 RuntimeError,

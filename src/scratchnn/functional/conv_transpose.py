@@ -48,6 +48,7 @@ from .._args import (
     check_positive,
     check_rank,
     check_same_dtype,
+    check_weight_groups,
     fail,
     in_memory_format,
     ntuple,
@@ -112,14 +113,7 @@ class ConvTransposeArgs:
         shapes = {"input": (self.input_legend, input.shape), "weight": (self.weight_legend, weight.shape)}
         if any(k == 0 for k in weight.shape[1:]):
             raise fail(RuntimeError, op, "weight must be non-empty (c_out and every kernel size > 0)", shapes)
-        if weight.shape[0] < groups:  # no input channels at all, or fewer than one per group
-            raise fail(
-                RuntimeError,
-                op,
-                f"Given groups={groups}, expected weight to be at least {groups} at dimension 0, "
-                f"but got weight of size {list(weight.shape)}",
-                shapes,
-            )
+        check_weight_groups(op, weight, groups, shapes)
         if weight.shape[0] % groups:
             raise fail(
                 RuntimeError,
