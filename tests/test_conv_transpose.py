@@ -16,14 +16,7 @@ from helpers import assert_close, assert_matches_torch, conv_chunks_of, in_both_
 from scratchnn import nn
 from scratchnn.functional.conv_transpose import ConvTransposeArgs, transposed_formula, zero_insertion_formula
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors gain nothing from threads, and on a loaded machine OpenMP's waits cost ~100 ms."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: threads only cost waits
 
 
 OURS = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}

@@ -17,13 +17,7 @@ from scratchnn.functional.conv import conv_nd
 THEIRS = {1: torch_F.conv1d, 2: torch_F.conv2d, 3: torch_F.conv3d}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors gain nothing from threads, and on a loaded machine OpenMP's waits cost ~100 ms."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: threads only cost waits
 
 
 def ours(n: int):

@@ -14,14 +14,7 @@ from helpers import assert_close, assert_matches_torch
 from scratchnn import nn
 from scratchnn._windows import Geometry, output_size, overlap_add, sliding_windows
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors gain nothing from threads, and on a loaded machine OpenMP's waits cost ~100 ms."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: threads only cost waits
 
 
 @st.composite

@@ -16,13 +16,7 @@ from scratchnn.mode import NativeFallbackError, is_layer_op, routing_table
 f64 = torch.float64
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one intra-op thread is faster, and immune to a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: threads only cost waits
 
 
 def under_mode(fn, strict=True):

@@ -15,14 +15,7 @@ import scratchnn.functional as F
 from helpers import assert_matches_torch
 from scratchnn import nn
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors gain nothing from threads, and on a loaded machine OpenMP's waits cost ~100 ms."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: threads only cost waits
 
 
 leading = st.lists(st.integers(1, 3), max_size=2)

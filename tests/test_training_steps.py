@@ -18,13 +18,7 @@ import scratchnn
 from helpers import assert_close
 from test_models import SPECS, build
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: threads only cost waits
 
 
 VOCAB, CLASSES, TAGS = 20, 4, 5
