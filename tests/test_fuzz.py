@@ -40,6 +40,7 @@ from scratchnn._comparison import leaves, mismatch, tensors_in, tolerance
 from scratchnn.check import cases
 from test_compile import MODULES
 
+STATS = os.environ.get("FUZZ_STATS")  # a file to append one line per example to (the note's figures)
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))  # per op and module; the slow run draws 10× as many
 
 MUTATIONS = (
@@ -296,8 +297,29 @@ def _describe(args: tuple, kwargs: dict) -> str:
 
 def divergence(start: Start, args: tuple, kwargs: dict) -> str | None:
     """Why scratchnn and torch disagree on this call, or None."""
+    return _judge(start, args, kwargs)[0]
+
+
+def _judge(start: Start, args: tuple, kwargs: dict) -> tuple[str | None, BaseException | None, bool]:
+    """(the divergence or None, scratchnn's error, whether torch raised): each side runs once."""
     theirs, their_error = _outcome(start.theirs, args, kwargs)
     ours, our_error = _outcome(start.ours, args, kwargs)
+    return (
+        _disagreement(start, args, kwargs, ours, our_error, theirs, their_error),
+        our_error,
+        their_error is not None,
+    )
+
+
+def _disagreement(
+    start: Start,
+    args: tuple,
+    kwargs: dict,
+    ours: Any,
+    our_error: BaseException | None,
+    theirs: Any,
+    their_error: BaseException | None,
+) -> str | None:
     call = f"{start.name}({_describe(args, kwargs)})"
     if their_error is not None and our_error is None:
         return f"{call}: torch raises {type(their_error).__name__}({their_error}), scratchnn returns"
@@ -550,12 +572,14 @@ def _fuzz(data: st.DataObject, starts: list[Start], failures: list[str]) -> None
     if CRASHES_TORCH.get(op, lambda *_: False)(args, kwargs):
         return
     before = _state(start.ours)
-    found = divergence(start, args, kwargs)
+    found, our_error, torch_raised = _judge(start, args, kwargs)
     if found is not None:
         failures.append(f"[{mutation}] {found}")
-    _, our_error = _outcome(start.ours, args, kwargs)
     if our_error is not None and (changed := _unchanged(before, start.ours)):
         failures.append(f"[{mutation}] {start.name}: a failed call changed the module: {changed}")
+    if STATS:  # one line per example: what was tried, and what was found
+        with open(STATS, "a") as stats:
+            stats.write(f"{op}\t{mutation}\t{int(torch_raised)}\t{int(found is not None)}\n")
 
 
 FUZZ = settings(
