@@ -90,3 +90,17 @@ def test_batch_norm_backward_with_a_channels_last_gradient_of_batch_one():
     assert (torch_strided[0] - torch_contiguous[0]).abs().max() > 1e-3  # torch disagrees with itself
     for mine, reference in zip(ours, torch_contiguous):
         assert torch.allclose(mine, reference, rtol=1e-10, atol=1e-10)
+
+
+def test_a_fractional_pooling_kernel_size_below_one_is_refused():
+    x, samples = torch.randn(1, 2, 7, 8, dtype=torch.float64), torch.rand(1, 2, 2, dtype=torch.float64)
+    values, indices = torch_F.fractional_max_pool2d(
+        x, -1, output_size=3, return_indices=True, _random_samples=samples
+    )
+    assert values.isneginf().all() and bool((indices >= 7 * 8).any())  # empty windows, stray indices
+    with pytest.raises(RuntimeError, match=r"^fractional_max_pool2d: kernel_size must be positive"):
+        F.fractional_max_pool2d(x, 0, output_size=3, _random_samples=samples)
+    volume, samples3 = torch.randn(1, 2, 7, 8, 6), torch.rand(1, 2, 3)
+    assert torch_F.fractional_max_pool3d(volume, 0, output_size=3, _random_samples=samples3).isneginf().all()
+    with pytest.raises(RuntimeError, match=r"^fractional_max_pool3d: kernel_size must be positive"):
+        F.fractional_max_pool3d(volume, 0, output_size=3, _random_samples=samples3)

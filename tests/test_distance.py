@@ -232,3 +232,13 @@ def test_cosine_similarity_valid_and_invalid_inputs_behave_like_torch(shape1, sh
             F.cosine_similarity(x1, x2, dim)
         return
     assert_close(F.cosine_similarity(x1, x2, dim), expected)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.bool])
+def test_cosine_similarity_casts_an_integer_operand_before_its_norm(dtype):
+    x1 = torch.randn(3, 5, dtype=torch.float64)
+    x2 = (torch.randn(3, 5, dtype=torch.float64) * 3).to(dtype)
+    assert_close(F.cosine_similarity(x1, x2, eps=0.5), torch_F.cosine_similarity(x1, x2, eps=0.5))
+    assert_close(F.cosine_similarity(x2, x1.float()), torch_F.cosine_similarity(x2, x1.float()))
+    with pytest.raises(RuntimeError, match=r"^cosine_similarity: expected common dtype to be floating"):
+        F.cosine_similarity(x2, x2)

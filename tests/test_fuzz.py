@@ -393,6 +393,20 @@ def _argument(args: tuple, kwargs: dict, position: int, name: str) -> Any:
     return kwargs[name] if name in kwargs else (args[position] if len(args) > position else None)
 
 
+# distances, grid sampling, fractional pooling, shuffles, einsum (helper/fz-ops)
+def _non_positive_kernel(args: tuple, kwargs: dict) -> bool:
+    kernel = _argument(args, kwargs, 1, "kernel_size")
+    sizes = kernel if isinstance(kernel, tuple | list) else [kernel]
+    return any(isinstance(k, int | float) and k <= 0 for k in sizes)
+
+
+deliberate(
+    ("fractional_max_pool2d", "fractional_max_pool3d"),
+    _non_positive_kernel,
+    "a kernel_size <= 0 is a RuntimeError; torch returns -inf for the empty windows (and stray indices)",
+)
+
+
 # Calls that crash torch's own kernel (the process dies): never handed to torch.
 CRASHES_TORCH: dict[str, Callable[[tuple, dict], bool]] = {
     "embedding_bag": lambda args, kwargs: (

@@ -249,3 +249,23 @@ def test_affine_grid_unit_size_with_align_corners_warns_like_torch():
     for fn in (torch_F.affine_grid, F.affine_grid):
         with pytest.warns(UserWarning, match="affine_grid behavior has changed for unit-size grids"):
             fn(theta, [1, 1, 1, 3], align_corners=True)
+
+
+def test_the_grid_and_the_samples_are_contiguous_as_torch_returns_them():
+    theta = torch.randn(2, 2, 3, dtype=torch.float64)
+    grid = F.affine_grid(theta, [2, 3, 4, 5], align_corners=False)
+    assert (
+        grid.is_contiguous() and torch_F.affine_grid(theta, [2, 3, 4, 5], align_corners=False).is_contiguous()
+    )
+    for image in (
+        torch.randn(2, 3, 4, 5),
+        torch.randn(2, 3, 4, 5).contiguous(memory_format=torch.channels_last),
+    ):
+        sample_grid = torch.rand(2, 3, 6, 2) * 2 - 1
+        ours = F.grid_sample(image, sample_grid, align_corners=True)
+        assert (
+            ours.is_contiguous()
+            and torch_F.grid_sample(image, sample_grid, align_corners=True).is_contiguous()
+        )
+    volume, volume_grid = torch.randn(2, 3, 3, 4, 5), torch.rand(2, 2, 3, 2, 3) * 2 - 1
+    assert F.grid_sample(volume, volume_grid, align_corners=False).is_contiguous()

@@ -258,8 +258,35 @@ def test_einsum_operands_of_different_dtypes():
     a, b = torch.randn(2, 3), torch.randn(3, 4, dtype=torch.float64)
     with pytest.raises(RuntimeError):
         torch.einsum("ij,jk", a, b)
-    with pytest.raises(RuntimeError, match=r"einsum: expected the same dtype for operand 0, operand 1"):
+    with pytest.raises(RuntimeError, match=r"einsum: expected the same dtype for operands summed over"):
         F.einsum("ij,jk", a, b)
+
+
+@pytest.mark.parametrize(
+    "equation, shapes, dtypes",
+    [
+        ("i,j->ij", [(3,), (4,)], [torch.float64, torch.int64]),  # an outer product promotes
+        ("i,j->", [(3,), (4,)], [torch.float64, torch.int64]),  # each summed alone, then multiplied
+        ("i,i->i", [(3,), (3,)], [torch.bool, torch.int64]),
+        ("ij,jk->ik", [(2, 1), (1, 3)], [torch.float32, torch.int64]),  # a size-1 shared letter
+        ("i,j,j->i", [(3,), (4,), (4,)], [torch.int64, torch.float32, torch.float32]),
+        ("i,i->", [(0,), (0,)], [torch.float64, torch.int64]),  # empty: the second operand's dtype
+        ("ij,jk->ik", [(2, 0), (0, 3)], [torch.float32, torch.int64]),
+    ],
+)
+def test_einsum_of_mixed_dtypes_follows_torch(equation, shapes, dtypes):
+    operands = [torch.ones(shape).to(dtype) for shape, dtype in zip(shapes, dtypes)]
+    ours, theirs = F.einsum(equation, *operands), torch.einsum(equation, *operands)
+    assert ours.dtype == theirs.dtype
+    assert torch.equal(ours, theirs)
+
+
+def test_einsum_of_mixed_dtypes_with_a_summed_letter_raises():
+    operands = torch.ones(3, dtype=torch.float64), torch.ones(4), torch.ones(4, dtype=torch.int32)
+    with pytest.raises(RuntimeError):
+        torch.einsum("i,j,j->i", *operands)
+    with pytest.raises(RuntimeError, match=r"^einsum: .* product so far is torch.float64 and operand 2"):
+        F.einsum("i,j,j->i", *operands)
 
 
 def test_einsum_without_operands():

@@ -58,7 +58,10 @@ def cosine_similarity(x1: torch.Tensor, x2: torch.Tensor, dim: int = 1, eps: flo
         )
     shape = _broadcast_shape("cosine_similarity", x1, x2)
     dim = normalize_dim(dim, len(shape), "cosine_similarity")
-    x1, x2 = x1.expand(shape), x2.expand(shape)  # each normalized in its own dtype, then promoted (as torch)
+    # an integer (or bool) operand is cast to the common dtype first; a floating one is normalized
+    # in its own dtype, then promoted (as torch)
+    x1, x2 = (x if x.is_floating_point() or x.is_complex() else x.to(common) for x in (x1, x2))
+    x1, x2 = x1.expand(shape), x2.expand(shape)
     norm1, norm2 = _norm(x1, 2, dim), _norm(x2, 2, dim)  # ... 1 ...
     # max(‖x‖, eps) in value; differentiated as ‖x‖ (torch clamps in place, outside autograd)
     norm1 = _differentiated_as(norm1.detach().clamp_min(eps), norm1)

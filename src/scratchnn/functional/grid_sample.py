@@ -118,8 +118,10 @@ def affine_grid(theta: torch.Tensor, size: Sequence[int], align_corners: bool | 
     axes = torch.meshgrid(*[_base_coordinates(s, align_corners, theta) for s in spatial], indexing="ij")
     base = torch.stack([*reversed(axes), torch.ones_like(axes[0])], dim=-1)  # (d) h w k: x, y, (z,) 1
     if n == 2:
-        return contract("h w k, b i k -> b h w i", base, theta)
-    return contract("d h w k, b i k -> b d h w i", base, theta)
+        grid = contract("h w k, b i k -> b h w i", base, theta)
+    else:
+        grid = contract("d h w k, b i k -> b d h w i", base, theta)
+    return grid.contiguous()  # torch's grid is contiguous, whatever order the contraction left
 
 
 def grid_sample(
@@ -175,7 +177,7 @@ def grid_sample(
         term = _gather(input, index) * weight.unsqueeze(1)  # b c *o
         out = term if out is None else out + term
     assert out is not None
-    return out
+    return out.contiguous()  # torch's output is contiguous, also for a channels-last input
 
 
 def _check_sample(input: torch.Tensor, grid: torch.Tensor, mode: str) -> None:

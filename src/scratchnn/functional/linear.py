@@ -337,7 +337,6 @@ def einsum(equation: Any, *operands: Any) -> torch.Tensor:
     for i, operand in enumerate(operands):
         if not isinstance(operand, torch.Tensor):
             raise TypeError(f"einsum: operand {i} must be a Tensor, got {type(operand).__name__}")
-    check_same_dtype("einsum", **{f"operand {i}": operand for i, operand in enumerate(operands)})
     terms, output = _parse_equation(equation, operands)
     axes = [_named(term, operand, equation) for term, operand in zip(terms, operands)]
     names = _output_names(axes, output)
@@ -349,12 +348,43 @@ def einsum(equation: Any, *operands: Any) -> torch.Tensor:
         later = {axis for term in distinct[k + 1 :] for axis in term} | set(names)
         kept = [a for a in dict.fromkeys(current_axes + distinct[k]) if a in later]
         spec = f"{' '.join(current_axes)}, {' '.join(distinct[k])} -> {' '.join(kept)}"
-        current, current_axes = contract(spec, current, tensors[k]), kept
+        current, operand = _pair_dtypes(current, current_axes, tensors[k], distinct[k], kept, k)
+        current, current_axes = contract(spec, current, operand), kept
     summed = [i for i, axis in enumerate(current_axes) if axis not in names]
     if summed:  # one operand: its letters absent from the output are summed here
         current = current.sum(summed)
         current_axes = [axis for axis in current_axes if axis in names]
     return current.permute([current_axes.index(name) for name in names]) if names else current
+
+
+def _pair_dtypes(
+    current: torch.Tensor,
+    current_axes: list[str],
+    operand: torch.Tensor,
+    axes: list[str],
+    kept: list[str],
+    k: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The pair in the dtypes torch multiplies them in. torch multiplies a pair without a shared
+    summed letter (sizes 1 aside) elementwise, promoting the dtypes; one with such a letter goes to a
+    matrix product, which wants one dtype (and, all empty, returns the second operand's)."""
+    if current.dtype == operand.dtype:
+        return current, operand
+    sizes = [
+        (current.shape[current_axes.index(a)], operand.shape[axes.index(a)])
+        for a in current_axes
+        if a in axes and a not in kept
+    ]
+    summed = [left for left, right in sizes if left != 1 and right != 1]
+    if summed and 0 in summed:
+        return current.to(operand.dtype), operand
+    if summed:
+        raise RuntimeError(
+            f"einsum: expected the same dtype for operands summed over a shared letter, but the product "
+            f"so far is {current.dtype} and operand {k} is {operand.dtype}"
+        )
+    common = torch.promote_types(current.dtype, operand.dtype)
+    return current.to(common), operand.to(common)
 
 
 def _sublist_equation(arguments: tuple) -> tuple[str, tuple]:
