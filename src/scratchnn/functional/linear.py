@@ -497,7 +497,7 @@ def _check_sizes(equation: str, terms: list[list[str]], tensors: list[torch.Tens
 def _output_names(axes: list[list[str]], output: list[str] | None) -> list[str]:
     """The output's axis names: as written (``...`` → the broadcast dims), or implied — the
     broadcast dims, then the letters that appear once in the whole equation, uppercase first."""
-    widest = max((sum(len(axis) > 1 for axis in term) for term in axes), default=0)
+    widest = max([0] + [sum(len(axis) > 1 for axis in term) for term in axes])  # (dynamo: no default=)
     broadcast = [f"e{i}" for i in range(widest, 0, -1)]
     if output is None:
         counts: dict[str, int] = {}
