@@ -405,6 +405,11 @@ deliberate(
     _non_positive_kernel,
     "a kernel_size <= 0 is a RuntimeError; torch returns -inf for the empty windows (and stray indices)",
 )
+deliberate(  # the lazy modules' compile cases: materialized, they are InstanceNorm1d/2d/3d
+    ("LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d"),
+    _first_tensor_empty,
+    "an empty batch gives an empty result; torch: IndexError (as instance_norm above)",
+)
 
 
 # Calls that crash torch's own kernel (the process dies): never handed to torch.
