@@ -330,9 +330,6 @@ __all__ += [  # losses
 
 # Every op checks its tensor arguments' types first (torch's TypeError, naming the argument), and
 # every error it raises starts with its name.
-# Each wrapped op names this module as its home, where it is found under its name: so an op pickles
-# by reference (a TransformerEncoderLayer's activation, say) and unpickles as this same object.
 for _name in __all__:
     globals()[_name] = public_op(globals()[_name])
-    globals()[_name].__module__ = __name__
 del _name
