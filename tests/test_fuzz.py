@@ -401,7 +401,12 @@ def _non_positive_kernel(args: tuple, kwargs: dict) -> bool:
 
 
 deliberate(
-    ("fractional_max_pool2d", "fractional_max_pool3d"),
+    (
+        "fractional_max_pool2d",
+        "fractional_max_pool3d",
+        "fractional_max_pool2d_with_indices",
+        "fractional_max_pool3d_with_indices",
+    ),
     _non_positive_kernel,
     "a kernel_size <= 0 is a RuntimeError; torch returns -inf for the empty windows (and stray indices)",
 )

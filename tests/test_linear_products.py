@@ -2,6 +2,8 @@
 in input), broadcasting input, both contraction forms, gradients, errors, einsum's equation syntax
 (ellipsis, implied outputs, diagonals, sublists, chains) and routing under scratchnn.mode()."""
 
+import math
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -570,3 +572,35 @@ def test_grouped_mm_is_routed():
         torch._grouped_mm(a, b, offs)
         torch.nn.functional.grouped_mm(a, b, offs=offs)
     assert m.routed["grouped_mm"] == 3
+
+
+def test_bmm_of_a_bool_input_is_not_implemented_before_the_dtype_check():
+    a, b = torch.ones(2, 2, 3, dtype=torch.bool), torch.ones(2, 3, 4, dtype=torch.float64)
+    with pytest.raises(NotImplementedError):
+        torch.bmm(a, b)
+    with pytest.raises(NotImplementedError, match=r"^bmm: \"bmm\" not implemented for 'Bool'"):
+        F.bmm(a, b)
+    with pytest.raises(RuntimeError):
+        torch.bmm(b.transpose(1, 2), a.transpose(1, 2))
+    with pytest.raises(RuntimeError, match=r"^bmm: expected the same dtype"):
+        F.bmm(b.transpose(1, 2), a.transpose(1, 2))
+
+
+@pytest.mark.parametrize("op", ["addbmm", "baddbmm"])
+def test_a_batch2_of_fewer_than_three_dims_is_an_index_error(op):
+    input = torch.randn(5, 2, 4) if op == "baddbmm" else torch.randn(2, 4)
+    batch1, batch2 = torch.randn(5, 2, 3), torch.randn(3, 4)
+    with pytest.raises(IndexError):
+        getattr(torch, op)(input, batch1, batch2)
+    with pytest.raises(IndexError, match=rf"^{op}: batch2 must be 3-D"):
+        getattr(F, op)(input, batch1, batch2)
+
+
+@pytest.mark.parametrize("alpha", [math.inf, -math.inf])
+def test_addbmm_with_an_infinite_alpha_scales_each_batch_before_the_sum(alpha):
+    input, batch1, batch2 = torch.randn(4), torch.randn(5, 2, 3), torch.randn(5, 3, 4)
+    ours, theirs = (
+        F.addbmm(input, batch1, batch2, alpha=alpha),
+        torch.addbmm(input, batch1, batch2, alpha=alpha),
+    )
+    assert torch.equal(ours.isnan(), theirs.isnan()) and torch.equal(ours.nan_to_num(), theirs.nan_to_num())

@@ -40,8 +40,9 @@ def _broadcast_shape(op: str, x1: torch.Tensor, x2: torch.Tensor) -> torch.Size:
 
 
 def _norm(x: torch.Tensor, p: float, dim: int) -> torch.Tensor:
-    """‖x‖_p along ``dim`` (kept), accumulated in float32 for half and bfloat16, as torch's norm."""
-    return _vector_norm(_compute(x), p, dim).to(x.dtype)
+    """‖x‖_p along ``dim`` (kept), accumulated in float32 for half and bfloat16, as torch's norm;
+    real (a complex x's norm is of its moduli)."""
+    return _vector_norm(_compute(x), p, dim).to(x.dtype.to_real())
 
 
 def cosine_similarity(x1: torch.Tensor, x2: torch.Tensor, dim: int = 1, eps: float = 1e-8) -> torch.Tensor:
@@ -56,6 +57,8 @@ def cosine_similarity(x1: torch.Tensor, x2: torch.Tensor, dim: int = 1, eps: flo
         raise RuntimeError(
             f"cosine_similarity: expected common dtype to be floating point, yet common dtype is {common}"
         )
+    if not eps >= 0:  # NaN too
+        raise RuntimeError(f"cosine_similarity: eps must be non-negative, got: {eps}")
     shape = _broadcast_shape("cosine_similarity", x1, x2)
     dim = normalize_dim(dim, len(shape), "cosine_similarity")
     # an integer (or bool) operand is cast to the common dtype first; a floating one is normalized
@@ -106,7 +109,7 @@ def pdist(input: torch.Tensor, p: float = 2) -> torch.Tensor:
         )
     if not input.is_floating_point():
         raise RuntimeError(f"pdist: pdist only supports floating-point dtypes, got {input.dtype}")
-    if p < 0:
+    if not p >= 0:  # NaN too
         raise RuntimeError(f"pdist: pdist only supports non-negative p values, got p={p}")
     if input.dtype in (torch.float16, torch.bfloat16) and input.shape[0] >= 2 and input.shape[1] >= 1:
         raise NotImplementedError(

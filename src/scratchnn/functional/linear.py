@@ -110,6 +110,8 @@ def bmm(input: torch.Tensor, mat2: torch.Tensor) -> torch.Tensor:
     >>> bmm(torch.ones(5, 2, 3), torch.ones(5, 3, 4)).shape
     torch.Size([5, 2, 4])
     """
+    if input.dtype == torch.bool:  # torch's kernel is chosen by input's dtype, before any other check
+        raise NotImplementedError("bmm: \"bmm\" not implemented for 'Bool'")
     check_rank(input, (3,), "input", "b m n", "bmm")
     check_rank(mat2, (3,), "mat2", "b n p", "bmm")
     if input.shape[0] != mat2.shape[0]:
@@ -271,6 +273,7 @@ def baddbmm(
     >>> baddbmm(torch.zeros(1, 3), torch.ones(5, 2, 4), torch.ones(5, 4, 3), alpha=0.5).shape
     torch.Size([5, 2, 3])
     """
+    _check_batch2_rank("baddbmm", batch2)
     check_rank(batch1, (3,), "batch1", "b m n", "baddbmm")
     check_rank(batch2, (3,), "batch2", "b n p", "baddbmm")
     check_same_dtype("baddbmm", input=input, batch1=batch1, batch2=batch2)
@@ -288,12 +291,29 @@ def addbmm(
     tensor([[20., 20., 20.],
             [20., 20., 20.]])
     """
+    _check_batch2_rank("addbmm", batch2)
     check_rank(batch1, (3,), "batch1", "b m n", "addbmm")
     check_rank(batch2, (3,), "batch2", "b n p", "addbmm")
     check_same_dtype("addbmm", input=input, batch1=batch1, batch2=batch2)
     _check_batches("addbmm", batch1, batch2)
+    if isinstance(alpha, float) and not math.isfinite(alpha) and batch1.is_floating_point():
+        # torch scales each batch's product before the sum: an infinite alpha meets products of
+        # both signs as NaN, where the scaled sum would be an infinity
+        product = (contract("b m n, b n p -> b m p", batch1, batch2) * alpha).sum(0)
+        return _add_scaled("addbmm", input, product, beta, 1)
     product = contract("b m n, b n p -> m p", batch1, batch2)  # the batch is summed too
     return _add_scaled("addbmm", input, product, beta, alpha)
+
+
+def _check_batch2_rank(op: str, batch2: torch.Tensor) -> None:
+    """torch reads batch2.size(2) first: a batch2 of fewer dims is its IndexError."""
+    if batch2.ndim < 3:
+        raise fail(
+            IndexError,
+            op,
+            f"batch2 must be 3-D (Dimension out of range: dim 2 of a {batch2.ndim}-D tensor)",
+            {"batch2": ("b n p", batch2.shape)},
+        )
 
 
 def _check_batches(op: str, batch1: torch.Tensor, batch2: torch.Tensor) -> None:
