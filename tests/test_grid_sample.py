@@ -304,3 +304,14 @@ def test_non_finite_grid_points_in_3d_as_torch(mode, padding_mode):
             x, grid, mode=mode, padding_mode=padding_mode, align_corners=align_corners
         )
         torch.testing.assert_close(ours, theirs, equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_affine_grid_of_a_half_theta_with_a_unit_output_dim_is_not_implemented(dtype):
+    theta = torch.randn(2, 2, 3).to(dtype)
+    with pytest.raises(NotImplementedError):
+        torch_F.affine_grid(theta, [2, 1, 1, 6], align_corners=False)
+    with pytest.raises(NotImplementedError, match=r"^affine_grid: \"tensor_cpu\" not implemented"):
+        F.affine_grid(theta, [2, 1, 1, 6], align_corners=False)
+    ours, theirs = F.affine_grid(theta, [2, 3, 4, 5], False), torch_F.affine_grid(theta, [2, 3, 4, 5], False)
+    assert ours.dtype == theirs.dtype == dtype

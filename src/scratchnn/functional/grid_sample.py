@@ -108,6 +108,13 @@ def affine_grid(theta: torch.Tensor, size: Sequence[int], align_corners: bool | 
         )
     elif min(size) <= 0:
         raise ValueError(f"affine_grid: Expected non-zero, positive output size. Got {size}")
+    if theta.dtype in (torch.float16, torch.bfloat16) and 1 in spatial:
+        # torch makes a unit dim's single coordinate with a kernel that has no half types
+        name = {torch.float16: "Half", torch.bfloat16: "BFloat16"}[theta.dtype]
+        raise NotImplementedError(
+            f"affine_grid: \"tensor_cpu\" not implemented for '{name}' (a size-1 output dim of a "
+            f"{theta.dtype} theta, size {size})"
+        )
     if theta.shape[0] != size[0]:
         raise fail(
             RuntimeError,
