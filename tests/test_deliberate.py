@@ -104,3 +104,11 @@ def test_a_fractional_pooling_kernel_size_below_one_is_refused():
     assert torch_F.fractional_max_pool3d(volume, 0, output_size=3, _random_samples=samples3).isneginf().all()
     with pytest.raises(RuntimeError, match=r"^fractional_max_pool3d: kernel_size must be positive"):
         F.fractional_max_pool3d(volume, 0, output_size=3, _random_samples=samples3)
+
+
+def test_addmv_of_an_empty_matrix_has_the_product_shape():
+    input, mat, vec = torch.ones(1), torch.ones(2, 0), torch.ones(0)
+    assert torch.addmv(input, mat, vec, beta=2.0).shape == (1,)  # torch: input's shape, unbroadcast
+    assert torch.addmm(input, torch.ones(0, 3), torch.ones(3, 2)).shape == (0, 2)  # its addmm broadcasts
+    assert torch.equal(F.addmv(input, mat, vec, beta=2.0), torch.full((2,), 2.0))  # beta · input, (m,)
+    assert F.addmv(input, torch.ones(0, 3), torch.ones(3)).shape == (0,)

@@ -410,6 +410,21 @@ deliberate(
     _non_positive_kernel,
     "a kernel_size <= 0 is a RuntimeError; torch returns -inf for the empty windows (and stray indices)",
 )
+
+
+def _addmv_of_an_empty_matrix(args: tuple, kwargs: dict) -> bool:
+    input, mat = _argument(args, kwargs, 0, "input"), _argument(args, kwargs, 1, "mat")
+    if not (isinstance(input, torch.Tensor) and isinstance(mat, torch.Tensor)) or mat.ndim != 2:
+        return False
+    return mat.numel() == 0 and tuple(input.shape) != (mat.shape[0],)
+
+
+deliberate(
+    ("addmv",),
+    _addmv_of_an_empty_matrix,
+    "addmv with an empty mat broadcasts beta * input to the product's (m,), as addmm; torch returns "
+    "beta * input in input's own shape",
+)
 deliberate(  # the lazy modules' compile cases: materialized, they are InstanceNorm1d/2d/3d
     ("LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d"),
     _first_tensor_empty,
