@@ -1,6 +1,7 @@
 """torch.nn.functional's other spellings against torch's: the in-place activations (relu_ …), the
 pooling *_with_indices functions and the deprecated upsample* wrappers (with their warnings)."""
 
+import math
 import warnings
 
 import pytest
@@ -174,3 +175,21 @@ def test_random_in_place_configurations(name, values, parameter):
         return
     getattr(F, name)(ours, **kwargs)
     assert_close(ours, theirs)
+
+
+@pytest.mark.parametrize("op", ["relu", "relu_", "hardtanh", "hardtanh_", "relu6"])
+def test_a_bool_input_is_refused_as_torch_refuses_it(op):
+    with pytest.raises(RuntimeError):
+        getattr(torch_F, op)(torch.ones(3, dtype=torch.bool))
+    with pytest.raises(RuntimeError, match=rf"^{op}: .*(Bool|Boolean) inputs not supported"):
+        getattr(F, op)(torch.ones(3, dtype=torch.bool))
+
+
+@pytest.mark.parametrize("scale_factor", [math.inf, -math.inf, math.nan])
+@pytest.mark.parametrize("op", ["upsample", "upsample_bilinear", "upsample_nearest"])
+def test_a_non_finite_scale_factor_is_a_runtime_error(op, scale_factor):
+    x = torch.randn(2, 3, 4, 5)
+    with pytest.raises(RuntimeError):
+        getattr(torch_F, op)(x, scale_factor=scale_factor)
+    with pytest.raises(RuntimeError, match=r"value cannot be converted to type int64_t without overflow"):
+        getattr(F, op)(x, scale_factor=scale_factor)

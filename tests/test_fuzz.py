@@ -127,6 +127,24 @@ OWN_CALLS: dict[str, list[Callable[[], tuple[tuple, dict]]]] = {
         lambda: ((_randn(3, 4, 4), 0.3), {"training": False}),
     ],
     "dropout3d": [lambda: ((_randn(2, 3, 2, 4, 4), 0.5), {})],
+    # in place: each side gets its own copy of the arguments
+    **{name: [lambda: ((_randn(2, 3, 4),), {})] for name in ("relu_", "elu_", "celu_", "selu_")},
+    "leaky_relu_": [lambda: ((_randn(2, 3, 4), 0.2), {})],
+    "hardtanh_": [lambda: ((_randn(2, 3, 4), -0.5, 0.5), {})],
+    "threshold_": [lambda: ((_randn(2, 3, 4), 0.1, -2.0), {})],
+    "upsample": [
+        lambda: ((_randn(2, 3, 4, 5),), {"scale_factor": 2, "mode": "bilinear", "align_corners": False}),
+        lambda: ((_randn(2, 3, 5), 8), {}),
+    ],
+    "upsample_bilinear": [lambda: ((_randn(2, 3, 4, 5),), {"scale_factor": 2})],
+    "upsample_nearest": [lambda: ((_randn(2, 3, 4, 5), (7, 9)), {})],
+    "grouped_mm": [  # float32 (torch's CPU kernel has no float64); offsets that cover every row
+        lambda: (
+            (_randn(10, 8).float(), _randn(3, 8, 4).float()),
+            {"offs": torch.tensor([2, 6, 10], dtype=torch.int32)},
+        ),
+        lambda: ((_randn(3, 4, 8).float(), _randn(3, 8, 4).float()), {}),
+    ],
 }
 
 

@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as torch_F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -604,3 +605,13 @@ def test_addbmm_with_an_infinite_alpha_scales_each_batch_before_the_sum(alpha):
         torch.addbmm(input, batch1, batch2, alpha=alpha),
     )
     assert torch.equal(ours.isnan(), theirs.isnan()) and torch.equal(ours.nan_to_num(), theirs.nan_to_num())
+
+
+def test_grouped_mm_wants_a_leading_stride_of_16_bytes():
+    a, b = torch.randn(3, 4, 8), torch.randn(3, 8, 1)  # b's leading stride: 1 float
+    with pytest.raises(RuntimeError, match="strides should be multiple of 16 bytes"):
+        torch_F.grouped_mm(a, b)
+    with pytest.raises(RuntimeError, match=r"^grouped_mm: strides should be multiple of 16 bytes"):
+        F.grouped_mm(a, b)
+    b = torch.randn(3, 8, 4)
+    assert_close(F.grouped_mm(a, b), torch_F.grouped_mm(a, b))

@@ -131,6 +131,8 @@ def relu(input: torch.Tensor, inplace: bool = False) -> torch.Tensor:
     >>> relu(torch.tensor([-1.0, 0.0, 2.0]))
     tensor([0., 0., 2.])
     """
+    if input.dtype == torch.bool:
+        raise RuntimeError("relu: Boolean inputs not supported for relu")
     return _apply(lambda x: torch.where(x <= 0, 0, x), input, inplace)
 
 
@@ -140,6 +142,8 @@ def relu6(input: torch.Tensor, inplace: bool = False) -> torch.Tensor:
     >>> relu6(torch.tensor([-1.0, 3.0, 7.0]))
     tensor([0., 3., 6.])
     """
+    if input.dtype == torch.bool:
+        raise RuntimeError("relu6: Bool inputs not supported for hardtanh")
     return _apply(lambda x: _hardtanh(x, 0, 6), input, inplace)
 
 
@@ -163,6 +167,8 @@ def hardtanh(
         raise ValueError(
             f"hardtanh: min_val cannot be greater than max_val, got min_val={min_val}, max_val={max_val}"
         )
+    if input.dtype == torch.bool:
+        raise RuntimeError("hardtanh: Bool inputs not supported for hardtanh")
     return _apply(lambda x: _hardtanh(x, min_val, max_val), input, inplace)
 
 

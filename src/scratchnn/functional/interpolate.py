@@ -128,6 +128,11 @@ def _sizes_and_scales(
         factors = [_as_scale(s) for s in scale_factor]
     else:
         factors = [_as_scale(scale_factor)] * n
+    if not all(math.isfinite(s * f) for s, f in zip(spatial, factors)):
+        raise RuntimeError(  # torch's size computation, in int64
+            f"interpolate: value cannot be converted to type int64_t without overflow (output size "
+            f"{tuple(spatial)} × scale_factor {tuple(factors)})"
+        )
     sizes = [int(s * f) for s, f in zip(spatial, factors)]
     if recompute_scale_factor or mode == "area":  # the size from the scale, then the scale from the size
         return sizes, [None] * n

@@ -559,7 +559,7 @@ def grouped_mm(
     ``mat_a``'s dtype. Offsets that decrease or run past their dim are refused (torch reads
     undefined memory there).
 
-    >>> a, b = torch.randn(5, 3), torch.randn(2, 3, 4)
+    >>> a, b = torch.randn(5, 4), torch.randn(2, 4, 4)  # leading strides of 16 bytes, as torch wants
     >>> out = grouped_mm(a, b, offs=torch.tensor([2, 5], dtype=torch.int32))
     >>> torch.allclose(out[2:], a[2:] @ b[1], atol=1e-6), out.shape
     (True, torch.Size([5, 4]))
@@ -584,6 +584,25 @@ def grouped_mm(
     # both 2-D: the contracted k by group, one (m, n) product each
     pieces = [contract("m k, k n -> m n", mat_a[:, s:e], mat_b[s:e]) for s, e in zip(starts, ends)]
     return torch.stack(pieces)
+
+
+def _check_grouped_strides(name: str, mat: torch.Tensor) -> None:
+    """torch's kernel reads each matrix row- or column-major, its leading stride a multiple of 16
+    bytes (what a size-1 or narrowed dim can break)."""
+    strides, sizes, alignment = mat.stride(), mat.shape, 16 // mat.element_size()
+    if strides[-2] == 1 and strides[-1] >= max(1, sizes[-2]):
+        leading = strides[-1]
+    elif strides[-1] == 1 and strides[-2] >= max(1, sizes[-1]):
+        leading = strides[-2]
+    else:
+        raise RuntimeError(
+            f"grouped_mm: Invalid strides/sizes of {name}, got {tuple(strides)} for strides and "
+            f"{tuple(sizes)} for sizes"
+        )
+    if leading % alignment:
+        raise RuntimeError(
+            f"grouped_mm: strides should be multiple of 16 bytes, {name} has strides {tuple(strides)}"
+        )
 
 
 def _check_grouped(
@@ -621,6 +640,8 @@ def _check_grouped(
             "offs must be given when an operand is 2-D, and only then",
             shapes,
         )
+    for name, mat in (("mat_a", mat_a), ("mat_b", mat_b)):
+        _check_grouped_strides(name, mat)
     if offs is None:  # both 3-D
         if mat_a.shape[0] != mat_b.shape[0]:
             raise fail(RuntimeError, "grouped_mm", "batched dimension has to match", shapes)
