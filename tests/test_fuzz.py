@@ -443,6 +443,38 @@ deliberate(
     "addmv with an empty mat broadcasts beta * input to the product's (m,), as addmm; torch returns "
     "beta * input in input's own shape",
 )
+
+
+def _offsets_past_the_cut(args: tuple, kwargs: dict) -> bool:
+    a, b, offs = _argument(args, kwargs, 0, "mat_a"), _argument(args, kwargs, 1, "mat_b"), kwargs.get("offs")
+    if not all(isinstance(t, torch.Tensor) for t in (a, b, offs)) or offs.ndim != 1 or not offs.numel():
+        return False
+    if a.ndim not in (2, 3) or b.ndim not in (2, 3) or offs.is_floating_point() or offs.is_complex():
+        return False
+    length = a.shape[0] if b.ndim == 3 else b.shape[1] if a.ndim == 3 else a.shape[1]
+    ends = offs.tolist()
+    return any(e < s for s, e in zip([0, *ends], ends)) or ends[-1] > length
+
+
+deliberate(
+    ("grouped_mm",),
+    _offsets_past_the_cut,
+    "offsets that decrease or run past the cut dim are a RuntimeError; torch reads undefined memory",
+)
+
+
+def _uint8_bilinear(args: tuple, kwargs: dict) -> bool:
+    tensors = tensors_in([args, kwargs])
+    bilinear = kwargs.get("mode", "bilinear") == "bilinear"  # upsample_bilinear has no mode
+    return bool(tensors) and tensors[0].dtype == torch.uint8 and bilinear
+
+
+deliberate(
+    ("upsample", "upsample_bilinear"),
+    _uint8_bilinear,
+    "bilinear upsampling of uint8 input is NotImplementedError (interpolate's: torch's fixed-point "
+    "rounding is not reproduced); torch returns",
+)
 deliberate(  # the lazy modules' compile cases: materialized, they are InstanceNorm1d/2d/3d
     ("LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d"),
     _first_tensor_empty,
