@@ -42,7 +42,10 @@ def _broadcast_shape(op: str, x1: torch.Tensor, x2: torch.Tensor) -> torch.Size:
 def _norm(x: torch.Tensor, p: float, dim: int) -> torch.Tensor:
     """‖x‖_p along ``dim`` (kept), accumulated in float32 for half and bfloat16, as torch's norm;
     real (a complex x's norm is of its moduli)."""
-    return _vector_norm(_compute(x), p, dim).to(x.dtype.to_real())
+    return _vector_norm(_compute(x), p, dim).to(_REAL.get(x.dtype, x.dtype))
+
+
+_REAL = {torch.complex32: torch.float16, torch.complex64: torch.float32, torch.complex128: torch.float64}
 
 
 def cosine_similarity(x1: torch.Tensor, x2: torch.Tensor, dim: int = 1, eps: float = 1e-8) -> torch.Tensor:
