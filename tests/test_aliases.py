@@ -1,6 +1,7 @@
 """torch.nn.functional's other spellings against torch's: the in-place activations (relu_ …), the
 pooling *_with_indices functions and the deprecated upsample* wrappers (with their warnings)."""
 
+import math
 import warnings
 
 import pytest
@@ -175,3 +176,41 @@ def test_random_in_place_configurations(name, values, parameter):
         return
     getattr(F, name)(ours, **kwargs)
     assert_close(ours, theirs)
+
+
+@pytest.mark.parametrize("op", ["relu", "relu_", "hardtanh", "hardtanh_", "relu6"])
+def test_a_bool_input_is_refused_as_torch_refuses_it(op):
+    with pytest.raises(RuntimeError):
+        getattr(torch_F, op)(torch.ones(3, dtype=torch.bool))
+    with pytest.raises(RuntimeError, match=rf"^{op}: .*(Bool|Boolean) inputs not supported"):
+        getattr(F, op)(torch.ones(3, dtype=torch.bool))
+
+
+@pytest.mark.parametrize("scale_factor", [math.inf, -math.inf, math.nan])
+@pytest.mark.parametrize("op", ["upsample", "upsample_bilinear", "upsample_nearest"])
+def test_a_non_finite_scale_factor_is_a_runtime_error(op, scale_factor):
+    x = torch.randn(2, 3, 4, 5)
+    with pytest.raises(RuntimeError):
+        getattr(torch_F, op)(x, scale_factor=scale_factor)
+    with pytest.raises(RuntimeError, match=r"value cannot be converted to type int64_t without overflow"):
+        getattr(F, op)(x, scale_factor=scale_factor)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.int32])
+@pytest.mark.parametrize("numbers", [(0.1, -2.0), (-1, 2), (1, math.inf), (math.nan, 1), (0.5, 100)])
+def test_threshold_of_integers_reads_its_numbers_as_torch(dtype, numbers):
+    x = torch.arange(6).to(dtype)
+    try:
+        expected = torch_F.threshold_(x.clone(), *numbers)
+    except RuntimeError:
+        with pytest.raises(RuntimeError, match=r"^threshold_: .*value cannot be converted to type"):
+            F.threshold_(x.clone(), *numbers)
+    else:
+        assert torch.equal(F.threshold_(x.clone(), *numbers), expected)
+
+
+def test_threshold_of_complex_input_is_not_implemented():
+    with pytest.raises(NotImplementedError):
+        torch_F.threshold(torch.ones(2, dtype=torch.complex64), 0.1, 0.0)
+    with pytest.raises(NotImplementedError, match=r"^threshold: not implemented for torch\.complex64"):
+        F.threshold(torch.ones(2, dtype=torch.complex64), 0.1, 0.0)

@@ -55,6 +55,7 @@ def _reset_dynamo():
 
 KNOWN_BREAKS: dict[str, str] = {  # case -> reason
     "LSTM-packed": "a PackedSequence's batch_sizes are data: the per-step batch sizes are data-dependent",
+    "grouped_mm": "the offsets are data: the group sizes are data-dependent (grouped_mm-batched compiles)",
 }
 
 # Exports that are not layers: nothing to compile.
@@ -334,6 +335,96 @@ MODULES["MultiheadAttention-masked-eval"] = lambda: (
     {"key_padding_mask": torch.tensor([[False] * 6 + [True], [False] * 7])},
 )
 
+# padding modules: each kind in 1, 2 and 3 dims
+_PADDED = {1: (2, 3, 5), 2: (2, 3, 4, 5), 3: (1, 2, 3, 4, 5)}
+_PADDINGS = {1: (2, 1), 2: (1, 2, 0, 1), 3: 1}
+for _n in (1, 2, 3):
+    for _kind in ("Circular", "Reflection", "Replication", "Zero"):
+        MODULES[f"{_kind}Pad{_n}d"] = same(f"{_kind}Pad{_n}d", *_PADDED[_n], args=(_PADDINGS[_n],))
+    MODULES[f"ConstantPad{_n}d"] = same(f"ConstantPad{_n}d", *_PADDED[_n], args=(_PADDINGS[_n], 0.5))
+
+
+def lazy(name: str, *args: Any, shape: tuple[int, ...], **kwargs: Any) -> Callable[[], tuple]:
+    """A lazy module on both sides, materialized by one eager call under the same seed (torch's
+    initialization is drawn in torch's order: the parameters and running statistics agree). The
+    compiled and fuzzed module is the one it became; tests/test_lazy.py covers the first call."""
+
+    def make() -> tuple:
+        x = randn(*shape)
+        modules = []
+        for namespace in (nn, torch.nn):
+            torch.manual_seed(0)
+            module = getattr(namespace, name)(*args, **kwargs)
+            module(x)
+            modules.append(module)
+        return modules[0], modules[1], (x,)
+
+    return make
+
+
+MODULES |= {
+    "LazyLinear": lazy("LazyLinear", 4, shape=(2, 5, 3)),
+    "LazyConv1d": lazy("LazyConv1d", 4, 3, shape=(2, 6, 9), stride=2, padding=1),
+    "LazyConv2d": lazy("LazyConv2d", 6, 3, shape=(2, 3, 8, 7), dilation=2, bias=False),
+    # batch 2: torch's CPU conv3d returns a batch of 1 contiguous even for channels_last_3d input
+    "LazyConv3d": lazy("LazyConv3d", 2, (1, 2, 3), shape=(2, 3, 4, 5, 6), padding="same"),
+    "LazyConvTranspose1d": lazy("LazyConvTranspose1d", 4, 3, shape=(2, 6, 5), stride=2, output_padding=1),
+    "LazyConvTranspose2d": lazy("LazyConvTranspose2d", 4, 3, shape=(2, 4, 5, 4), groups=2, dilation=2),
+    "LazyConvTranspose3d": lazy("LazyConvTranspose3d", 2, 2, shape=(1, 3, 3, 4, 5), bias=False),
+    "LazyBatchNorm1d": lazy("LazyBatchNorm1d", shape=(8, 3)),
+    "LazyBatchNorm2d": lazy("LazyBatchNorm2d", shape=(4, 3, 5, 5)),
+    "LazyBatchNorm3d": lazy("LazyBatchNorm3d", shape=(2, 3, 3, 4, 5), momentum=None),
+    "LazyInstanceNorm1d": lazy("LazyInstanceNorm1d", shape=(2, 3, 7), affine=True),
+    "LazyInstanceNorm2d": lazy("LazyInstanceNorm2d", shape=(2, 3, 5, 5)),
+    "LazyInstanceNorm3d": lazy("LazyInstanceNorm3d", shape=(2, 3, 3, 4, 5), track_running_stats=True),
+}
+
+_LAYER = {"d_model": 8, "nhead": 2, "dim_feedforward": 16, "dropout": 0.0}  # dropout 0: the same values
+
+
+def stacked(name: str, layer: str, num_layers: int, inputs: Callable[[], tuple], **kwargs: Any) -> Callable:
+    """TransformerEncoder / TransformerDecoder of ``num_layers`` copies of a layer, on both sides."""
+
+    def make() -> tuple:
+        theirs = getattr(torch.nn, name)(getattr(torch.nn, layer)(**_LAYER, **kwargs), num_layers)
+        ours = getattr(nn, name)(getattr(nn, layer)(**_LAYER, **kwargs), num_layers)
+        ours.load_state_dict(theirs.state_dict())
+        return ours, theirs, inputs()
+
+    return make
+
+
+MODULES |= {
+    "Transformer": lambda: (
+        *twin("Transformer", num_encoder_layers=1, num_decoder_layers=1, **_LAYER),
+        (randn(5, 2, 8), randn(4, 2, 8)),
+    ),
+    "Transformer-masked-eval": lambda: (
+        *twin("Transformer", num_encoder_layers=1, num_decoder_layers=1, batch_first=True, **_LAYER),
+        (randn(2, 5, 8), randn(2, 4, 8)),
+        {"tgt_mask": torch.nn.Transformer.generate_square_subsequent_mask(4), "tgt_is_causal": True},
+    ),
+    "TransformerEncoderLayer": lambda: (
+        *twin("TransformerEncoderLayer", norm_first=True, **_LAYER),
+        (randn(5, 2, 8),),
+    ),
+    "TransformerEncoderLayer-eval": lambda: (
+        *twin("TransformerEncoderLayer", batch_first=True, **_LAYER),
+        (randn(2, 5, 8),),
+        {"src_key_padding_mask": torch.tensor([[False] * 4 + [True], [False] * 5])},
+    ),
+    "TransformerDecoderLayer": lambda: (
+        *twin("TransformerDecoderLayer", activation="gelu", **_LAYER),
+        (randn(4, 2, 8), randn(5, 2, 8)),
+    ),
+    "TransformerEncoder": stacked(
+        "TransformerEncoder", "TransformerEncoderLayer", 2, lambda: (randn(5, 2, 8),)
+    ),
+    "TransformerDecoder": stacked(
+        "TransformerDecoder", "TransformerDecoderLayer", 2, lambda: (randn(4, 2, 8), randn(5, 2, 8))
+    ),
+}
+
 
 def _base(case: str) -> str:
     """The exported name a case tests: ``"Conv2d-depthwise-dilated"`` → ``"Conv2d"``."""
@@ -412,6 +503,7 @@ THEIRS: dict[str, Callable | None] = {
     **{name: getattr(torch, name) for name in ("lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell")},
     # torch's native_channel_shuffle has no derivative: channel_shuffle is the same op
     "native_channel_shuffle": torch_F.channel_shuffle,
+    **{name: getattr(torch, name) for name in ("addbmm", "addmm", "addmv", "baddbmm", "mv", "einsum")},
 }
 
 
@@ -641,7 +733,47 @@ FUNCTIONAL: dict[str, Callable[[], tuple[tuple, dict]]] = {
         (randn(5, 4), randn(3, 2, 4), classes(5, 2, n=3)),
         {"label_smoothing": 0.1},
     ),
+    # the tensor products
+    "addbmm": lambda: ((randn(4, 2), randn(3, 4, 5), randn(3, 5, 2)), {"beta": 0.5, "alpha": 2.0}),
+    "addmm": lambda: ((randn(2), randn(4, 5), randn(5, 2)), {"alpha": -1.0}),
+    "addmv": lambda: ((randn(4), randn(4, 5), randn(5)), {"beta": 2.0}),
+    "baddbmm": lambda: ((randn(3, 4, 2), randn(3, 4, 5), randn(3, 5, 2)), {}),
+    "mv": lambda: ((randn(4, 5), randn(5)), {}),
+    "einsum": lambda: (("bij,bjk,k->bi", randn(2, 3, 4), randn(2, 4, 5), randn(5)), {}),
+    "einsum-diagonal-ellipsis": lambda: (("...ii->...i", randn(2, 3, 3)), {}),
+    "grouped_mm": lambda: (
+        (randn(10, 8), randn(3, 8, 4)),
+        {"offs": torch.tensor([2, 6, 10], dtype=torch.int32)},
+    ),
+    "grouped_mm-batched": lambda: ((randn(3, 4, 8), randn(3, 8, 4)), {}),
+    # the aliases: pooling with indices, upsampling
+    "max_pool1d_with_indices": lambda: ((randn(2, 3, 9), 3, 2), {}),
+    "max_pool2d_with_indices": lambda: ((randn(2, 3, 7, 7), 3, 2, 1), {"dilation": 2}),
+    "max_pool3d_with_indices": lambda: ((randn(1, 2, 4, 4, 4), 2), {"ceil_mode": True}),
+    "adaptive_max_pool1d_with_indices": lambda: ((randn(2, 3, 7), 3), {}),
+    "adaptive_max_pool2d_with_indices": lambda: ((randn(2, 3, 7, 5), (3, 2)), {}),
+    "adaptive_max_pool3d_with_indices": lambda: ((randn(1, 2, 5, 5, 5), 3), {}),
+    "upsample": lambda: (
+        (randn(2, 3, 4, 5),),
+        {"scale_factor": 2, "mode": "bilinear", "align_corners": False},
+    ),
+    "upsample_bilinear": lambda: ((randn(2, 3, 4, 5),), {"scale_factor": 2}),
+    "upsample_nearest": lambda: ((randn(2, 3, 4, 5),), {"size": (7, 9)}),
+    # the in-place activations, compiled on a copy (an input that needs a gradient cannot change)
+    **{name: unary() for name in ("celu_", "elu_", "relu_", "selu_")},
+    "hardtanh_": unary(min_val=-0.5, max_val=0.5),
+    "leaky_relu_": lambda: ((randn(*X), 0.2), {}),
+    "threshold_": lambda: ((randn(*X), 0.2, -1.0), {}),
 }
+
+
+def _on_a_copy(op: Callable) -> Callable:
+    """An in-place op applied to a copy of its first argument: what compiles and differentiates."""
+
+    def call(input: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        return op(input.clone(), *args, **kwargs)
+
+    return call
 
 
 def _reference(case: str) -> Callable:
@@ -666,8 +798,10 @@ UNCOVERED = [case for case in FUNCTIONAL if _module_of(_base(case)) is None]
 
 def _compile_functional(case: str, backend: str) -> None:
     args, kwargs = FUNCTIONAL[case]()
-    op = getattr(F, _base(case))
-    assert_matches_torch(compiled(op, backend), _reference(case), *args, **kwargs)
+    op, reference = getattr(F, _base(case)), _reference(case)
+    if _base(case).endswith("_"):  # in place
+        op, reference = _on_a_copy(op), _on_a_copy(reference)
+    assert_matches_torch(compiled(op, backend), reference, *args, **kwargs)
 
 
 @pytest.mark.parametrize("case", [pytest.param(case, marks=_known(case)) for case in UNCOVERED])

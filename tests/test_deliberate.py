@@ -174,3 +174,40 @@ def test_a_ctc_label_outside_the_classes_is_an_error():
     )
     with pytest.raises(RuntimeError, match=r"ctc_loss: targets must be class indices in \[0, 3\)"):
         F.ctc_loss(narrowed, targets, *lengths)
+
+
+def test_a_fractional_pooling_kernel_size_below_one_is_refused():
+    x, samples = torch.randn(1, 2, 7, 8, dtype=torch.float64), torch.rand(1, 2, 2, dtype=torch.float64)
+    values, indices = torch_F.fractional_max_pool2d(
+        x, -1, output_size=3, return_indices=True, _random_samples=samples
+    )
+    assert values.isneginf().all() and bool((indices >= 7 * 8).any())  # empty windows, stray indices
+    with pytest.raises(RuntimeError, match=r"^fractional_max_pool2d: kernel_size must be positive"):
+        F.fractional_max_pool2d(x, 0, output_size=3, _random_samples=samples)
+    volume, samples3 = torch.randn(1, 2, 7, 8, 6), torch.rand(1, 2, 3)
+    assert torch_F.fractional_max_pool3d(volume, 0, output_size=3, _random_samples=samples3).isneginf().all()
+    with pytest.raises(RuntimeError, match=r"^fractional_max_pool3d: kernel_size must be positive"):
+        F.fractional_max_pool3d(volume, 0, output_size=3, _random_samples=samples3)
+
+
+def test_addmv_of_an_empty_matrix_has_the_product_shape():
+    input, mat, vec = torch.ones(1), torch.ones(2, 0), torch.ones(0)
+    assert torch.addmv(input, mat, vec, beta=2.0).shape == (1,)  # torch: input's shape, unbroadcast
+    assert torch.addmm(input, torch.ones(0, 3), torch.ones(3, 2)).shape == (0, 2)  # its addmm broadcasts
+    assert torch.equal(F.addmv(input, mat, vec, beta=2.0), torch.full((2,), 2.0))  # beta · input, (m,)
+    assert F.addmv(input, torch.ones(0, 3), torch.ones(3)).shape == (0,)
+
+
+def test_grouped_mm_offsets_past_the_cut_dim_are_refused():
+    a, b = torch.randn(8, 8), torch.randn(3, 8, 4)
+    offs = torch.tensor([2, 6, 10], dtype=torch.int32)  # past a's 8 rows
+    assert torch_F.grouped_mm(a, b, offs=offs).shape == (8, 4)  # torch reads beyond a
+    with pytest.raises(RuntimeError, match=r"^grouped_mm: offs must be non-decreasing and at most 8"):
+        F.grouped_mm(a, b, offs=offs)
+
+
+def test_bilinear_upsampling_of_uint8_is_not_implemented():
+    x = torch.randint(0, 255, (1, 2, 4, 5), dtype=torch.uint8)
+    assert torch_F.upsample_bilinear(x, scale_factor=2).dtype == torch.uint8  # torch's fixed-point path
+    with pytest.raises(NotImplementedError, match=r"^upsample_bilinear: interpolate: mode='bilinear' is not"):
+        F.upsample_bilinear(x, scale_factor=2)

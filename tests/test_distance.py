@@ -232,3 +232,37 @@ def test_cosine_similarity_valid_and_invalid_inputs_behave_like_torch(shape1, sh
             F.cosine_similarity(x1, x2, dim)
         return
     assert_close(F.cosine_similarity(x1, x2, dim), expected)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.bool])
+def test_cosine_similarity_casts_an_integer_operand_before_its_norm(dtype):
+    x1 = torch.randn(3, 5, dtype=torch.float64)
+    x2 = (torch.randn(3, 5, dtype=torch.float64) * 3).to(dtype)
+    assert_close(F.cosine_similarity(x1, x2, eps=0.5), torch_F.cosine_similarity(x1, x2, eps=0.5))
+    assert_close(F.cosine_similarity(x2, x1.float()), torch_F.cosine_similarity(x2, x1.float()))
+    with pytest.raises(RuntimeError, match=r"^cosine_similarity: expected common dtype to be floating"):
+        F.cosine_similarity(x2, x2)
+
+
+@pytest.mark.parametrize("eps", [-1.0, math.nan])
+def test_cosine_similarity_refuses_a_negative_or_nan_eps(eps):
+    x = torch.randn(3, 4)
+    with pytest.raises(RuntimeError):
+        torch_F.cosine_similarity(x, x, eps=eps)
+    with pytest.raises(RuntimeError, match=r"^cosine_similarity: eps must be non-negative"):
+        F.cosine_similarity(x, x, eps=eps)
+
+
+def test_pdist_refuses_a_nan_p():
+    with pytest.raises(RuntimeError):
+        torch_F.pdist(torch.randn(4, 3), math.nan)
+    with pytest.raises(RuntimeError, match=r"^pdist: pdist only supports non-negative p values"):
+        F.pdist(torch.randn(4, 3), math.nan)
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, math.inf])
+def test_pairwise_distance_of_complex_input_is_real(p):
+    x1, x2 = torch.randn(3, 4, dtype=torch.complex64), torch.randn(4, dtype=torch.float64)
+    ours, theirs = F.pairwise_distance(x1, x2, p=p), torch_F.pairwise_distance(x1, x2, p=p)
+    assert ours.dtype == theirs.dtype == torch.float64
+    assert_close(ours, theirs)

@@ -80,19 +80,6 @@ def _torch_twin(name: str) -> Callable | None:
     return None
 
 
-# Ops whose check cases wrap them (in place on a copy, a warning silenced, a fixed target built)
-# but whose cases' arguments are the op's own: the op and torch's twin are called directly.
-OWN_SIGNATURE = frozenset(
-    {
-        *(f"{name}_" for name in ("relu", "elu", "celu", "selu", "leaky_relu", "hardtanh", "threshold")),
-        "upsample",
-        "upsample_nearest",
-        "upsample_bilinear",
-        "grouped_mm",
-    }
-)
-
-
 def _functional_starts() -> dict[str, list[Start]]:
     """The check cases whose ``ours`` is the exported op itself and whose reference is torch's."""
     starts: dict[str, list[Start]] = {}
@@ -100,7 +87,7 @@ def _functional_starts() -> dict[str, list[Start]]:
         if op not in F.__all__ or _torch_twin(op) is None:
             continue  # scratch-only ops (semirings, morphology, N-d shuffles): no torch to differ from
         for index, case in enumerate(registered):
-            if case.ours is not getattr(F, op) and op not in OWN_SIGNATURE:
+            if case.ours is not getattr(F, op):
                 continue  # adapters (normalized_shape built from the input, …): not the op's own signature
 
             def make(case=case, index=index) -> tuple[tuple, dict]:
@@ -146,6 +133,25 @@ OWN_CALLS: dict[str, list[Callable[[], tuple[tuple, dict]]]] = {
     "soft_margin_loss": [
         lambda: ((_randn(3, 4), _randn(4, 3).T.sign()), {}),
         lambda: ((_randn(5), _randn(5).sign()), {}),
+    ],
+    # in place: each side gets its own copy of the arguments
+    **{name: [lambda: ((_randn(2, 3, 4),), {})] for name in ("relu_", "elu_", "celu_", "selu_")},
+    "leaky_relu_": [lambda: ((_randn(2, 3, 4), 0.2), {})],
+    "hardtanh_": [lambda: ((_randn(2, 3, 4), -0.5, 0.5), {})],
+    "threshold_": [lambda: ((_randn(2, 3, 4), 0.1, -2.0), {})],
+    "rrelu_": [lambda: ((_randn(2, 3, 4),), {"lower": 0.2, "upper": 0.6})],
+    "upsample": [
+        lambda: ((_randn(2, 3, 4, 5),), {"scale_factor": 2, "mode": "bilinear", "align_corners": False}),
+        lambda: ((_randn(2, 3, 5), 8), {}),
+    ],
+    "upsample_bilinear": [lambda: ((_randn(2, 3, 4, 5),), {"scale_factor": 2})],
+    "upsample_nearest": [lambda: ((_randn(2, 3, 4, 5), (7, 9)), {})],
+    "grouped_mm": [  # float32 (torch's CPU kernel has no float64); offsets that cover every row
+        lambda: (
+            (_randn(10, 8).float(), _randn(3, 8, 4).float()),
+            {"offs": torch.tensor([2, 6, 10], dtype=torch.int32)},
+        ),
+        lambda: ((_randn(3, 4, 8).float(), _randn(3, 8, 4).float()), {}),
     ],
 }
 
@@ -539,6 +545,77 @@ deliberate(
 
 def _argument(args: tuple, kwargs: dict, position: int, name: str) -> Any:
     return kwargs[name] if name in kwargs else (args[position] if len(args) > position else None)
+
+
+# distances, grid sampling, fractional pooling, shuffles, einsum (helper/fz-ops)
+def _non_positive_kernel(args: tuple, kwargs: dict) -> bool:
+    kernel = _argument(args, kwargs, 1, "kernel_size")
+    sizes = kernel if isinstance(kernel, tuple | list) else [kernel]
+    return any(isinstance(k, int | float) and k <= 0 for k in sizes)
+
+
+deliberate(
+    (
+        "fractional_max_pool2d",
+        "fractional_max_pool3d",
+        "fractional_max_pool2d_with_indices",
+        "fractional_max_pool3d_with_indices",
+    ),
+    _non_positive_kernel,
+    "a kernel_size <= 0 is a RuntimeError; torch returns -inf for the empty windows (and stray indices)",
+)
+
+
+def _addmv_of_an_empty_matrix(args: tuple, kwargs: dict) -> bool:
+    input, mat = _argument(args, kwargs, 0, "input"), _argument(args, kwargs, 1, "mat")
+    if not (isinstance(input, torch.Tensor) and isinstance(mat, torch.Tensor)) or mat.ndim != 2:
+        return False
+    return mat.numel() == 0 and tuple(input.shape) != (mat.shape[0],)
+
+
+deliberate(
+    ("addmv",),
+    _addmv_of_an_empty_matrix,
+    "addmv with an empty mat broadcasts beta * input to the product's (m,), as addmm; torch returns "
+    "beta * input in input's own shape",
+)
+
+
+def _offsets_past_the_cut(args: tuple, kwargs: dict) -> bool:
+    a, b, offs = _argument(args, kwargs, 0, "mat_a"), _argument(args, kwargs, 1, "mat_b"), kwargs.get("offs")
+    if not all(isinstance(t, torch.Tensor) for t in (a, b, offs)) or offs.ndim != 1 or not offs.numel():
+        return False
+    if a.ndim not in (2, 3) or b.ndim not in (2, 3) or offs.is_floating_point() or offs.is_complex():
+        return False
+    length = a.shape[0] if b.ndim == 3 else b.shape[1] if a.ndim == 3 else a.shape[1]
+    ends = offs.tolist()
+    return any(e < s for s, e in zip([0, *ends], ends)) or ends[-1] > length
+
+
+deliberate(
+    ("grouped_mm",),
+    _offsets_past_the_cut,
+    "offsets that decrease or run past the cut dim are a RuntimeError; torch reads undefined memory",
+)
+
+
+def _uint8_bilinear(args: tuple, kwargs: dict) -> bool:
+    tensors = tensors_in([args, kwargs])
+    bilinear = kwargs.get("mode", "bilinear") == "bilinear"  # upsample_bilinear has no mode
+    return bool(tensors) and tensors[0].dtype == torch.uint8 and bilinear
+
+
+deliberate(
+    ("upsample", "upsample_bilinear"),
+    _uint8_bilinear,
+    "bilinear upsampling of uint8 input is NotImplementedError (interpolate's: torch's fixed-point "
+    "rounding is not reproduced); torch returns",
+)
+deliberate(  # the lazy modules' compile cases: materialized, they are InstanceNorm1d/2d/3d
+    ("LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d"),
+    _first_tensor_empty,
+    "an empty batch gives an empty result; torch: IndexError (as instance_norm above)",
+)
 
 
 # Calls that crash torch's own kernel (the process dies): never handed to torch.

@@ -1,6 +1,7 @@
 """affine_grid and grid_sample against torch: every mode, padding mode and align_corners, 2-D and
 3-D, values and gradients w.r.t. input and grid (points on and beyond the borders), errors, warnings."""
 
+import math
 import warnings
 
 import pytest
@@ -249,3 +250,68 @@ def test_affine_grid_unit_size_with_align_corners_warns_like_torch():
     for fn in (torch_F.affine_grid, F.affine_grid):
         with pytest.warns(UserWarning, match="affine_grid behavior has changed for unit-size grids"):
             fn(theta, [1, 1, 1, 3], align_corners=True)
+
+
+def test_the_grid_and_the_samples_are_contiguous_as_torch_returns_them():
+    theta = torch.randn(2, 2, 3, dtype=torch.float64)
+    grid = F.affine_grid(theta, [2, 3, 4, 5], align_corners=False)
+    assert (
+        grid.is_contiguous() and torch_F.affine_grid(theta, [2, 3, 4, 5], align_corners=False).is_contiguous()
+    )
+    for image in (
+        torch.randn(2, 3, 4, 5),
+        torch.randn(2, 3, 4, 5).contiguous(memory_format=torch.channels_last),
+    ):
+        sample_grid = torch.rand(2, 3, 6, 2) * 2 - 1
+        ours = F.grid_sample(image, sample_grid, align_corners=True)
+        assert (
+            ours.is_contiguous()
+            and torch_F.grid_sample(image, sample_grid, align_corners=True).is_contiguous()
+        )
+    volume, volume_grid = torch.randn(2, 3, 3, 4, 5), torch.rand(2, 2, 3, 2, 3) * 2 - 1
+    assert F.grid_sample(volume, volume_grid, align_corners=False).is_contiguous()
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+def test_non_finite_grid_points_and_inputs_read_as_torch_reads_them(mode, padding_mode):
+    x = torch.arange(1.0, 21.0, dtype=torch.float64).view(1, 1, 4, 5)
+    points = [[math.nan, 0.3], [0.3, math.nan], [math.inf, 0.3], [-math.inf, 0.3], [0.3, 0.2]]
+    grid = torch.tensor(points, dtype=torch.float64).view(1, 1, 5, 2)
+    for align_corners in (True, False):
+        ours = F.grid_sample(x, grid, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+        theirs = torch_F.grid_sample(
+            x, grid, mode=mode, padding_mode=padding_mode, align_corners=align_corners
+        )
+        torch.testing.assert_close(ours, theirs, equal_nan=True)
+    x = x.clone()
+    x[0, 0, 0, 0] = math.inf  # a tap outside the input is skipped, not multiplied by 0
+    grid = torch.tensor([[1.5, -0.9], [0.0, 0.0]], dtype=torch.float64).view(1, 1, 2, 2)
+    ours = F.grid_sample(x, grid, mode=mode, padding_mode=padding_mode, align_corners=False)
+    theirs = torch_F.grid_sample(x, grid, mode=mode, padding_mode=padding_mode, align_corners=False)
+    torch.testing.assert_close(ours, theirs, equal_nan=True)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+def test_non_finite_grid_points_in_3d_as_torch(mode, padding_mode):
+    x = torch.arange(1.0, 61.0, dtype=torch.float64).view(1, 1, 3, 4, 5)
+    points = [[math.nan, 0.3, 0.1], [0.3, 0.2, math.nan], [math.inf, 0.3, 0.1], [-math.inf, 0.3, 0.2]]
+    grid = torch.tensor(points, dtype=torch.float64).view(1, 1, 1, 4, 3)
+    for align_corners in (True, False):
+        ours = F.grid_sample(x, grid, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+        theirs = torch_F.grid_sample(
+            x, grid, mode=mode, padding_mode=padding_mode, align_corners=align_corners
+        )
+        torch.testing.assert_close(ours, theirs, equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_affine_grid_of_a_half_theta_with_a_unit_output_dim_is_not_implemented(dtype):
+    theta = torch.randn(2, 2, 3).to(dtype)
+    with pytest.raises(NotImplementedError):
+        torch_F.affine_grid(theta, [2, 1, 1, 6], align_corners=False)
+    with pytest.raises(NotImplementedError, match=r"^affine_grid: \"tensor_cpu\" not implemented"):
+        F.affine_grid(theta, [2, 1, 1, 6], align_corners=False)
+    ours, theirs = F.affine_grid(theta, [2, 3, 4, 5], False), torch_F.affine_grid(theta, [2, 3, 4, 5], False)
+    assert ours.dtype == theirs.dtype == dtype

@@ -2,8 +2,11 @@
 in input), broadcasting input, both contraction forms, gradients, errors, einsum's equation syntax
 (ellipsis, implied outputs, diagonals, sublists, chains) and routing under scratchnn.mode()."""
 
+import math
+
 import pytest
 import torch
+import torch.nn.functional as torch_F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -258,8 +261,35 @@ def test_einsum_operands_of_different_dtypes():
     a, b = torch.randn(2, 3), torch.randn(3, 4, dtype=torch.float64)
     with pytest.raises(RuntimeError):
         torch.einsum("ij,jk", a, b)
-    with pytest.raises(RuntimeError, match=r"einsum: expected the same dtype for operand 0, operand 1"):
+    with pytest.raises(RuntimeError, match=r"einsum: expected the same dtype for operands summed over"):
         F.einsum("ij,jk", a, b)
+
+
+@pytest.mark.parametrize(
+    "equation, shapes, dtypes",
+    [
+        ("i,j->ij", [(3,), (4,)], [torch.float64, torch.int64]),  # an outer product promotes
+        ("i,j->", [(3,), (4,)], [torch.float64, torch.int64]),  # each summed alone, then multiplied
+        ("i,i->i", [(3,), (3,)], [torch.bool, torch.int64]),
+        ("ij,jk->ik", [(2, 1), (1, 3)], [torch.float32, torch.int64]),  # a size-1 shared letter
+        ("i,j,j->i", [(3,), (4,), (4,)], [torch.int64, torch.float32, torch.float32]),
+        ("i,i->", [(0,), (0,)], [torch.float64, torch.int64]),  # empty: the second operand's dtype
+        ("ij,jk->ik", [(2, 0), (0, 3)], [torch.float32, torch.int64]),
+    ],
+)
+def test_einsum_of_mixed_dtypes_follows_torch(equation, shapes, dtypes):
+    operands = [torch.ones(shape).to(dtype) for shape, dtype in zip(shapes, dtypes)]
+    ours, theirs = F.einsum(equation, *operands), torch.einsum(equation, *operands)
+    assert ours.dtype == theirs.dtype
+    assert torch.equal(ours, theirs)
+
+
+def test_einsum_of_mixed_dtypes_with_a_summed_letter_raises():
+    operands = torch.ones(3, dtype=torch.float64), torch.ones(4), torch.ones(4, dtype=torch.int32)
+    with pytest.raises(RuntimeError):
+        torch.einsum("i,j,j->i", *operands)
+    with pytest.raises(RuntimeError, match=r"^einsum: .* product so far is torch.float64 and operand 2"):
+        F.einsum("i,j,j->i", *operands)
 
 
 def test_einsum_without_operands():
@@ -543,3 +573,45 @@ def test_grouped_mm_is_routed():
         torch._grouped_mm(a, b, offs)
         torch.nn.functional.grouped_mm(a, b, offs=offs)
     assert m.routed["grouped_mm"] == 3
+
+
+def test_bmm_of_a_bool_input_is_not_implemented_before_the_dtype_check():
+    a, b = torch.ones(2, 2, 3, dtype=torch.bool), torch.ones(2, 3, 4, dtype=torch.float64)
+    with pytest.raises(NotImplementedError):
+        torch.bmm(a, b)
+    with pytest.raises(NotImplementedError, match=r"^bmm: \"bmm\" not implemented for 'Bool'"):
+        F.bmm(a, b)
+    with pytest.raises(RuntimeError):
+        torch.bmm(b.transpose(1, 2), a.transpose(1, 2))
+    with pytest.raises(RuntimeError, match=r"^bmm: expected the same dtype"):
+        F.bmm(b.transpose(1, 2), a.transpose(1, 2))
+
+
+@pytest.mark.parametrize("op", ["addbmm", "baddbmm"])
+def test_a_batch2_of_fewer_than_three_dims_is_an_index_error(op):
+    input = torch.randn(5, 2, 4) if op == "baddbmm" else torch.randn(2, 4)
+    batch1, batch2 = torch.randn(5, 2, 3), torch.randn(3, 4)
+    with pytest.raises(IndexError):
+        getattr(torch, op)(input, batch1, batch2)
+    with pytest.raises(IndexError, match=rf"^{op}: batch2 must be 3-D"):
+        getattr(F, op)(input, batch1, batch2)
+
+
+@pytest.mark.parametrize("alpha", [math.inf, -math.inf])
+def test_addbmm_with_an_infinite_alpha_scales_each_batch_before_the_sum(alpha):
+    input, batch1, batch2 = torch.randn(4), torch.randn(5, 2, 3), torch.randn(5, 3, 4)
+    ours, theirs = (
+        F.addbmm(input, batch1, batch2, alpha=alpha),
+        torch.addbmm(input, batch1, batch2, alpha=alpha),
+    )
+    assert torch.equal(ours.isnan(), theirs.isnan()) and torch.equal(ours.nan_to_num(), theirs.nan_to_num())
+
+
+def test_grouped_mm_wants_a_leading_stride_of_16_bytes():
+    a, b = torch.randn(3, 4, 8), torch.randn(3, 8, 1)  # b's leading stride: 1 float
+    with pytest.raises(RuntimeError, match="strides should be multiple of 16 bytes"):
+        torch_F.grouped_mm(a, b)
+    with pytest.raises(RuntimeError, match=r"^grouped_mm: strides should be multiple of 16 bytes"):
+        F.grouped_mm(a, b)
+    b = torch.randn(3, 8, 4)
+    assert_close(F.grouped_mm(a, b), torch_F.grouped_mm(a, b))

@@ -241,3 +241,14 @@ def test_channel_shuffle_valid_and_invalid_inputs_behave_like_torch(shape, group
             F.channel_shuffle(x, groups)
         return
     assert torch.equal(F.channel_shuffle(x, groups), expected)
+
+
+@pytest.mark.parametrize("op", ["channel_shuffle", "native_channel_shuffle"])
+@pytest.mark.parametrize(
+    "shape, layout", [((2, 6, 3, 4), torch.channels_last), ((1, 8, 2, 2, 2), torch.channels_last_3d)]
+)
+def test_channel_shuffle_keeps_channels_last(op, shape, layout):
+    x = torch.randn(shape).contiguous(memory_format=layout)
+    ours, theirs = getattr(F, op)(x, 2), getattr(torch_F, op)(x, 2)
+    assert ours.is_contiguous(memory_format=layout) and theirs.is_contiguous(memory_format=layout)
+    assert torch.equal(ours, theirs)

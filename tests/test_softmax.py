@@ -145,3 +145,13 @@ def test_softmax2d_refuses_other_ranks_like_torch(shape):
         ValueError, match=rf"^Softmax2d: expected input to be 3D or 4D, got {len(shape)}D instead"
     ):
         snn.Softmax2d()(x)
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax", "softmin"])
+def test_a_channels_last_input_gives_a_contiguous_result_as_torch(op):
+    x = torch.randn(2, 4, 3, 3).contiguous(memory_format=torch.channels_last)
+    for dim in (1, -1):
+        ours, theirs = getattr(F, op)(x, dim), getattr(torch_F, op)(x, dim)
+        assert ours.is_contiguous() and theirs.is_contiguous()
+        torch.testing.assert_close(ours, theirs)
+    assert snn.Softmax2d()(x).is_contiguous() and torch.nn.Softmax2d()(x).is_contiguous()

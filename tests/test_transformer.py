@@ -397,3 +397,18 @@ def test_random_configurations_match_torch(d_model, nhead, norm_first, batch_fir
             lambda x: theirs(x, src_key_padding_mask=padding),
             x,
         )
+
+
+def test_a_functional_activation_survives_pickling_copying_and_torch_save():
+    import copy
+    import io
+
+    layer = snn.TransformerEncoderLayer(E, H, FF, activation=F.silu)
+    assert pickle.loads(pickle.dumps(layer)).activation is F.silu
+    assert copy.deepcopy(layer).activation is F.silu
+    assert layer.activation is F.silu  # pickling leaves the layer itself as it was
+    buffer = io.BytesIO()
+    torch.save(snn.Transformer(E, H, 1, 1, FF), buffer)
+    buffer.seek(0)
+    model = torch.load(buffer, weights_only=False)
+    assert model.encoder.layers[0].activation is F.relu and model.decoder.layers[0].activation is F.relu

@@ -22,9 +22,9 @@ def values(shape=(2, 3, 4), special=True):
     return make
 
 
-def with_options(**kwargs):
+def with_options(shape=(2, 3, 4), special=True, **kwargs):
     def make(generator: torch.Generator):
-        args, _ = values()(generator)
+        args, _ = values(shape, special)(generator)
         return args, dict(kwargs)
 
     return make
@@ -145,5 +145,6 @@ IN_PLACE: dict[str, list[dict[str, Any]]] = {
     "rrelu_": [{}, {"lower": 0.2, "upper": 0.6}],
 }
 for name, options in IN_PLACE.items():
-    makers = [with_options(**kwargs) for kwargs in options] + [values((5,), special=False)]
+    # and a small vector, with the first options (threshold_ has no defaults)
+    makers = [with_options(**kwargs) for kwargs in options] + [with_options((5,), False, **options[0])]
     register(name, on_a_copy(getattr(F, name)), on_a_copy(getattr(torch_F, name)), makers)

@@ -508,11 +508,28 @@ def threshold(input: torch.Tensor, threshold: float, value: float, inplace: bool
     >>> threshold(torch.tensor([-1.0, 0.5, 2.0]), 0.5, 9.0)
     tensor([9., 9., 2.])
     """
-    if input.dtype == torch.bool:
-        raise NotImplementedError("threshold: not implemented for torch.bool input")
+    if input.dtype == torch.bool or input.is_complex():
+        raise NotImplementedError(f"threshold: not implemented for {input.dtype} input")
     if not input.is_floating_point():
-        threshold, value = int(threshold), int(value)
+        threshold, value = (_as_integer(number, input.dtype) for number in (threshold, value))
     return _apply(lambda x: torch.where(x <= threshold, value, x), input, inplace)
+
+
+def _as_integer(number: float, dtype: torch.dtype) -> int:
+    """``number`` as torch's kernel reads it for an integer ``dtype``: truncated; a float outside the
+    dtype's range (or not finite) overflows; an int of an unsigned dtype may be negative, and wraps."""
+    info = torch.iinfo(dtype)
+    if isinstance(number, float) and not info.min <= number <= info.max:
+        raise RuntimeError(
+            f"threshold: value cannot be converted to type {dtype} without overflow, got {number}"
+        )
+    number = int(number)
+    low = -info.max if info.min == 0 else info.min
+    if not low <= number <= info.max:
+        raise RuntimeError(
+            f"threshold: value cannot be converted to type {dtype} without overflow, got {number}"
+        )
+    return number % (info.max + 1) if info.min == 0 else number
 
 
 _threshold = threshold  # for threshold_, whose parameter shadows the op's name

@@ -43,8 +43,9 @@ _REAL = {torch.complex32: torch.float16, torch.complex64: torch.float32, torch.c
 
 
 def _norm(x: torch.Tensor, p: float, dim: int) -> torch.Tensor:
-    """‖x‖_p along ``dim`` (kept), accumulated in float32 for half and bfloat16, as torch's norm."""
-    return _vector_norm(_compute(x), p, dim).to(_REAL.get(x.dtype, x.dtype))  # a complex x: its real dtype
+    """‖x‖_p along ``dim`` (kept), accumulated in float32 for half and bfloat16, as torch's norm;
+    real (a complex x's norm is of its moduli)."""
+    return _vector_norm(_compute(x), p, dim).to(_REAL.get(x.dtype, x.dtype))
 
 
 def cosine_similarity(x1: torch.Tensor, x2: torch.Tensor, dim: int = 1, eps: float = 1e-8) -> torch.Tensor:
@@ -59,9 +60,14 @@ def cosine_similarity(x1: torch.Tensor, x2: torch.Tensor, dim: int = 1, eps: flo
         raise RuntimeError(
             f"cosine_similarity: expected common dtype to be floating point, yet common dtype is {common}"
         )
+    if not eps >= 0:  # NaN too
+        raise RuntimeError(f"cosine_similarity: eps must be non-negative, got: {eps}")
     shape = _broadcast_shape("cosine_similarity", x1, x2)
     dim = normalize_dim(dim, len(shape), "cosine_similarity")
-    x1, x2 = x1.expand(shape), x2.expand(shape)  # each normalized in its own dtype, then promoted (as torch)
+    # an integer (or bool) operand is cast to the common dtype first; a floating one is normalized
+    # in its own dtype, then promoted (as torch)
+    x1, x2 = (x if x.is_floating_point() or x.is_complex() else x.to(common) for x in (x1, x2))
+    x1, x2 = x1.expand(shape), x2.expand(shape)
     norm1, norm2 = _norm(x1, 2, dim), _norm(x2, 2, dim)  # ... 1 ...
     # max(‖x‖, eps) in value; differentiated as ‖x‖ (torch clamps in place, outside autograd)
     norm1 = _differentiated_as(norm1.detach().clamp_min(eps), norm1)
@@ -106,7 +112,7 @@ def pdist(input: torch.Tensor, p: float = 2) -> torch.Tensor:
         )
     if not input.is_floating_point():
         raise RuntimeError(f"pdist: pdist only supports floating-point dtypes, got {input.dtype}")
-    if p < 0:
+    if not p >= 0:  # NaN too
         raise RuntimeError(f"pdist: pdist only supports non-negative p values, got p={p}")
     if input.dtype in (torch.float16, torch.bfloat16) and input.shape[0] >= 2 and input.shape[1] >= 1:
         raise NotImplementedError(

@@ -108,6 +108,13 @@ def affine_grid(theta: torch.Tensor, size: Sequence[int], align_corners: bool | 
         )
     elif min(size) <= 0:
         raise ValueError(f"affine_grid: Expected non-zero, positive output size. Got {size}")
+    if theta.dtype in (torch.float16, torch.bfloat16) and 1 in spatial:
+        # torch makes a unit dim's single coordinate with a kernel that has no half types
+        name = {torch.float16: "Half", torch.bfloat16: "BFloat16"}[theta.dtype]
+        raise NotImplementedError(
+            f"affine_grid: \"tensor_cpu\" not implemented for '{name}' (a size-1 output dim of a "
+            f"{theta.dtype} theta, size {size})"
+        )
     if theta.shape[0] != size[0]:
         raise fail(
             RuntimeError,
@@ -118,8 +125,10 @@ def affine_grid(theta: torch.Tensor, size: Sequence[int], align_corners: bool | 
     axes = torch.meshgrid(*[_base_coordinates(s, align_corners, theta) for s in spatial], indexing="ij")
     base = torch.stack([*reversed(axes), torch.ones_like(axes[0])], dim=-1)  # (d) h w k: x, y, (z,) 1
     if n == 2:
-        return contract("h w k, b i k -> b h w i", base, theta)
-    return contract("d h w k, b i k -> b d h w i", base, theta)
+        grid = contract("h w k, b i k -> b h w i", base, theta)
+    else:
+        grid = contract("d h w k, b i k -> b d h w i", base, theta)
+    return grid.contiguous()  # torch's grid is contiguous, whatever order the contraction left
 
 
 def grid_sample(
@@ -159,23 +168,28 @@ def grid_sample(
     if mode == "bicubic":
         taps = [_cubic_taps(i) for i in positions]
     else:
-        positions = [_pad(i, size, padding_mode, align_corners) for i, size in zip(positions, sizes)]
+        positions = [_pad(i, size, padding_mode, align_corners, n) for i, size in zip(positions, sizes)]
         taps = [_nearest_taps(i) if mode == "nearest" else _linear_taps(i) for i in positions]
     out = None
     for combination in itertools.product(*taps):  # one gather per combination of taps along the dims
         index, weight, inside = [], input.new_ones(()), torch.ones((), dtype=torch.bool, device=input.device)
         for (position, tap_weight), size in zip(combination, sizes):
             if mode == "bicubic":
-                position = _pad(position, size, padding_mode, align_corners)
+                position = _pad(position, size, padding_mode, align_corners, n)
             tap = position.long()
             inside = inside & (tap >= 0) & (tap < size)
             index.append(tap.clamp(0, size - 1))
             weight = weight * tap_weight
-        weight = torch.where(inside, weight, 0)  # b *o: taps outside the input read 0
-        term = _gather(input, index) * weight.unsqueeze(1)  # b c *o
+        # b c *o: taps outside the input read 0 (skipped, as torch's kernel: an inf there is no NaN)
+        term = torch.where(inside.unsqueeze(1), _gather(input, index) * weight.unsqueeze(1), 0)
         out = term if out is None else out + term
     assert out is not None
-    return out
+    if mode == "bicubic" or (mode == "bilinear" and padding_mode == "zeros" and n == 2):
+        # torch's 2-D kernel multiplies its (masked) taps by the weights of the unpadded position:
+        # a NaN or infinite grid point gives NaN there (its 3-D kernel skips the taps outside)
+        unknown = ~torch.isfinite(grid).all(-1)  # b *o
+        out = torch.where(unknown.unsqueeze(1), torch.nan, out)
+    return out.contiguous()  # torch's output is contiguous, also for a channels-last input
 
 
 def _check_sample(input: torch.Tensor, grid: torch.Tensor, mode: str) -> None:
@@ -228,9 +242,12 @@ def _unnormalize(u: torch.Tensor, size: int, align_corners: bool, n: int) -> tor
     return (u + 1) / 2 * (size - 1) if align_corners else ((u + 1) * size - 1) / 2
 
 
-def _clip(i: torch.Tensor, size: int) -> torch.Tensor:
-    """i clamped to [0, size − 1], with gradient 0 at and beyond both ends (torch's convention)."""
-    return torch.where(i <= 0, 0, torch.where(i >= size - 1, size - 1, i)).to(i.dtype)
+def _clip(i: torch.Tensor, size: int, n: int) -> torch.Tensor:
+    """i clamped to [0, size − 1], with gradient 0 at and beyond both ends (torch's convention). A
+    NaN position goes where torch's kernels send it: to 0 (2-D, vectorized), to size − 1 (3-D)."""
+    if n == 3:
+        return torch.where(i < size - 1, torch.where(i <= 0, 0, i), size - 1).to(i.dtype)
+    return torch.where(i > 0, torch.where(i >= size - 1, size - 1, i), 0).to(i.dtype)
 
 
 def _reflect(i: torch.Tensor, size: int, align_corners: bool) -> torch.Tensor:
@@ -249,13 +266,13 @@ def _reflect(i: torch.Tensor, size: int, align_corners: bool) -> torch.Tensor:
     return _differentiated_as(value, i * direction.to(i.dtype))
 
 
-def _pad(i: torch.Tensor, size: int, padding_mode: str, align_corners: bool) -> torch.Tensor:
+def _pad(i: torch.Tensor, size: int, padding_mode: str, align_corners: bool, n: int) -> torch.Tensor:
     """The position that ``padding_mode`` reads for position i."""
     if padding_mode == "zeros":
         return i  # the taps outside read 0
     if padding_mode == "reflection":
         i = _reflect(i, size, align_corners)
-    return _clip(i, size)
+    return _clip(i, size, n)
 
 
 def _nearest_taps(i: torch.Tensor) -> Taps:

@@ -110,6 +110,8 @@ def bmm(input: torch.Tensor, mat2: torch.Tensor) -> torch.Tensor:
     >>> bmm(torch.ones(5, 2, 3), torch.ones(5, 3, 4)).shape
     torch.Size([5, 2, 4])
     """
+    if input.dtype == torch.bool:  # torch's kernel is chosen by input's dtype, before any other check
+        raise NotImplementedError("bmm: \"bmm\" not implemented for 'Bool'")
     check_rank(input, (3,), "input", "b m n", "bmm")
     check_rank(mat2, (3,), "mat2", "b n p", "bmm")
     if input.shape[0] != mat2.shape[0]:
@@ -271,6 +273,7 @@ def baddbmm(
     >>> baddbmm(torch.zeros(1, 3), torch.ones(5, 2, 4), torch.ones(5, 4, 3), alpha=0.5).shape
     torch.Size([5, 2, 3])
     """
+    _check_batch2_rank("baddbmm", batch2)
     check_rank(batch1, (3,), "batch1", "b m n", "baddbmm")
     check_rank(batch2, (3,), "batch2", "b n p", "baddbmm")
     check_same_dtype("baddbmm", input=input, batch1=batch1, batch2=batch2)
@@ -288,12 +291,29 @@ def addbmm(
     tensor([[20., 20., 20.],
             [20., 20., 20.]])
     """
+    _check_batch2_rank("addbmm", batch2)
     check_rank(batch1, (3,), "batch1", "b m n", "addbmm")
     check_rank(batch2, (3,), "batch2", "b n p", "addbmm")
     check_same_dtype("addbmm", input=input, batch1=batch1, batch2=batch2)
     _check_batches("addbmm", batch1, batch2)
+    if isinstance(alpha, float) and not math.isfinite(alpha) and batch1.is_floating_point():
+        # torch scales each batch's product before the sum: an infinite alpha meets products of
+        # both signs as NaN, where the scaled sum would be an infinity
+        product = (contract("b m n, b n p -> b m p", batch1, batch2) * alpha).sum(0)
+        return _add_scaled("addbmm", input, product, beta, 1)
     product = contract("b m n, b n p -> m p", batch1, batch2)  # the batch is summed too
     return _add_scaled("addbmm", input, product, beta, alpha)
+
+
+def _check_batch2_rank(op: str, batch2: torch.Tensor) -> None:
+    """torch reads batch2.size(2) first: a batch2 of fewer dims is its IndexError."""
+    if batch2.ndim < 3:
+        raise fail(
+            IndexError,
+            op,
+            f"batch2 must be 3-D (Dimension out of range: dim 2 of a {batch2.ndim}-D tensor)",
+            {"batch2": ("b n p", batch2.shape)},
+        )
 
 
 def _check_batches(op: str, batch1: torch.Tensor, batch2: torch.Tensor) -> None:
@@ -337,7 +357,6 @@ def einsum(equation: Any, *operands: Any) -> torch.Tensor:
     for i, operand in enumerate(operands):
         if not isinstance(operand, torch.Tensor):
             raise TypeError(f"einsum: operand {i} must be a Tensor, got {type(operand).__name__}")
-    check_same_dtype("einsum", **{f"operand {i}": operand for i, operand in enumerate(operands)})
     terms, output = _parse_equation(equation, operands)
     axes = [_named(term, operand, equation) for term, operand in zip(terms, operands)]
     names = _output_names(axes, output)
@@ -349,12 +368,43 @@ def einsum(equation: Any, *operands: Any) -> torch.Tensor:
         later = {axis for term in distinct[k + 1 :] for axis in term} | set(names)
         kept = [a for a in dict.fromkeys(current_axes + distinct[k]) if a in later]
         spec = f"{' '.join(current_axes)}, {' '.join(distinct[k])} -> {' '.join(kept)}"
-        current, current_axes = contract(spec, current, tensors[k]), kept
+        current, operand = _pair_dtypes(current, current_axes, tensors[k], distinct[k], kept, k)
+        current, current_axes = contract(spec, current, operand), kept
     summed = [i for i, axis in enumerate(current_axes) if axis not in names]
     if summed:  # one operand: its letters absent from the output are summed here
         current = current.sum(summed)
         current_axes = [axis for axis in current_axes if axis in names]
     return current.permute([current_axes.index(name) for name in names]) if names else current
+
+
+def _pair_dtypes(
+    current: torch.Tensor,
+    current_axes: list[str],
+    operand: torch.Tensor,
+    axes: list[str],
+    kept: list[str],
+    k: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The pair in the dtypes torch multiplies them in. torch multiplies a pair without a shared
+    summed letter (sizes 1 aside) elementwise, promoting the dtypes; one with such a letter goes to a
+    matrix product, which wants one dtype (and, all empty, returns the second operand's)."""
+    if current.dtype == operand.dtype:
+        return current, operand
+    sizes = [
+        (current.shape[current_axes.index(a)], operand.shape[axes.index(a)])
+        for a in current_axes
+        if a in axes and a not in kept
+    ]
+    summed = [left for left, right in sizes if left != 1 and right != 1]
+    if summed and 0 in summed:
+        return current.to(operand.dtype), operand
+    if summed:
+        raise RuntimeError(
+            f"einsum: expected the same dtype for operands summed over a shared letter, but the product "
+            f"so far is {current.dtype} and operand {k} is {operand.dtype}"
+        )
+    common = torch.promote_types(current.dtype, operand.dtype)
+    return current.to(common), operand.to(common)
 
 
 def _sublist_equation(arguments: tuple) -> tuple[str, tuple]:
@@ -467,7 +517,7 @@ def _check_sizes(equation: str, terms: list[list[str]], tensors: list[torch.Tens
 def _output_names(axes: list[list[str]], output: list[str] | None) -> list[str]:
     """The output's axis names: as written (``...`` → the broadcast dims), or implied — the
     broadcast dims, then the letters that appear once in the whole equation, uppercase first."""
-    widest = max((sum(len(axis) > 1 for axis in term) for term in axes), default=0)
+    widest = max([0] + [sum(len(axis) > 1 for axis in term) for term in axes])  # (dynamo: no default=)
     broadcast = [f"e{i}" for i in range(widest, 0, -1)]
     if output is None:
         counts: dict[str, int] = {}
@@ -509,7 +559,7 @@ def grouped_mm(
     ``mat_a``'s dtype. Offsets that decrease or run past their dim are refused (torch reads
     undefined memory there).
 
-    >>> a, b = torch.randn(5, 3), torch.randn(2, 3, 4)
+    >>> a, b = torch.randn(5, 4), torch.randn(2, 4, 4)  # leading strides of 16 bytes, as torch wants
     >>> out = grouped_mm(a, b, offs=torch.tensor([2, 5], dtype=torch.int32))
     >>> torch.allclose(out[2:], a[2:] @ b[1], atol=1e-6), out.shape
     (True, torch.Size([5, 4]))
@@ -534,6 +584,25 @@ def grouped_mm(
     # both 2-D: the contracted k by group, one (m, n) product each
     pieces = [contract("m k, k n -> m n", mat_a[:, s:e], mat_b[s:e]) for s, e in zip(starts, ends)]
     return torch.stack(pieces)
+
+
+def _check_grouped_strides(name: str, mat: torch.Tensor) -> None:
+    """torch's kernel reads each matrix row- or column-major, its leading stride a multiple of 16
+    bytes (what a size-1 or narrowed dim can break)."""
+    strides, sizes, alignment = mat.stride(), mat.shape, 16 // mat.element_size()
+    if strides[-2] == 1 and strides[-1] >= max(1, sizes[-2]):
+        leading = strides[-1]
+    elif strides[-1] == 1 and strides[-2] >= max(1, sizes[-1]):
+        leading = strides[-2]
+    else:
+        raise RuntimeError(
+            f"grouped_mm: Invalid strides/sizes of {name}, got {tuple(strides)} for strides and "
+            f"{tuple(sizes)} for sizes"
+        )
+    if leading % alignment:
+        raise RuntimeError(
+            f"grouped_mm: strides should be multiple of 16 bytes, {name} has strides {tuple(strides)}"
+        )
 
 
 def _check_grouped(
@@ -571,6 +640,8 @@ def _check_grouped(
             "offs must be given when an operand is 2-D, and only then",
             shapes,
         )
+    for name, mat in (("mat_a", mat_a), ("mat_b", mat_b)):
+        _check_grouped_strides(name, mat)
     if offs is None:  # both 3-D
         if mat_a.shape[0] != mat_b.shape[0]:
             raise fail(RuntimeError, "grouped_mm", "batched dimension has to match", shapes)

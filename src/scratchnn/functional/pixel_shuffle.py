@@ -136,7 +136,8 @@ def channel_shuffle(input: torch.Tensor, groups: int) -> torch.Tensor:
             f"{groups} groups.",
             {"input": ("b (g c) ...", input.shape)},
         )
-    return _fresh(rearrange(input, "b (g c) ... -> b (c g) ...", g=groups), input)
+    out = _fresh(rearrange(input, "b (g c) ... -> b (c g) ...", g=groups), input)
+    return in_memory_format(out, channels_last_format(input))  # torch keeps channels last
 
 
 def native_channel_shuffle(input: torch.Tensor, groups: int) -> torch.Tensor:

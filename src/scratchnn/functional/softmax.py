@@ -118,4 +118,5 @@ def _prepare(
             {"input": ("...", input.shape)},
         )
     dim = normalize_dim(dim, x.ndim, op)
+    x = x.contiguous()  # torch's kernels compute on a contiguous copy: the result is contiguous
     return (x.float() if x.dtype in _UPCAST else x), dim, x.dtype

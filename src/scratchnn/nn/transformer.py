@@ -89,6 +89,31 @@ def _clones(module: nn.Module, copies: int) -> nn.ModuleList:
     return nn.ModuleList([copy.deepcopy(module) for _ in range(copies)])
 
 
+class _Functional:
+    """A ``scratchnn.functional`` op in a pickle, by its name: the exported op is a wrapper of its
+    family's function, which pickle (by module and name) would find in place of it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __reduce__(self) -> tuple:
+        return _functional_op, (self.name,)
+
+
+def _functional_op(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The exported ``scratchnn.functional`` op of this name (what a pickled activation names)."""
+    return getattr(F, name)
+
+
+def _picklable(state: dict[str, Any]) -> dict[str, Any]:
+    """A layer's state with its activation, if a functional op, pickled as :class:`_Functional`."""
+    activation = state.get("activation")
+    name = getattr(activation, "__name__", None)
+    if isinstance(name, str) and name in F.__all__ and getattr(F, name) is activation:
+        state = {**state, "activation": _Functional(name)}
+    return state
+
+
 def _is_relu(activation: object) -> bool:
     return activation is F.relu or activation is torch_F.relu or isinstance(activation, nn.ReLU)
 
@@ -142,6 +167,9 @@ class TransformerEncoderLayer(nn.Module):
         # torch's flag for its fused kernel: 1 relu, 2 gelu, 0 other (kept for state and convert)
         self.activation_relu_or_gelu = 1 if _is_relu(activation) else 2 if _is_gelu(activation) else 0
         self.activation = activation
+
+    def __getstate__(self) -> dict[str, Any]:
+        return _picklable(self.__dict__)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
@@ -235,6 +263,9 @@ class TransformerDecoderLayer(nn.Module):
         self.dropout2 = Dropout(dropout)
         self.dropout3 = Dropout(dropout)
         self.activation = _activation(activation)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return _picklable(self.__dict__)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         state.setdefault("activation", F.relu)
