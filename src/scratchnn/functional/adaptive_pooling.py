@@ -130,7 +130,8 @@ def _adaptive_avg_pool(input: torch.Tensor, output_size, n: int, op: str) -> tor
 
 def _adaptive_avg(input: torch.Tensor, output_size, n: int, op: str) -> torch.Tensor:
     sizes = _adaptive_output_size(output_size, input, n, op)
-    if all(size == 1 for size in sizes):  # global average: torch's shortcut, which checks no sizes
+    if all(size == 1 for size in sizes) and (input.numel() == 0 or input.is_complex()):
+        # global average of an empty or complex input: torch's mean shortcut, which checks no sizes
         check_input(input, n, op, exempt=input.ndim)
         if not input.is_complex():  # torch's mean takes complex input too
             _check_dtype(input, op, integers=False)
