@@ -586,7 +586,8 @@ def rrelu(
             f"upper={upper}"
         )
     if not training:
-        return leaky_relu(input, (lower + upper) / 2, inplace)
+        out = leaky_relu(input, (lower + upper) / 2, inplace)
+        return out if inplace else out.contiguous()  # torch's rrelu kernel writes a contiguous result
     slope = torch.empty_like(input).uniform_(lower, upper)  # one draw per element
     return _apply(lambda x: torch.where(x <= 0, x * slope.to(x.dtype), x), input, inplace)
 

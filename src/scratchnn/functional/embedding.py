@@ -322,6 +322,10 @@ def one_hot(input: torch.Tensor, num_classes: int = -1) -> torch.Tensor:
     tensor([[1, 0, 0],
             [0, 0, 1]])
     """
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int):
+        raise TypeError(
+            f"one_hot: argument 'num_classes' (position 2) must be int, not {type(num_classes).__name__}"
+        )
     if input.dtype != torch.int64:
         raise RuntimeError(
             f"one_hot: one_hot is only applicable to index tensor of type LongTensor, got {input.dtype}"
