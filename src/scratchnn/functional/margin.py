@@ -130,7 +130,8 @@ def soft_margin_loss(
         )
     check_float_result(op, input)
     common = torch.promote_types(input.dtype, target.dtype)
-    if not torch.can_cast(common, input.dtype):  # torch multiplies into −x in place
+    # torch multiplies into −x in place (checked eagerly: dynamo cannot trace can_cast)
+    if not torch.compiler.is_compiling() and not torch.can_cast(common, input.dtype):
         raise RuntimeError(
             f"{op}: result type {common} can't be cast to the desired output type {input.dtype}"
         )
