@@ -227,7 +227,7 @@ def _add_scaled(
             {"input": ("...", input.shape)},
         ) from None
     product = _scaled(product, alpha) if drop_product else product * alpha
-    return _scaled(input, beta) + product
+    return (_scaled(input, beta) + product).contiguous()  # torch's kernels write a fresh contiguous tensor
 
 
 def addmm(

@@ -91,7 +91,8 @@ def pixel_shuffle(input: torch.Tensor, upscale_factor: int) -> torch.Tensor:
         raise TypeError(
             f"pixel_shuffle: upscale_factor must be an int, got upscale_factor={upscale_factor!r}"
         )
-    return in_memory_format(_shuffle(input, upscale_factor, 2, "pixel_shuffle"), channels_last_format(input))
+    out = _shuffle(input, upscale_factor, 2, "pixel_shuffle")
+    return in_memory_format(out, channels_last_format(input), otherwise_contiguous=True)  # as torch's kernel
 
 
 def pixel_unshuffle(input: torch.Tensor, downscale_factor: int) -> torch.Tensor:
@@ -105,7 +106,7 @@ def pixel_unshuffle(input: torch.Tensor, downscale_factor: int) -> torch.Tensor:
             f"pixel_unshuffle: downscale_factor must be an int, got downscale_factor={downscale_factor!r}"
         )
     out = _unshuffle(input, downscale_factor, 2, "pixel_unshuffle")
-    return in_memory_format(out, channels_last_format(input))
+    return in_memory_format(out, channels_last_format(input), otherwise_contiguous=True)
 
 
 def channel_shuffle(input: torch.Tensor, groups: int) -> torch.Tensor:
@@ -137,7 +138,7 @@ def channel_shuffle(input: torch.Tensor, groups: int) -> torch.Tensor:
             {"input": ("b (g c) ...", input.shape)},
         )
     out = _fresh(rearrange(input, "b (g c) ... -> b (c g) ...", g=groups), input)
-    return in_memory_format(out, channels_last_format(input))  # torch keeps channels last
+    return in_memory_format(out, channels_last_format(input), otherwise_contiguous=True)  # as torch
 
 
 def native_channel_shuffle(input: torch.Tensor, groups: int) -> torch.Tensor:
