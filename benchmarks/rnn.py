@@ -1,4 +1,4 @@
-"""Recurrent layers (issue 14): scratchnn.nn.LSTM / GRU against torch.nn's, forward + backward.
+"""Recurrent layers: scratchnn.nn.LSTM / GRU against torch.nn's, forward + backward.
 
 LSTM(64 → 128, 2 layers) and GRU(64 → 128, 2 layers) on (T=50, batch 16, 64) float32 input, with
 2 intra-op threads; the two sides have the same weights. On the CPU torch runs its LSTM in one

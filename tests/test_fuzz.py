@@ -547,7 +547,7 @@ def _argument(args: tuple, kwargs: dict, position: int, name: str) -> Any:
     return kwargs[name] if name in kwargs else (args[position] if len(args) > position else None)
 
 
-# distances, grid sampling, fractional pooling, shuffles, einsum (helper/fz-ops)
+# distances, grid sampling, fractional pooling, shuffles, einsum
 def _non_positive_kernel(args: tuple, kwargs: dict) -> bool:
     kernel = _argument(args, kwargs, 1, "kernel_size")
     sizes = kernel if isinstance(kernel, tuple | list) else [kernel]

@@ -574,7 +574,7 @@ def test_every_routed_op_has_check_cases(op):
     assert cases().get(op), f"scratchnn check has no cases for {op}, which the mode routes torch calls to"
 
 
-# --- the remaining functional ops (issue 14, part 4) are routed ---------------------------------
+# --- the activation, distance, shuffle and sampling ops are routed ------------------------------
 
 PART_4 = [
     "affine_grid",

@@ -241,7 +241,7 @@ __all__ += [
     "Unflatten",
 ]
 __all__ += ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNBase", "RNNCell", "RNNCellBase"]
-__all__ += [  # issue 14, part 4
+__all__ += [  # activations, distances, shuffles, fractional pooling
     "ChannelShuffle",
     "CosineSimilarity",
     "FractionalMaxPool2d",
