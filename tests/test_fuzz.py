@@ -36,6 +36,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import scratchnn.functional as F
+import scratchnn.nn as snn
 from scratchnn._comparison import leaves, mismatch, tensors_in, tolerance
 from scratchnn.check import cases
 from test_compile import MODULES
@@ -725,3 +726,80 @@ def test_a_divergence_is_found():
     start = Start("relu", lambda x: (_ for _ in ()).throw(ValueError("relu: no")), torch_F.relu, start.make)
     assert "ValueError" in (divergence(start, (torch.randn(3),), {}) or "")
     assert copy.copy(start) == start
+
+
+# ---------------------------------------------------------------------------------------------
+# Ops and modules torch has no twin of (semirings, morphology, N-d pixel shuffles): no reference to
+# differ from, so the fuzzer holds them to the same contract on their own — bad input raises one of
+# torch's argument-error types with a message that names the op (never an AttributeError or a
+# KeyError from inside), and a module call that raises changes no state.
+
+ARGUMENT_ERRORS = (TypeError, ValueError, RuntimeError, NotImplementedError, IndexError)
+
+
+def _own_starts() -> dict[str, list[Start]]:
+    starts: dict[str, list[Start]] = {}
+    for op, registered in cases().items():
+        if op not in F.__all__ or op in FUNCTIONAL_STARTS:
+            continue
+        for index, case in enumerate(registered):
+            if case.ours is getattr(F, op):
+
+                def make(case=case, index=index) -> tuple[tuple, dict]:
+                    return case.make(torch.Generator().manual_seed(index))
+
+                starts.setdefault(op, []).append(Start(op, case.ours, case.theirs, make))
+    return starts
+
+
+OWN_STARTS = _own_starts()
+OWN_MODULE_CASES = [case for case in MODULES if MODULES[case]()[1] is None]
+
+
+def _fuzz_alone(data: st.DataObject, start: Start, failures: list[str], named: bool) -> None:
+    mutation = data.draw(st.sampled_from(MUTATIONS), label="mutation")
+    args, kwargs = mutate(data, mutation, *start.make())
+    before = _state(start.ours)
+    _, error = _outcome(start.ours, args, kwargs)
+    call = f"[{mutation}] {start.name}({_describe(args, kwargs)})"
+    if error is None:
+        return
+    if not isinstance(error, ARGUMENT_ERRORS):
+        failures.append(f"{call}: raises {type(error).__name__}({error})")
+    elif named and not str(error).startswith(start.name):
+        failures.append(f"{call}: the message does not start with {start.name!r}: {error}")
+    if changed := _unchanged(before, start.ours):
+        failures.append(f"{call}: a failed call changed the module: {changed}")
+
+
+@pytest.mark.parametrize("op", sorted(OWN_STARTS))
+def test_an_op_without_a_torch_twin_fails_cleanly(op):
+    failures: list[str] = []
+
+    @FUZZ
+    @given(st.data())
+    def run(data):
+        _fuzz_alone(data, data.draw(st.sampled_from(OWN_STARTS[op]), label="start"), failures, named=True)
+
+    run()
+    assert not failures, "\n".join(dict.fromkeys(failures))
+
+
+@pytest.mark.parametrize("case", OWN_MODULE_CASES)
+def test_a_module_without_a_torch_twin_fails_cleanly(case):
+    failures: list[str] = []
+
+    @FUZZ
+    @given(st.data())
+    def run(data):
+        ours, _, inputs = MODULES[case]()[:3]
+        _fuzz_alone(data, Start(case, ours, ours, lambda: (tuple(inputs), {})), failures, named=False)
+
+    run()
+    assert not failures, "\n".join(dict.fromkeys(failures))
+
+
+def test_every_export_is_fuzzed():
+    assert sorted(set(F.__all__) - set(FUNCTIONAL_STARTS) - set(OWN_STARTS)) == []
+    fuzzed = {case.split("-", 1)[0] for case in [*MODULE_CASES, *OWN_MODULE_CASES]}
+    assert sorted(set(snn.__all__) - fuzzed) == []
